@@ -77,17 +77,6 @@ func (f folded) writeTo(b *strings.Builder) {
 	}
 }
 
-// string returns the enforced part as a string.
-func (f folded) string() string {
-	if !f.lower {
-		return f.s
-	}
-	var b strings.Builder
-	b.Grow(len(f.s))
-	f.writeTo(&b)
-	return b.String()
-}
-
 // enforceLocal enforces and normalises a non-empty localpart.
 func enforceLocal(s string, fast bool) (folded, error) {
 	if fast {

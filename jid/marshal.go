@@ -35,7 +35,7 @@ func (j JID) MarshalXMLAttr(name xml.Name) (xml.Attr, error) {
 
 // UnmarshalXMLAttr implements xml.UnmarshalerAttr. The attribute must hold
 // a valid address: since the zero JID is written as no attribute at all, an
-// attribute that is present but empty (from=”) is an error.
+// attribute that is present but empty is an error.
 func (j *JID) UnmarshalXMLAttr(attr xml.Attr) error {
 	k, err := Parse(attr.Value)
 	if err != nil {
