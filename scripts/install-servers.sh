@@ -13,6 +13,9 @@
 # Usage: scripts/install-servers.sh            # both servers
 #        scripts/install-servers.sh prosody    # only Prosody
 #        scripts/install-servers.sh ejabberd   # only ejabberd
+#        scripts/install-servers.sh prosody prosody-modules
+#            # opt-in: also Prosody's community modules, for the tests
+#            # that need mod_privacy_lists (testservers Options.PrivacyLists)
 set -euo pipefail
 
 want=("$@")
@@ -25,8 +28,9 @@ for server in "${want[@]}"; do
 	case "$server" in
 	prosody) packages+=(prosody lua-unbound) ;;
 	ejabberd) packages+=(ejabberd) ;;
+	prosody-modules) packages+=(prosody-modules) ;;
 	*)
-		echo "install-servers: unknown server '$server' (want prosody or ejabberd)" >&2
+		echo "install-servers: unknown server '$server' (want prosody, ejabberd or prosody-modules)" >&2
 		exit 2
 		;;
 	esac

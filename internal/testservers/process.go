@@ -1,10 +1,8 @@
 package testservers
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,25 +228,3 @@ func procStat(pid int) (procInfo, bool) {
 
 // errExited says the server process ended before it was ready.
 var errExited = errors.New("server process exited")
-
-// waitPort waits until addr accepts TCP connections. It gives up when the
-// process exits or ctx ends.
-func waitPort(ctx context.Context, addr string, p *process) error {
-	var d net.Dialer
-	for {
-		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		conn, err := d.DialContext(dctx, "tcp", addr)
-		cancel()
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("testservers: %w before %s opened (%v)", errExited, addr, p.err)
-		case <-ctx.Done():
-			return fmt.Errorf("testservers: %s not open: %w", addr, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}

@@ -25,9 +25,6 @@ const (
 	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
 )
 
-// errConflict says that the account already exists.
-var errConflict = errors.New("account exists")
-
 // registerRequest is the iq that asks for an account.
 type registerRequest struct {
 	XMLName xml.Name `xml:"jabber:client iq"`

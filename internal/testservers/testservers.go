@@ -313,12 +313,15 @@ func (s *Server) waitReady(ctx context.Context) error {
 		want = append(want, s.DirectTLSAddr)
 	}
 	for {
-		if s.proc.exited() {
-			return fmt.Errorf("%w before listening on %s (%v)", errExited, strings.Join(want, ", "), s.proc.err)
-		}
+		// Look at the exit first and at the logs after it, so that the
+		// logs are complete when the process has exited.
+		exited := s.proc.exited()
 		log := readFile(s.backend.logFile(s))
-		if s.backend.portFailure(log) {
+		if s.backend.portFailure(log) || s.backend.portFailure(readFile(s.consoleLog())) {
 			return fmt.Errorf("%w: %s", errPortTaken, strings.Join(want, ", "))
+		}
+		if exited {
+			return fmt.Errorf("%w before listening on %s (%v)", errExited, strings.Join(want, ", "), s.proc.err)
 		}
 		if containsAll(listeningAddrs(s.proc.pid()), want) && s.backend.started(s, log) {
 			return nil

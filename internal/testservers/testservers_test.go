@@ -205,3 +205,32 @@ func TestStopIsIdempotent(t *testing.T) {
 	assert.NoError(t, s.Stop())
 	assert.Empty(t, s.LogTail(10))
 }
+
+func TestPrivacyLists(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		kind      testservers.Kind
+		opts      testservers.Options
+		supported bool
+	}{
+		{"prosody/without", testservers.Prosody, testservers.Options{}, false},
+		{"prosody/with", testservers.Prosody, testservers.Options{PrivacyLists: true}, true},
+		{"ejabberd", testservers.Ejabberd, testservers.Options{PrivacyLists: true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := testservers.Start(t, tt.kind, tt.opts)
+			conn := login(t, s.Addr, s.Domain, s.TLSConfig(), "alice", s.Users["alice"])
+			_, err := conn.Write([]byte("<iq type='get' id='priv1'><query xmlns='jabber:iq:privacy'/></iq>"))
+			require.NoError(t, err)
+			reply := readUntil(t, conn, "</iq>")
+			if tt.supported {
+				assert.Regexp(t, `type=["']result["']`, reply)
+			} else {
+				assert.Contains(t, reply, "service-unavailable", reply)
+			}
+		})
+	}
+}

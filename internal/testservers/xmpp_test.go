@@ -101,3 +101,17 @@ func plainAuth(t *testing.T, conn net.Conn, user, pass string) bool {
 	reply := readUntil(t, conn, "<success", "<failure")
 	return strings.Contains(reply, "<success")
 }
+
+// login opens an authenticated, bound stream as user and returns it.
+func login(t *testing.T, addr, domain string, cfg *tls.Config, user, pass string) *tls.Conn {
+	t.Helper()
+	conn, _ := startTLS(t, addr, domain, cfg)
+	require.True(t, plainAuth(t, conn, user, pass), "%s logs in", user)
+	feats := features(t, conn, domain)
+	require.Contains(t, feats, "urn:ietf:params:xml:ns:xmpp-bind")
+	_, err := io.WriteString(conn, "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+	require.NoError(t, err)
+	reply := readUntil(t, conn, "</iq>")
+	require.Contains(t, reply, "<jid>", "bind reply: %q", reply)
+	return conn
+}
