@@ -13,6 +13,14 @@
 // ports and folders are all distinct. Servers never listen on anything but
 // 127.0.0.1, server-to-server is off, and the servers never dial out.
 //
+// Readiness is read from the kernel, not guessed from a dial: Start waits
+// until the server's own processes listen on the chosen ports (so a port
+// taken by someone else is noticed, and Start retries with fresh ports),
+// and for ejabberd also until it logs that it has started. Accounts are
+// made with prosodyctl before Prosody starts, and with in-band registration
+// (XEP-0077) once ejabberd is up, which spares one Erlang VM boot per
+// account; Server.AddUser works on both while they run.
+//
 // Start skips the calling test when the server's binaries are missing;
 // scripts/install-servers.sh installs them. When the environment variable
 // PARLEY_REQUIRE_SERVERS is set to 1, a missing server fails the test

@@ -54,12 +54,25 @@ func ejabberdctlPath() (string, error) {
 	return sbin, nil
 }
 
+// erlLine is the line of the stock ejabberdctl that names the Erlang
+// runtime it starts.
+var erlLine = regexp.MustCompile(`(?m)^ERL="?([^"\n]+)"?$`)
+
 func (ejabberdBackend) missing(Options) string {
-	if _, err := ejabberdctlPath(); err != nil {
+	ctl, err := ejabberdctlPath()
+	if err != nil {
 		return "ejabberdctl not found"
 	}
-	if _, err := exec.LookPath("erl"); err != nil {
-		return "erl (Erlang) not found in PATH"
+	script, err := os.ReadFile(ctl)
+	if err != nil {
+		return err.Error()
+	}
+	erl := "/usr/bin/erl"
+	if m := erlLine.FindSubmatch(script); m != nil {
+		erl = string(m[1])
+	}
+	if _, err := os.Stat(erl); err != nil {
+		return "Erlang runtime " + erl + " not found"
 	}
 	return ""
 }

@@ -234,3 +234,39 @@ func TestPrivacyLists(t *testing.T) {
 		})
 	}
 }
+
+func TestCustomDomain(t *testing.T) {
+	t.Parallel()
+	for _, kind := range testservers.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			s := testservers.Start(t, kind, testservers.Options{Domain: "example.test"})
+			assert.Equal(t, "example.test", s.Domain)
+			cfg := s.TLSConfig()
+			assert.Equal(t, "example.test", cfg.ServerName)
+			conn := login(t, s.Addr, s.Domain, cfg, "bob", s.Users["bob"])
+			conn.Close()
+		})
+	}
+}
+
+// TestIdleSessionSurvives idles on a logged-in stream for longer than a
+// client keepalive and checks that the server still answers.
+func TestIdleSessionSurvives(t *testing.T) {
+	if testing.Short() {
+		t.Skip("idles for 8 s")
+	}
+	t.Parallel()
+	for _, kind := range testservers.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			s := testservers.Start(t, kind, testservers.Options{})
+			conn := login(t, s.Addr, s.Domain, s.TLSConfig(), "alice", s.Users["alice"])
+			time.Sleep(8 * time.Second)
+			_, err := conn.Write([]byte("<iq type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq>"))
+			require.NoError(t, err)
+			reply := readUntil(t, conn, "id='ping1'", `id="ping1"`, "</stream:stream>")
+			assert.Regexp(t, `type=["']result["']`, reply)
+		})
+	}
+}
