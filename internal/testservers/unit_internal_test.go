@@ -1,0 +1,146 @@
+package testservers
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"net"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLuaString(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"plain", "localhost", `"localhost"`},
+		{"path", "/tmp/parley-1/data", `"/tmp/parley-1/data"`},
+		{"quote and backslash", `a"b\c`, `"a\034b\092c"`},
+		{"escape then digit", "\n1", `"\0101"`},
+		{"non-ASCII bytes", "é", `"\195\169"`},
+		{"empty", "", `""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, luaString(tt.in))
+		})
+	}
+}
+
+func TestYAMLAndShellStrings(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, yaml, sh string }{
+		{"plain", "localhost", `"localhost"`, `'localhost'`},
+		{"quotes", `it's "x"`, `"it's \"x\""`, `'it'\''s "x"'`},
+		{"colon and hash", "a: #b", `"a: #b"`, `'a: #b'`},
+		{"newline", "a\nb", `"a\nb"`, "'a\nb'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.yaml, yamlString(tt.in))
+			assert.Equal(t, tt.sh, shellString(tt.in))
+		})
+	}
+}
+
+func TestParseProcAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+		ok             bool
+	}{
+		{"ipv4 loopback", "0100007F:14A6", "127.0.0.1:5286", true},
+		{"ipv4 any", "00000000:1466", "0.0.0.0:5222", true},
+		{"ipv6 loopback", "00000000000000000000000001000000:1466", "[::1]:5222", true},
+		{"ipv4-mapped", "0000000000000000FFFF00000100007F:0050", "127.0.0.1:80", true},
+		{"no colon", "0100007F", "", false},
+		{"short address", "01007F:0050", "", false},
+		{"bad hex", "0100007G:0050", "", false},
+		{"bad port", "0100007F:XYZ", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := parseProcAddr(tt.in)
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestCertificate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, domain string
+		verify       []string
+	}{
+		{"localhost", "localhost", []string{"localhost", "pubsub.localhost", "127.0.0.1", "::1"}},
+		{"other domain", "example.test", []string{"example.test", "localhost", "pubsub.example.test", "127.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cert, err := newCertificate(tt.domain)
+			require.NoError(t, err)
+			block, _ := pem.Decode(cert.certPEM)
+			require.NotNil(t, block)
+			leaf, err := x509.ParseCertificate(block.Bytes)
+			require.NoError(t, err)
+			assert.Equal(t, x509.ECDSA, leaf.PublicKeyAlgorithm)
+			key, _ := pem.Decode(cert.keyPEM)
+			require.NotNil(t, key)
+			assert.Equal(t, "PRIVATE KEY", key.Type)
+			for _, name := range tt.verify {
+				_, err := leaf.Verify(x509.VerifyOptions{
+					DNSName:   name,
+					Roots:     cert.pool,
+					KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+				})
+				assert.NoError(t, err, name)
+			}
+			_, err = leaf.Verify(x509.VerifyOptions{DNSName: "example.com", Roots: cert.pool})
+			assert.Error(t, err, "valid for a name it should not cover")
+			_, err = leaf.Verify(x509.VerifyOptions{DNSName: tt.domain})
+			assert.Error(t, err, "trusted without the pool")
+		})
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		n        int
+		want     string
+	}{
+		{"fewer lines", "a\nb\n", 5, "a\nb"},
+		{"cut", "a\nb\nc\nd\n", 2, "c\nd"},
+		{"no trailing newline", "a\nb", 1, "b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, lastLines(tt.in, tt.n))
+		})
+	}
+}
+
+func TestFreePortsAreDistinct(t *testing.T) {
+	t.Parallel()
+	seen := make(map[int]bool)
+	for range 20 {
+		ports, err := freePorts(3)
+		require.NoError(t, err)
+		for _, p := range ports {
+			assert.False(t, seen[p], "port %d handed out twice", p)
+			seen[p] = true
+			l, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if assert.NoError(t, err, "port %d not free", p) {
+				l.Close()
+			}
+		}
+	}
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# install-servers.sh installs the XMPP servers that Parley's interop tests
+# start on 127.0.0.1: Prosody (with lua-unbound) and ejabberd, from the
+# distribution's packages (Debian 12 / Ubuntu). It does nothing else.
+#
+# It is idempotent: when every package is already installed it returns at
+# once without touching apt. The distribution's services are never started:
+# while installing, a temporary /usr/sbin/policy-rc.d that exits 101 forbids
+# it (unless one already exists, which is then left alone). Parley's test
+# helper (internal/testservers) runs its own instances with their own
+# configuration, ports and state directories.
+#
+# Usage: scripts/install-servers.sh            # both servers
+#        scripts/install-servers.sh prosody    # only Prosody
+#        scripts/install-servers.sh ejabberd   # only ejabberd
+#        scripts/install-servers.sh prosody prosody-modules
+#            # opt-in: also Prosody's community modules, for the tests
+#            # that need mod_privacy_lists (testservers Options.PrivacyLists)
+set -euo pipefail
+
+want=("$@")
+if [ "${#want[@]}" -eq 0 ]; then
+	want=(prosody ejabberd)
+fi
+
+packages=()
+for server in "${want[@]}"; do
+	case "$server" in
+	prosody) packages+=(prosody lua-unbound) ;;
+	ejabberd) packages+=(ejabberd) ;;
+	prosody-modules) packages+=(prosody-modules) ;;
+	*)
+		echo "install-servers: unknown server '$server' (want prosody, ejabberd or prosody-modules)" >&2
+		exit 2
+		;;
+	esac
+done
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
+missing=()
+for pkg in "${packages[@]}"; do
+	if ! installed "$pkg"; then
+		missing+=("$pkg")
+	fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "install-servers: already installed: ${packages[*]}"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-servers: must run as root (or with sudo available)" >&2
+		exit 1
+	fi
+	sudo=(sudo)
+fi
+
+# Keep the distribution's services from starting during the installation.
+policy=/usr/sbin/policy-rc.d
+remove_policy=false
+cleanup() {
+	if [ "$remove_policy" = true ]; then
+		"${sudo[@]}" rm -f "$policy"
+	fi
+}
+trap cleanup EXIT
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# Temporary, from Parley scripts/install-servers.sh.\nexit 101\n' |
+		"${sudo[@]}" tee "$policy" >/dev/null
+	"${sudo[@]}" chmod 755 "$policy"
+	remove_policy=true
+fi
+
+echo "install-servers: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends "${missing[@]}" >/dev/null
+
+for pkg in "${missing[@]}"; do
+	if ! installed "$pkg"; then
+		echo "install-servers: $pkg did not install" >&2
+		exit 1
+	fi
+done
+echo "install-servers: installed ${missing[*]}"
