@@ -153,13 +153,13 @@ func appendWith(b []byte, encode func(out)) ([]byte, error) {
 // as they are written, by checkedWriter.
 type checkOut struct{ err error }
 
-func (o *checkOut) error() error        { return o.err }
-func (o *checkOut) open(_, _ string)    {}
-func (o *checkOut) end(_, _ string)     {}
-func (o *checkOut) payload(Payload)     {}
-func (o *checkOut) lang(value string)   { o.check(value) }
-func (o *checkOut) attr(_, v string)    { o.check(v) }
-func (o *checkOut) text(s string)       { o.check(s) }
+func (o *checkOut) error() error      { return o.err }
+func (o *checkOut) open(_, _ string)  {}
+func (o *checkOut) end(_, _ string)   {}
+func (o *checkOut) payload(Payload)   {}
+func (o *checkOut) lang(value string) { o.check(value) }
+func (o *checkOut) attr(_, v string)  { o.check(v) }
+func (o *checkOut) text(s string)     { o.check(s) }
 func (o *checkOut) check(s string) {
 	if o.err == nil {
 		o.err = xmlenc.Valid(s)

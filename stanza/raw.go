@@ -40,7 +40,7 @@ func (r *Raw) String() string { return string(r.data) }
 // TokenReader returns a reader of the element's tokens, from its start
 // element through its end element, then io.EOF. Names carry namespace
 // URIs as with encoding/xml's Decoder.Token; namespace declarations
-// (xmlns attributes) are left out, except xmlns='' on an element in no
+// (xmlns attributes) are left out, except xmlns=” on an element in no
 // namespace.
 func (r *Raw) TokenReader() xml.TokenReader {
 	return &rawReader{d: xml.NewDecoder(bytes.NewReader(r.data))}
