@@ -205,7 +205,7 @@ func (e *Error) encode(o out) {
 		o.text(e.URI)
 	}
 	o.end(NSStanzaErrors, c)
-	if e.Text != "" || e.TextLang != "" {
+	if e.Text != "" || e.TextLang != "" || len(e.AltTexts) > 0 {
 		textElem(o, NSStanzaErrors, "text", e.TextLang, e.Text)
 	}
 	for _, t := range e.AltTexts {

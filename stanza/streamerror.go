@@ -132,7 +132,7 @@ func (e *StreamError) encode(o out) {
 		o.text(e.Host)
 	}
 	o.end(NSStreamErrors, c)
-	if e.Text != "" || e.TextLang != "" {
+	if e.Text != "" || e.TextLang != "" || len(e.AltTexts) > 0 {
 		textElem(o, NSStreamErrors, "text", e.TextLang, e.Text)
 	}
 	for _, t := range e.AltTexts {
