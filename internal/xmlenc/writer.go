@@ -58,7 +58,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	if len(w.frames) > 0 {
-		return fmt.Errorf("xmlenc: element <%s> not closed", w.frames[len(w.frames)-1].local)
+		return w.fail(fmt.Errorf("xmlenc: element <%s> not closed", w.frames[len(w.frames)-1].local))
 	}
 	return nil
 }
