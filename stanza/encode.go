@@ -2,6 +2,7 @@ package stanza
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 
 	"mellium.im/xmlstream"
@@ -74,7 +75,7 @@ func (o *byteOut) open(ns, local string) {
 	} else {
 		o.b = append(o.b, local...)
 		if ns != o.parent() {
-			o.b, o.err = xmlenc.AppendAttr(o.b, "xmlns", ns)
+			o.attr("xmlns", ns)
 		}
 	}
 	o.ns[o.depth] = ns
@@ -84,7 +85,10 @@ func (o *byteOut) open(ns, local string) {
 
 func (o *byteOut) attr(name, value string) {
 	if o.err == nil {
-		o.b, o.err = xmlenc.AppendAttr(o.b, name, value)
+		var err error
+		if o.b, err = xmlenc.AppendAttr(o.b, name, value); err != nil {
+			o.err = fmt.Errorf("stanza: attribute %s: %w", name, err)
+		}
 	}
 }
 
@@ -95,7 +99,10 @@ func (o *byteOut) text(s string) {
 		return
 	}
 	o.closeTag()
-	o.b, o.err = xmlenc.AppendText(o.b, s)
+	var err error
+	if o.b, err = xmlenc.AppendText(o.b, s); err != nil {
+		o.err = fmt.Errorf("stanza: text: %w", err)
+	}
 }
 
 func (o *byteOut) end(ns, local string) {
@@ -224,8 +231,12 @@ func (o *tokenOut) payload(p Payload) {
 	if o.err != nil {
 		return
 	}
-	n, err := p.WriteXML(checkedWriter{o.w})
+	c := checkedWriter{w: o.w}
+	n, err := p.WriteXML(&c)
 	o.n += n
+	if err == nil && c.depth != 0 {
+		err = errors.New("payload left an element open")
+	}
 	if err != nil {
 		o.err = fmt.Errorf("stanza: writing payload: %w", err)
 	}
@@ -244,26 +255,37 @@ func writeWith(w xmlstream.TokenWriter, encode func(out)) (int, error) {
 }
 
 // checkedWriter refuses tokens a payload writes when they carry names or
-// characters XML cannot represent, before they reach the real writer.
-type checkedWriter struct{ w xmlstream.TokenWriter }
+// characters XML cannot represent, or would close an element the payload
+// did not open, before they reach the real writer.
+type checkedWriter struct {
+	w     xmlstream.TokenWriter
+	depth int
+}
 
-func (c checkedWriter) EncodeToken(t xml.Token) error {
+func (c *checkedWriter) EncodeToken(t xml.Token) error {
 	switch t := t.(type) {
 	case xml.StartElement:
 		if err := checkStart(&t); err != nil {
 			return err
 		}
+		c.depth++
 	case *xml.StartElement:
 		if err := checkStart(t); err != nil {
 			return err
 		}
+		c.depth++
+	case xml.EndElement, *xml.EndElement:
+		if c.depth == 0 {
+			return errors.New("stanza: payload closes an element it did not open")
+		}
+		c.depth--
 	case xml.CharData:
 		if err := xmlenc.Valid(string(t)); err != nil {
-			return err
+			return fmt.Errorf("stanza: text: %w", err)
 		}
 	case *xml.CharData:
 		if err := xmlenc.Valid(string(*t)); err != nil {
-			return err
+			return fmt.Errorf("stanza: text: %w", err)
 		}
 	case xml.ProcInst, *xml.ProcInst, xml.Directive, *xml.Directive:
 		return fmt.Errorf("stanza: %T not allowed in a stanza", t)
@@ -276,14 +298,14 @@ func checkStart(s *xml.StartElement) error {
 		return fmt.Errorf("stanza: invalid element name %q", s.Name.Local)
 	}
 	if err := xmlenc.Valid(s.Name.Space); err != nil {
-		return err
+		return fmt.Errorf("stanza: namespace: %w", err)
 	}
 	for _, a := range s.Attr {
 		if !xmlenc.IsName(a.Name.Local) {
 			return fmt.Errorf("stanza: invalid attribute name %q", a.Name.Local)
 		}
 		if err := xmlenc.Valid(a.Value); err != nil {
-			return err
+			return fmt.Errorf("stanza: attribute %s: %w", a.Name.Local, err)
 		}
 	}
 	return nil

@@ -129,7 +129,7 @@ func (rr *rawReader) Token() (xml.Token, error) {
 func ReadRaw(r xml.TokenReader, start xml.StartElement) (*Raw, error) {
 	raw, bad, err := readRaw(r, &start)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stanza: reading: %w", err)
 	}
 	if bad != nil {
 		return nil, bad
