@@ -213,10 +213,12 @@ type stanzaReader struct {
 	h    Header
 	typ  string
 	bad  *InvalidError
+	cur  xml.StartElement // the child being read
 }
 
-func newStanzaReader(r xml.TokenReader, start *xml.StartElement) *stanzaReader {
-	s := &stanzaReader{tokens: tokens{r: r}, kind: start.Name.Local}
+func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement) {
+	s.tokens.r = r
+	s.kind = start.Name.Local
 	for _, a := range start.Attr {
 		switch {
 		case a.Name.Space == "" && a.Name.Local == "id":
@@ -231,7 +233,6 @@ func newStanzaReader(r xml.TokenReader, start *xml.StartElement) *stanzaReader {
 			s.h.Lang = a.Value
 		}
 	}
-	return s
 }
 
 func (s *stanzaReader) jid(attr, v string) jid.JID {
@@ -273,21 +274,21 @@ func (s *stanzaReader) extension(start *xml.StartElement) (*Raw, error) {
 	return raw, nil
 }
 
-// children calls child for each child element of the stanza, in order,
-// until the stanza's end element. child must read through the child's end.
-func (s *stanzaReader) children(child func(start *xml.StartElement) error) error {
+// child returns the start of the stanza's next child element, or nil at
+// the stanza's end element. The caller reads through the child's end
+// before asking for the next one.
+func (s *stanzaReader) child() (*xml.StartElement, error) {
 	for {
 		tok, err := s.next()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
-			if err := child(&tok); err != nil {
-				return err
-			}
+			s.cur = tok
+			return &s.cur, nil
 		case xml.EndElement:
-			return nil
+			return nil, nil
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"sync"
 
 	"mellium.im/xmlstream"
 
@@ -144,15 +145,26 @@ func (o *byteOut) payload(p Payload) {
 	o.b = w.B
 }
 
-// appendWith runs encode on a byteOut over b and returns b unchanged on
+// encoder is a value that describes itself through out.
+type encoder interface{ encode(out) }
+
+// byteOuts recycles byteOut values, which would otherwise escape to the
+// heap on every AppendXML.
+var byteOuts = sync.Pool{New: func() any { return new(byteOut) }}
+
+// appendWith encodes e on a byteOut over b and returns b unchanged on
 // error.
-func appendWith(b []byte, encode func(out)) ([]byte, error) {
-	o := byteOut{b: b}
-	encode(&o)
-	if o.err != nil {
-		return b, o.err
+func appendWith(b []byte, e encoder) ([]byte, error) {
+	o := byteOuts.Get().(*byteOut)
+	*o = byteOut{b: b}
+	e.encode(o)
+	out, err := o.b, o.err
+	*o = byteOut{}
+	byteOuts.Put(o)
+	if err != nil {
+		return b, err
 	}
-	return o.b, nil
+	return out, nil
 }
 
 // checkOut only validates text and attribute values, so that WriteXML can
@@ -242,15 +254,15 @@ func (o *tokenOut) payload(p Payload) {
 	}
 }
 
-// writeWith validates with encode, then writes tokens with it.
-func writeWith(w xmlstream.TokenWriter, encode func(out)) (int, error) {
+// writeWith validates e, then writes it as tokens.
+func writeWith(w xmlstream.TokenWriter, e encoder) (int, error) {
 	var c checkOut
-	encode(&c)
+	e.encode(&c)
 	if c.err != nil {
 		return 0, c.err
 	}
 	o := tokenOut{w: w}
-	encode(&o)
+	e.encode(&o)
 	return o.n, o.err
 }
 

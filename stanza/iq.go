@@ -87,7 +87,7 @@ func (iq *IQ) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := iq.check(); err != nil {
 		return 0, err
 	}
-	return writeWith(w, iq.encode)
+	return writeWith(w, iq)
 }
 
 // AppendXML appends the iq to b, for a stream whose default namespace is
@@ -96,7 +96,7 @@ func (iq *IQ) AppendXML(b []byte) ([]byte, error) {
 	if err := iq.check(); err != nil {
 		return b, err
 	}
-	return appendWith(b, iq.encode)
+	return appendWith(b, iq)
 }
 
 // DecodeIQ reads the iq whose start element start has just been read from
@@ -104,7 +104,8 @@ func (iq *IQ) AppendXML(b []byte) ([]byte, error) {
 // the wrong number of payloads is an *InvalidError with bad-request. See
 // Decode.
 func DecodeIQ(r xml.TokenReader, start xml.StartElement) (*IQ, error) {
-	s := newStanzaReader(r, &start)
+	var s stanzaReader
+	s.init(r, &start)
 	iq := &IQ{Type: IQType(s.typ)}
 	if s.h.ID == "" {
 		s.fault(BadRequest, "no id", nil)
@@ -113,27 +114,33 @@ func DecodeIQ(r xml.TokenReader, start xml.StartElement) (*IQ, error) {
 		s.fault(BadRequest, "unknown iq type "+strconv.Quote(s.typ), nil)
 	}
 	payloads := 0
-	err := s.children(func(c *xml.StartElement) error {
-		if iq.Type == IQError && c.Name.Space == NS && c.Name.Local == "error" {
-			if iq.Error != nil {
-				return s.skip()
+	for {
+		c, err := s.child()
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			break
+		}
+		switch {
+		case iq.Type == IQError && c.Name.Space == NS && c.Name.Local == "error" && iq.Error == nil:
+			iq.Error, err = s.error(c)
+		case iq.Type == IQError && c.Name.Space == NS && c.Name.Local == "error":
+			err = s.skip()
+		default:
+			payloads++
+			if payloads > 1 {
+				err = s.skip()
+				break
 			}
-			e, err := s.error(c)
-			iq.Error = e
-			return err
+			var raw *Raw
+			if raw, err = s.extension(c); raw != nil {
+				iq.Payload = raw
+			}
 		}
-		payloads++
-		if payloads > 1 {
-			return s.skip()
+		if err != nil {
+			return nil, err
 		}
-		raw, err := s.extension(c)
-		if raw != nil {
-			iq.Payload = raw
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
 	}
 	switch {
 	case (iq.Type == IQGet || iq.Type == IQSet) && payloads != 1:

@@ -120,7 +120,7 @@ func (m *Message) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := m.check(); err != nil {
 		return 0, err
 	}
-	return writeWith(w, m.encode)
+	return writeWith(w, m)
 }
 
 // AppendXML appends the message to b, for a stream whose default namespace
@@ -129,59 +129,29 @@ func (m *Message) AppendXML(b []byte) ([]byte, error) {
 	if err := m.check(); err != nil {
 		return b, err
 	}
-	return appendWith(b, m.encode)
+	return appendWith(b, m)
 }
 
 // DecodeMessage reads the message whose start element start has just been
 // read from r, through its end element. See Decode.
 func DecodeMessage(r xml.TokenReader, start xml.StartElement) (*Message, error) {
-	s := newStanzaReader(r, &start)
+	var s stanzaReader
+	s.init(r, &start)
 	m := &Message{Type: MessageType(s.typ)}
 	if !m.Type.valid() || m.Type == "" {
 		m.Type = MessageNormal
 	}
-	err := s.children(func(c *xml.StartElement) error {
-		if c.Name.Space == NS {
-			switch c.Name.Local {
-			case "body", "subject":
-				v, err := s.text()
-				if err != nil {
-					return err
-				}
-				if c.Name.Local == "subject" {
-					addText(&m.Subject, &m.AltSubjects, langOf(c), s.h.Lang, v)
-				} else {
-					addText(&m.Body, &m.AltBodies, langOf(c), s.h.Lang, v)
-				}
-				return nil
-			case "thread":
-				if m.Thread != (Thread{}) {
-					return s.skip()
-				}
-				parent := attrOf(c, "parent")
-				v, err := s.text()
-				if err != nil {
-					return err
-				}
-				m.Thread = Thread{ID: v, Parent: parent}
-				return nil
-			case "error":
-				if m.Error != nil {
-					return s.skip()
-				}
-				e, err := s.error(c)
-				m.Error = e
-				return err
-			}
+	for {
+		c, err := s.child()
+		if err != nil {
+			return nil, err
 		}
-		raw, err := s.extension(c)
-		if raw != nil {
-			m.Extensions = append(m.Extensions, raw)
+		if c == nil {
+			break
 		}
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if err := m.decodeChild(&s, c); err != nil {
+			return nil, err
+		}
 	}
 	if m.Type == MessageError && m.Error == nil {
 		m.Error = &Error{Type: ErrorCancel, Condition: UndefinedCondition}
@@ -191,6 +161,49 @@ func DecodeMessage(r xml.TokenReader, start xml.StartElement) (*Message, error) 
 		return nil, err
 	}
 	return m, nil
+}
+
+// decodeChild reads one child element of the message through its end.
+func (m *Message) decodeChild(s *stanzaReader, c *xml.StartElement) error {
+	if c.Name.Space == NS {
+		switch c.Name.Local {
+		case "body", "subject":
+			lang := langOf(c)
+			v, err := s.text()
+			if err != nil {
+				return err
+			}
+			if c.Name.Local == "subject" {
+				addText(&m.Subject, &m.AltSubjects, lang, s.h.Lang, v)
+			} else {
+				addText(&m.Body, &m.AltBodies, lang, s.h.Lang, v)
+			}
+			return nil
+		case "thread":
+			if m.Thread != (Thread{}) {
+				return s.skip()
+			}
+			parent := attrOf(c, "parent")
+			v, err := s.text()
+			if err != nil {
+				return err
+			}
+			m.Thread = Thread{ID: v, Parent: parent}
+			return nil
+		case "error":
+			if m.Error != nil {
+				return s.skip()
+			}
+			e, err := s.error(c)
+			m.Error = e
+			return err
+		}
+	}
+	raw, err := s.extension(c)
+	if raw != nil {
+		m.Extensions = append(m.Extensions, raw)
+	}
+	return err
 }
 
 // addText files a text element in the default language (no xml:lang, or

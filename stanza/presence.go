@@ -87,7 +87,7 @@ func (p *Presence) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := p.check(); err != nil {
 		return 0, err
 	}
-	return writeWith(w, p.encode)
+	return writeWith(w, p)
 }
 
 // AppendXML appends the presence to b, for a stream whose default
@@ -96,61 +96,31 @@ func (p *Presence) AppendXML(b []byte) ([]byte, error) {
 	if err := p.check(); err != nil {
 		return b, err
 	}
-	return appendWith(b, p.encode)
+	return appendWith(b, p)
 }
 
 // DecodePresence reads the presence whose start element start has just
 // been read from r, through its end element. An unknown type or a priority
 // that is not an integer in -128..127 is an *InvalidError. See Decode.
 func DecodePresence(r xml.TokenReader, start xml.StartElement) (*Presence, error) {
-	s := newStanzaReader(r, &start)
+	var s stanzaReader
+	s.init(r, &start)
 	p := &Presence{Type: PresenceType(s.typ)}
 	if !p.Type.valid() {
 		s.fault(BadRequest, "unknown presence type "+strconv.Quote(s.typ), nil)
 	}
-	showSeen, prioSeen := false, false
-	err := s.children(func(c *xml.StartElement) error {
-		if c.Name.Space == NS {
-			switch c.Name.Local {
-			case "show":
-				v, err := s.text()
-				if err == nil && !showSeen {
-					showSeen = true
-					if sh := Show(strings.TrimSpace(v)); sh.valid() {
-						p.Show = sh
-					}
-				}
-				return err
-			case "status":
-				v, err := s.text()
-				if err == nil {
-					addText(&p.Status, &p.AltStatuses, langOf(c), s.h.Lang, v)
-				}
-				return err
-			case "priority":
-				v, err := s.text()
-				if err == nil && !prioSeen {
-					prioSeen = true
-					p.Priority = s.priority(v)
-				}
-				return err
-			case "error":
-				if p.Error != nil {
-					return s.skip()
-				}
-				e, err := s.error(c)
-				p.Error = e
-				return err
-			}
+	var seen presenceSeen
+	for {
+		c, err := s.child()
+		if err != nil {
+			return nil, err
 		}
-		raw, err := s.extension(c)
-		if raw != nil {
-			p.Extensions = append(p.Extensions, raw)
+		if c == nil {
+			break
 		}
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if err := p.decodeChild(&s, c, &seen); err != nil {
+			return nil, err
+		}
 	}
 	if p.Type == PresenceError && p.Error == nil {
 		p.Error = &Error{Type: ErrorCancel, Condition: UndefinedCondition}
@@ -160,6 +130,52 @@ func DecodePresence(r xml.TokenReader, start xml.StartElement) (*Presence, error
 		return nil, err
 	}
 	return p, nil
+}
+
+// presenceSeen records which single-valued children were read already.
+type presenceSeen struct{ show, priority bool }
+
+// decodeChild reads one child element of the presence through its end.
+func (p *Presence) decodeChild(s *stanzaReader, c *xml.StartElement, seen *presenceSeen) error {
+	if c.Name.Space == NS {
+		switch c.Name.Local {
+		case "show":
+			v, err := s.text()
+			if err == nil && !seen.show {
+				seen.show = true
+				if sh := Show(strings.TrimSpace(v)); sh.valid() {
+					p.Show = sh
+				}
+			}
+			return err
+		case "status":
+			lang := langOf(c)
+			v, err := s.text()
+			if err == nil {
+				addText(&p.Status, &p.AltStatuses, lang, s.h.Lang, v)
+			}
+			return err
+		case "priority":
+			v, err := s.text()
+			if err == nil && !seen.priority {
+				seen.priority = true
+				p.Priority = s.priority(v)
+			}
+			return err
+		case "error":
+			if p.Error != nil {
+				return s.skip()
+			}
+			e, err := s.error(c)
+			p.Error = e
+			return err
+		}
+	}
+	raw, err := s.extension(c)
+	if raw != nil {
+		p.Extensions = append(p.Extensions, raw)
+	}
+	return err
 }
 
 // priority parses the content of <priority/>; empty content is 0.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"mellium.im/xmlstream"
 
@@ -140,7 +141,13 @@ func ReadRaw(r xml.TokenReader, start xml.StartElement) (*Raw, error) {
 // readRaw returns a reading error in err; a content error (the element is
 // read but cannot be kept) in bad.
 func readRaw(r xml.TokenReader, start *xml.StartElement) (raw *Raw, bad, err error) {
-	w := xmlenc.Writer{Default: NS}
+	w := rawWriters.Get().(*xmlenc.Writer)
+	w.Reset(NS)
+	defer func() {
+		if cap(w.B) <= maxPooledRaw {
+			rawWriters.Put(w)
+		}
+	}()
 	name := start.Name
 	if name.Space == "" {
 		name.Space = NS
@@ -175,8 +182,15 @@ func readRaw(r xml.TokenReader, start *xml.StartElement) (raw *Raw, bad, err err
 	if bad != nil {
 		return nil, fmt.Errorf("stanza: element <%s>: %w", start.Name.Local, bad), nil
 	}
-	return &Raw{name: name, data: w.B}, nil, nil
+	return &Raw{name: name, data: bytes.Clone(w.B)}, nil, nil
 }
+
+// rawWriters recycles the scratch writers of readRaw; a Raw keeps an
+// exact-size copy of the bytes.
+var rawWriters = sync.Pool{New: func() any { return new(xmlenc.Writer) }}
+
+// maxPooledRaw bounds the buffer a pooled writer may keep.
+const maxPooledRaw = 64 << 10
 
 // ParseRaw parses data, which must hold exactly one element (surrounding
 // whitespace allowed), into a Raw. An element without a namespace

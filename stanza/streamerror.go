@@ -150,7 +150,7 @@ func (e *StreamError) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := e.check(); err != nil {
 		return 0, err
 	}
-	return writeWith(w, e.encode)
+	return writeWith(w, e)
 }
 
 // AppendXML appends <stream:error>…</stream:error> to b, for a stream
@@ -160,7 +160,7 @@ func (e *StreamError) AppendXML(b []byte) ([]byte, error) {
 	if err := e.check(); err != nil {
 		return b, err
 	}
-	return appendWith(b, e.encode)
+	return appendWith(b, e)
 }
 
 // DecodeStreamError reads the stream error whose start element start has

@@ -48,6 +48,12 @@ type Writer struct {
 	err      error
 }
 
+// Reset makes w ready for a new document around the namespace def, keeping
+// its buffers' capacity; B is emptied.
+func (w *Writer) Reset(def string) {
+	*w = Writer{B: w.B[:0], Default: def, frames: w.frames[:0], bindings: w.bindings[:0]}
+}
+
 // Depth returns the number of elements currently open.
 func (w *Writer) Depth() int { return len(w.frames) }
 
