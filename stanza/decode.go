@@ -18,6 +18,8 @@ import (
 //
 // Errors of the token reader itself (XML-level faults) are never an
 // InvalidError; errors.As tells the two apart.
+//
+// An InvalidError is a plain value, safe to read from several goroutines.
 type InvalidError struct {
 	// Kind is the stanza's element name: "message", "presence" or "iq".
 	Kind string

@@ -80,14 +80,6 @@ func (r *Raw) AppendXML(b []byte) ([]byte, error) {
 	return append(b, r.data...), nil
 }
 
-// equal reports whether r and o hold the same element.
-func (r *Raw) equal(o *Raw) bool {
-	if r == nil || o == nil {
-		return r == o
-	}
-	return r.name == o.name && bytes.Equal(r.data, o.data)
-}
-
 // rawReader tokenises a Raw's bytes and leaves out namespace declarations.
 type rawReader struct{ d *xml.Decoder }
 

@@ -64,7 +64,7 @@ type Header struct {
 // it through embedding.
 func (h *Header) StanzaHeader() *Header { return h }
 
-// swap returns the header of a reply to h: same id, from and to swapped,
+// reply returns the header of a reply to h: same id, from and to swapped,
 // no language.
 func (h *Header) reply() Header {
 	return Header{ID: h.ID, From: h.To, To: h.From}
@@ -88,13 +88,15 @@ type Stanza interface {
 }
 
 // Text is a human-readable string in a language: a body, a subject or a
-// status in the language named by Lang (an xml:lang value).
+// status in the language named by Lang (an xml:lang value). It is a plain
+// value.
 type Text struct {
 	Lang, Value string
 }
 
 // Thread identifies a conversation thread of a message (RFC 6121 §5.2.5):
-// ID is the thread's identifier, Parent the optional parent thread's.
+// ID is the thread's identifier, Parent the optional parent thread's. It
+// is a plain, comparable value.
 type Thread struct {
 	ID, Parent string
 }
