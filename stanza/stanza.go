@@ -74,8 +74,10 @@ func (h *Header) reply() Header {
 type Stanza interface {
 	// StanzaHeader returns a pointer to the stanza's header.
 	StanzaHeader() *Header
-	// WriteXML writes the stanza as tokens; the stanza element's
-	// Name.Space is NS.
+	// WriteXML writes the stanza as tokens; every element's Name.Space
+	// is its namespace URI, NS for the stanza element and its modelled
+	// children. The stanza's own fields are checked before the first
+	// token; a payload that fails leaves a partial stanza on w.
 	WriteXML(w xmlstream.TokenWriter) (int, error)
 	// AppendXML appends the stanza for a stream whose default namespace
 	// is jabber:client (no xmlns on the stanza element). On error b is
