@@ -1,0 +1,33 @@
+package stanza
+
+import (
+	"mellium.im/xmlstream"
+)
+
+// Payload is an XML element that writes itself as tokens: an extension of
+// a message or presence, the payload of an iq, the application-specific
+// condition of an error. It has the method of xmlstream.WriterTo. *Raw, the
+// feature packages' types and users' own types implement it; see also
+// Marshal and PayloadFunc.
+//
+// WriteXML should write exactly one element. Token names follow
+// encoding/xml: Name.Space is the namespace URI, and an empty Name.Space
+// inherits the parent's namespace. The stanza encoders refuse tokens with
+// invalid names or characters.
+type Payload interface {
+	WriteXML(w xmlstream.TokenWriter) (n int, err error)
+}
+
+// Appender is implemented by payloads that can also append themselves as
+// bytes. AppendXML uses it, when present, instead of WriteXML. The
+// appended element must be self-contained: it declares every namespace it
+// uses, its own included. On error AppendXML returns b unchanged.
+type Appender interface {
+	AppendXML(b []byte) ([]byte, error)
+}
+
+// PayloadFunc adapts a function to the Payload interface.
+type PayloadFunc func(w xmlstream.TokenWriter) (int, error)
+
+// WriteXML calls f(w).
+func (f PayloadFunc) WriteXML(w xmlstream.TokenWriter) (int, error) { return f(w) }
