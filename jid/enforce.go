@@ -68,13 +68,15 @@ func (f folded) writeTo(b *strings.Builder) {
 		b.WriteString(f.s)
 		return
 	}
+	start := 0
 	for i := 0; i < len(f.s); i++ {
-		c := f.s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+		if c := f.s[i]; 'A' <= c && c <= 'Z' {
+			b.WriteString(f.s[start:i])
+			b.WriteByte(c + 'a' - 'A')
+			start = i + 1
 		}
-		b.WriteByte(c)
 	}
+	b.WriteString(f.s[start:])
 }
 
 // enforceLocal enforces and normalises a non-empty localpart.
