@@ -63,6 +63,8 @@ type negotiator struct {
 
 	authStarted bool // credentials have been (or are being) sent
 	preAuth     *Features
+	tlsOffered  bool // STARTTLS was in the first features
+	tlsRequired bool
 }
 
 func (n *negotiator) limits() wire.Limits {
@@ -79,6 +81,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 			return nil, err
 		}
 		if n.tr.TLS() == nil {
+			n.tlsOffered, n.tlsRequired = feats.StartTLS, feats.StartTLSRequired
 			if feats.StartTLS {
 				if err := n.startTLS(ctx); err != nil {
 					return nil, err
@@ -98,7 +101,9 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 			n.rd.Restart()
 			continue
 		}
-		if feats.preAuthFrom(n.preAuth); !feats.Bind {
+		feats.Mechanisms, feats.ChannelBindings = n.preAuth.Mechanisms, n.preAuth.ChannelBindings
+		feats.StartTLS, feats.StartTLSRequired = n.tlsOffered, n.tlsRequired
+		if !feats.Bind {
 			return nil, n.abort(ErrNoBind, stanza.StreamUnsupportedFeature, "resource binding is required")
 		}
 		full, err := n.bind()
@@ -112,15 +117,6 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 		}
 		return newSession(n, full, feats), nil
 	}
-}
-
-// preAuthFrom copies what was only visible before authentication.
-func (f *Features) preAuthFrom(pre *Features) {
-	if pre == nil {
-		return
-	}
-	f.StartTLS, f.StartTLSRequired = pre.StartTLS, pre.StartTLSRequired
-	f.Mechanisms, f.ChannelBindings = pre.Mechanisms, pre.ChannelBindings
 }
 
 // openStream sends a stream header, reads the server's and its features.

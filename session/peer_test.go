@@ -126,8 +126,16 @@ func clientConfig(t testing.TB) *Config {
 var juliet = jid.MustParse("juliet@example.com")
 
 // dialPeer runs NewClient against a peer whose script runs in fn on its
-// own goroutine; it returns the client's result and waits for the script.
+// own goroutine and returns the client's result. When it fails, the
+// script has ended; otherwise wait waits for it (close the session first:
+// scripts end when the client closes). Read what a script recorded only
+// after that.
 func dialPeer(t testing.TB, cfg *Config, fn func(p *peer)) (*Session, error) {
+	s, _, err := dialPeerWait(t, juliet, cfg, fn)
+	return s, err
+}
+
+func dialPeerWait(t testing.TB, account jid.JID, cfg *Config, fn func(p *peer)) (s *Session, wait func(), err error) {
 	t.Helper()
 	cc, sc := loopback(t)
 	p := newPeer(t, sc)
@@ -141,12 +149,12 @@ func dialPeer(t testing.TB, cfg *Config, fn func(p *peer)) (*Session, error) {
 		}()
 		fn(p)
 	}()
-	s, err := NewClient(context.Background(), cc, juliet, "r0m30myr0m30", cfg)
+	s, err = NewClient(context.Background(), cc, account, "r0m30myr0m30", cfg)
+	wait = func() { <-done }
 	if err != nil {
-		sc.Close() // let a script blocked on reading go
+		wait() // the client closed its end: the script reads EOF
 	}
-	<-done
-	return s, err
+	return s, wait, err
 }
 
 var errPeerStop = fmt.Errorf("peer stopped")
@@ -176,15 +184,20 @@ func (p *peer) header() wire.Header {
 
 // next reads the client's next top-level element as a Raw.
 func (p *peer) next() *stanza.Raw {
-	start, err := p.rd.NextElement()
-	if err != nil {
-		p.fatalf("reading client element: %v", err)
-	}
-	raw, err := stanza.ReadRaw(p.rd, start)
+	raw, err := p.tryNext()
 	if err != nil {
 		p.fatalf("reading client element: %v", err)
 	}
 	return raw
+}
+
+// tryNext is next for scripts in which the client may have hung up.
+func (p *peer) tryNext() (*stanza.Raw, error) {
+	start, err := p.rd.NextElement()
+	if err != nil {
+		return nil, err
+	}
+	return stanza.ReadRaw(p.rd, start)
 }
 
 // expect reads the next element and checks its local name.
@@ -196,13 +209,18 @@ func (p *peer) expect(local string) *stanza.Raw {
 	return raw
 }
 
-// expectClosed reads until the client's stream ends and returns what it
-// sent before (say, a stream error).
+// expectClosed reads until the client's stream ends, answers its close
+// with the server's, and returns what the client sent before (say, a
+// stream error).
 func (p *peer) expectClosed() []string {
 	var names []string
 	for {
 		start, err := p.rd.NextElement()
 		if err != nil {
+			if err == wire.ErrStreamClosed {
+				_, _ = io.WriteString(p.conn, wire.Close)
+			}
+			p.conn.Close()
 			return names
 		}
 		raw, err := stanza.ReadRaw(p.rd, start)
@@ -241,6 +259,13 @@ func (p *peer) tlsState() *tls.ConnectionState {
 
 // features sends <stream:features> with the given children.
 func (p *peer) features(children ...string) {
+	for _, c := range children {
+		if strings.Contains(c, "<mechanisms") {
+			// The server's SCRAM checks the GS2 flag against what it
+			// offered: keep the two in step.
+			p.sasl.NoPlus = !strings.Contains(c, "-PLUS<")
+		}
+	}
 	p.send("<stream:features>" + strings.Join(children, "") + "</stream:features>")
 }
 
@@ -249,6 +274,8 @@ const (
 	featBind     = "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
 )
 
+// mechanisms lists names in <mechanisms/>. The peer's SASL server is told
+// separately whether -PLUS was offered (see authenticate).
 func mechanisms(names ...string) string {
 	var b strings.Builder
 	b.WriteString("<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>")
