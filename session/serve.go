@@ -527,6 +527,13 @@ func (s *Session) wait(ctx context.Context) error {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
+	}
+	// ctx may have ended before Close began: give the goroutines, which
+	// stop by themselves once the session has ended, a moment.
+	select {
+	case <-ch:
+		return nil
+	case <-time.After(100 * time.Millisecond):
 		return fmt.Errorf("session: close: handlers still running: %w", context.Cause(ctx))
 	}
 }
