@@ -47,6 +47,10 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// headerBudget is the most input the XML declaration and stream header
+// may take, whatever the stanza limit.
+const headerBudget = 4096
+
 // ErrStreamClosed is returned by NextElement when the peer closed its stream
 // with </stream:stream>.
 var ErrStreamClosed = errors.New("stream closed by peer")
@@ -150,6 +154,10 @@ type Header struct {
 // ReadHeader reads an optional XML declaration and the <stream:stream>
 // start tag.
 func (r *Reader) ReadHeader() (Header, error) {
+	// The header has a budget of its own, so that a small stanza limit
+	// does not refuse an ordinary header.
+	r.cr.max = max(r.lim.MaxStanzaBytes, headerBudget)
+	defer func() { r.cr.max = r.lim.MaxStanzaBytes }()
 	for first := true; ; first = false {
 		tok, err := r.token()
 		if err != nil {
@@ -218,7 +226,9 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 			if !isSpace(t) {
 				return xml.StartElement{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text between stanzas"})
 			}
-			// Whitespace keepalives do not count against the next element.
+			// Whitespace keepalives do not count against the next element
+			// (a run of them up to the next element is one token, and
+			// counts against the limit like an element would).
 			r.reset()
 		case xml.StartElement:
 			r.depth = 2
@@ -268,7 +278,7 @@ func (r *Reader) Token() (xml.Token, error) {
 }
 
 // LastSize returns how many bytes of input the last complete top-level
-// element took (whitespace before it included).
+// element took (give or take the byte that ended the whitespace before it).
 func (r *Reader) LastSize() int { return r.last }
 
 // Depth returns 1 between top-level elements and more inside one.
