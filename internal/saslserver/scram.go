@@ -154,7 +154,7 @@ func (sc *scramExchange) first(msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fail(sasl.MalformedRequest, err.Error())
 	}
-	offersPlus := len(ChannelBindingTypes(sc.state)) > 0
+	offersPlus := sc.srv.offersPlus(sc.state)
 	switch {
 	case sc.plus && cf.flag != 'p':
 		return nil, fail(sasl.NotAuthorized, "a -PLUS mechanism needs channel binding")

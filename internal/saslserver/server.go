@@ -43,6 +43,9 @@ type Server struct {
 	Salt func(username string) []byte
 	// NoPlain leaves PLAIN out of the offered mechanisms.
 	NoPlain bool
+	// NoPlus leaves the -PLUS mechanisms out, as a server that cannot
+	// bind does; a client's GS2 flag "y" is then no sign of a downgrade.
+	NoPlus bool
 
 	// nonce makes the server's part of the SCRAM nonce; tests replace it
 	// to replay published exchanges.
@@ -57,7 +60,7 @@ var scramHashes = []string{"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1"}
 // under TLS.
 func (s *Server) Mechanisms(state *tls.ConnectionState) []string {
 	var names []string
-	plus := len(ChannelBindingTypes(state)) > 0
+	plus := s.offersPlus(state)
 	for _, h := range scramHashes {
 		if plus {
 			names = append(names, h+"-PLUS")
@@ -68,6 +71,11 @@ func (s *Server) Mechanisms(state *tls.ConnectionState) []string {
 		names = append(names, "PLAIN")
 	}
 	return names
+}
+
+// offersPlus reports whether the -PLUS mechanisms are offered on state.
+func (s *Server) offersPlus(state *tls.ConnectionState) bool {
+	return !s.NoPlus && len(ChannelBindingTypes(state)) > 0
 }
 
 // ChannelBindingTypes returns the channel binding types the server can

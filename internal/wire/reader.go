@@ -1,0 +1,348 @@
+// Package wire reads and writes the XML stream of RFC 6120 §4 and §11: the
+// stream header, top-level elements and the XML restrictions, with limits on
+// size and depth. It is shared by the client session and the in-memory
+// server; it knows nothing of stanzas beyond their framing.
+package wire
+
+import (
+	"bufio"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parleyim/parley/stanza"
+)
+
+// Namespaces of the stream layer.
+const (
+	NSStream = "http://etherx.jabber.org/streams"
+	NSClient = "jabber:client"
+	NSServer = "jabber:server"
+	NSXML    = "http://www.w3.org/XML/1998/namespace"
+)
+
+// Default limits.
+const (
+	DefaultMaxStanzaBytes = 1 << 20
+	DefaultMaxDepth       = 64
+)
+
+// Limits bound what one top-level element may cost. Zero values mean the
+// defaults.
+type Limits struct {
+	// MaxStanzaBytes is the largest top-level element, in bytes of input.
+	MaxStanzaBytes int
+	// MaxDepth is the deepest nesting below a top-level element.
+	MaxDepth int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxStanzaBytes <= 0 {
+		l.MaxStanzaBytes = DefaultMaxStanzaBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
+}
+
+// headerBudget is the most input the XML declaration and stream header
+// may take, whatever the stanza limit.
+const headerBudget = 4096
+
+// ErrStreamClosed is returned by NextElement when the peer closed its stream
+// with </stream:stream>.
+var ErrStreamClosed = errors.New("stream closed by peer")
+
+// errOverLimit is what the counting byte reader returns past the budget.
+var errOverLimit = errors.New("over the size limit")
+
+// countingReader hands bytes to the XML decoder one at a time and refuses
+// to hand out more than the current budget, so that no token, however
+// large, is buffered beyond the limit.
+type countingReader struct {
+	r      *bufio.Reader
+	n      int // bytes since the last reset
+	max    int
+	ioErr  error // the error the underlying reader returned, if any
+	capped bool
+}
+
+func (c *countingReader) ReadByte() (byte, error) {
+	if c.n >= c.max {
+		c.capped = true
+		return 0, errOverLimit
+	}
+	b, err := c.r.ReadByte()
+	if err != nil {
+		c.ioErr = err
+		return 0, err
+	}
+	c.n++
+	return b, nil
+}
+
+// Read lets the decoder's charset handling see an io.Reader; it is never
+// used for UTF-8 input, which is all this package accepts.
+func (c *countingReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	b, err := c.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	p[0] = b
+	return 1, nil
+}
+
+// Reader reads one XML stream from a peer. It is not safe for concurrent
+// use; the session's reader goroutine owns it.
+type Reader struct {
+	cr    countingReader
+	dec   *xml.Decoder
+	lim   Limits
+	depth int // 0 before the header, 1 inside the stream
+	last  int // input bytes of the last complete top-level element
+	err   error
+}
+
+// NewReader returns a Reader over r. Bytes are read from r through an
+// internal buffer; when the stream restarts over a new transport (after
+// STARTTLS), make a new Reader, which discards whatever was buffered.
+func NewReader(r io.Reader, lim Limits) *Reader {
+	return NewReaderSize(r, lim, 4096)
+}
+
+// NewReaderSize is NewReader with a given read buffer size.
+func NewReaderSize(r io.Reader, lim Limits, size int) *Reader {
+	lim = lim.withDefaults()
+	rd := &Reader{lim: lim}
+	rd.cr = countingReader{r: bufio.NewReaderSize(r, size), max: lim.MaxStanzaBytes}
+	rd.dec = newDecoder(&rd.cr)
+	return rd
+}
+
+func newDecoder(cr *countingReader) *xml.Decoder {
+	d := xml.NewDecoder(cr)
+	d.Strict = true
+	d.CharsetReader = func(charset string, _ io.Reader) (io.Reader, error) {
+		return nil, &stanza.StreamError{Condition: stanza.StreamUnsupportedEncoding,
+			Text: fmt.Sprintf("encoding %q: only UTF-8 is allowed", charset)}
+	}
+	return d
+}
+
+// Restart prepares the Reader for a new stream over the same transport
+// (RFC 6120 §4.3.3: after SASL success the parser is reset). Bytes already
+// buffered are kept; the XML parser state is not.
+func (r *Reader) Restart() {
+	r.dec = newDecoder(&r.cr)
+	r.depth, r.err = 0, nil
+	r.cr.capped, r.cr.ioErr = false, nil
+	r.reset()
+}
+
+// Header is the opening of a stream (RFC 6120 §4.7).
+type Header struct {
+	To, From, ID, Version, Lang string
+	// NS is the default content namespace (jabber:client).
+	NS string
+}
+
+// ReadHeader reads an optional XML declaration and the <stream:stream>
+// start tag.
+func (r *Reader) ReadHeader() (Header, error) {
+	// The header has a budget of its own, so that a small stanza limit
+	// does not refuse an ordinary header.
+	r.cr.max = max(r.lim.MaxStanzaBytes, headerBudget)
+	defer func() { r.cr.max = r.lim.MaxStanzaBytes }()
+	for first := true; ; first = false {
+		tok, err := r.token()
+		if err != nil {
+			return Header{}, err
+		}
+		switch t := tok.(type) {
+		case xml.ProcInst:
+			// Only the XML declaration, and only as the very first thing.
+			if t.Target != "xml" || !first {
+				return Header{}, r.restricted(tok)
+			}
+		case xml.CharData:
+			if !isSpace(t) {
+				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text before the stream header"})
+			}
+		case xml.StartElement:
+			if t.Name.Local != "stream" {
+				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed,
+					Text: "expected <stream:stream>, got <" + t.Name.Local + ">"})
+			}
+			if t.Name.Space != NSStream {
+				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamInvalidNamespace,
+					Text: "stream element in namespace " + t.Name.Space})
+			}
+			r.depth = 1
+			r.reset()
+			h := Header{}
+			for _, a := range t.Attr {
+				switch {
+				case a.Name.Space == "" && a.Name.Local == "to":
+					h.To = a.Value
+				case a.Name.Space == "" && a.Name.Local == "from":
+					h.From = a.Value
+				case a.Name.Space == "" && a.Name.Local == "id":
+					h.ID = a.Value
+				case a.Name.Space == "" && a.Name.Local == "version":
+					h.Version = a.Value
+				case a.Name.Space == NSXML && a.Name.Local == "lang":
+					h.Lang = a.Value
+				case a.Name.Space == "" && a.Name.Local == "xmlns":
+					h.NS = a.Value
+				}
+			}
+			return h, nil
+		default:
+			return Header{}, r.restricted(tok)
+		}
+	}
+}
+
+// NextElement skips whitespace between top-level elements and returns the
+// start of the next one. It returns ErrStreamClosed when the peer closed
+// the stream. Read the element's content with Token until its end element;
+// the size and depth budgets apply per element.
+func (r *Reader) NextElement() (xml.StartElement, error) {
+	if r.depth != 1 {
+		return xml.StartElement{}, errors.New("wire: NextElement inside an element")
+	}
+	for {
+		tok, err := r.token()
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if !isSpace(t) {
+				return xml.StartElement{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text between stanzas"})
+			}
+			// Whitespace keepalives do not count against the next element
+			// (a run of them up to the next element is one token, and
+			// counts against the limit like an element would).
+			r.reset()
+		case xml.StartElement:
+			r.depth = 2
+			return t, nil
+		case xml.EndElement:
+			r.depth = 0
+			r.err = ErrStreamClosed
+			return xml.StartElement{}, ErrStreamClosed
+		default:
+			return xml.StartElement{}, r.restricted(tok)
+		}
+	}
+}
+
+// Token returns the next token inside the current top-level element, and
+// the element's end as its last token. Past that it returns io.EOF until
+// NextElement is called again. The tokens are valid only until the next
+// call (encoding/xml's Token semantics): copy what you keep.
+func (r *Reader) Token() (xml.Token, error) {
+	if r.depth < 2 {
+		return nil, io.EOF
+	}
+	tok, err := r.token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		r.depth++
+		if r.depth-1 > r.lim.MaxDepth+1 {
+			return nil, r.fail(&stanza.StreamError{Condition: stanza.StreamPolicyViolation,
+				Text: fmt.Sprintf("elements nested deeper than %d", r.lim.MaxDepth)})
+		}
+		return t, nil
+	case xml.EndElement:
+		r.depth--
+		if r.depth == 1 {
+			r.last = r.cr.n
+			r.reset()
+		}
+		return t, nil
+	case xml.CharData:
+		return t, nil
+	default:
+		return nil, r.restricted(tok)
+	}
+}
+
+// LastSize returns how many bytes of input the last complete top-level
+// element took (give or take the byte that ended the whitespace before it).
+func (r *Reader) LastSize() int { return r.last }
+
+// Depth returns 1 between top-level elements and more inside one.
+func (r *Reader) Depth() int { return r.depth }
+
+func (r *Reader) reset() { r.cr.n = 0 }
+
+func (r *Reader) restricted(tok xml.Token) error {
+	what := "markup"
+	switch tok.(type) {
+	case xml.Comment:
+		what = "comment"
+	case xml.ProcInst:
+		what = "processing instruction"
+	case xml.Directive:
+		what = "DTD or other directive"
+	}
+	return r.fail(&stanza.StreamError{Condition: stanza.StreamRestrictedXML, Text: what + " is not allowed (RFC 6120 §11.1)"})
+}
+
+func (r *Reader) fail(err error) error {
+	r.err = err
+	return err
+}
+
+// token reads the next token and turns the decoder's failures into the
+// stream errors of RFC 6120 §4.9.3, or into the transport's own error.
+func (r *Reader) token() (xml.Token, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	tok, err := r.dec.Token()
+	if err == nil {
+		return tok, nil
+	}
+	var se *stanza.StreamError
+	switch {
+	case r.cr.capped:
+		err = &stanza.StreamError{Condition: stanza.StreamPolicyViolation,
+			Text: fmt.Sprintf("element larger than %d bytes", r.lim.MaxStanzaBytes)}
+	case r.cr.ioErr != nil:
+		err = r.cr.ioErr
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	case errors.As(err, &se):
+		err = se
+	default:
+		var syn *xml.SyntaxError
+		if errors.As(err, &syn) {
+			err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: syn.Msg}
+		} else {
+			err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: err.Error()}
+		}
+	}
+	r.err = err
+	return nil, err
+}
+
+func isSpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,220 @@
+package wire
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyim/parley/stanza"
+)
+
+const header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='abc' version='1.0' xml:lang='en'>"
+
+func TestReadHeader(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    Header
+		wantErr stanza.StreamCondition
+	}{
+		{"full", header, Header{From: "example.com", ID: "abc", Version: "1.0", Lang: "en", NS: "jabber:client"}, ""},
+		{"no declaration", "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>", Header{Version: "1.0"}, ""},
+		{"other prefix", "<s:stream xmlns:s='http://etherx.jabber.org/streams' version='1.0'>", Header{Version: "1.0"}, ""},
+		{"leading whitespace", "\n  <stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, ""},
+		{"wrong namespace", "<stream:stream xmlns:stream='urn:other'>", Header{}, stanza.StreamInvalidNamespace},
+		{"wrong element", "<foo/>", Header{}, stanza.StreamNotWellFormed},
+		{"PI after declaration", "<?xml version='1.0'?><?foo?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamRestrictedXML},
+		{"DOCTYPE", "<!DOCTYPE stream><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamRestrictedXML},
+		{"comment", "<!-- x --><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamRestrictedXML},
+		{"UTF-16 declared", "<?xml version='1.0' encoding='UTF-16'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamUnsupportedEncoding},
+		{"text first", "hello<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamNotWellFormed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := NewReader(strings.NewReader(tt.in), Limits{})
+			h, err := r.ReadHeader()
+			if tt.wantErr != "" {
+				assert.ErrorIs(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, h)
+			assert.Equal(t, 1, r.Depth())
+		})
+	}
+}
+
+func TestElementsAndLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		body    string
+		lim     Limits
+		names   []string
+		wantErr error
+	}{
+		{"stanzas with whitespace keepalives", " <a/>\n\t<b><c/></b>  ", Limits{}, []string{"a", "b"}, io.ErrUnexpectedEOF},
+		{"stream close", "<a/></stream:stream>", Limits{}, []string{"a"}, ErrStreamClosed},
+		{"size limit per element", "<a>" + strings.Repeat("x", 50) + "</a><b>" + strings.Repeat("y", 200) + "</b>", Limits{MaxStanzaBytes: 100}, []string{"a", "b"}, stanza.StreamPolicyViolation},
+		{"many small elements under the limit", strings.Repeat("<a>xxxxxxxxxx</a>", 100), Limits{MaxStanzaBytes: 30}, repeat("a", 100), io.ErrUnexpectedEOF},
+		{"a whitespace run counts like an element", strings.Repeat(" ", 500) + "<a/>", Limits{MaxStanzaBytes: 100}, nil, stanza.StreamPolicyViolation},
+		{"depth limit", "<a><b><c><d/></c></b></a>", Limits{MaxDepth: 2}, []string{"a"}, stanza.StreamPolicyViolation},
+		{"depth at the limit", "<a><b><c/></b></a>", Limits{MaxDepth: 2}, []string{"a"}, io.ErrUnexpectedEOF},
+		{"comment inside", "<a><!-- x --></a>", Limits{}, []string{"a"}, stanza.StreamRestrictedXML},
+		{"entity", "<a>&foo;</a>", Limits{}, []string{"a"}, stanza.StreamNotWellFormed},
+		{"predefined entities are fine", "<a>&lt;&amp;&#x41;</a>", Limits{}, []string{"a"}, io.ErrUnexpectedEOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := NewReader(strings.NewReader(header+tt.body), tt.lim)
+			_, err := r.ReadHeader()
+			require.NoError(t, err)
+			var names []string
+			for {
+				start, err := r.NextElement()
+				if err != nil {
+					assert.ErrorIs(t, err, tt.wantErr)
+					break
+				}
+				names = append(names, start.Name.Local)
+				if err := drain(r); err != nil {
+					assert.ErrorIs(t, err, tt.wantErr)
+					break
+				}
+			}
+			assert.Equal(t, tt.names, names)
+		})
+	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// drain reads the rest of the current element.
+func drain(r *Reader) error {
+	for r.Depth() > 1 {
+		if _, err := r.Token(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestWhitespaceAfterLimitResets(t *testing.T) {
+	t.Parallel()
+	// 90 bytes of whitespace, then a 20-byte element: under a 100-byte
+	// budget only because whitespace resets it.
+	in := header + strings.Repeat(" ", 90) + "<a>xxxxxxxxxxxxxx</a>"
+	r := NewReader(strings.NewReader(in), Limits{MaxStanzaBytes: 100})
+	_, err := r.ReadHeader()
+	require.NoError(t, err)
+	start, err := r.NextElement()
+	require.NoError(t, err)
+	assert.Equal(t, "a", start.Name.Local)
+	require.NoError(t, drain(r))
+	// The '<' that ends the whitespace run is counted with the run.
+	assert.InDelta(t, len("<a>xxxxxxxxxxxxxx</a>"), r.LastSize(), 1)
+}
+
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	// After a restart the buffered bytes of the new stream are kept.
+	in := header + "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>" + header + "<features/>"
+	r := NewReader(strings.NewReader(in), Limits{})
+	_, err := r.ReadHeader()
+	require.NoError(t, err)
+	start, err := r.NextElement()
+	require.NoError(t, err)
+	assert.Equal(t, "success", start.Name.Local)
+	require.NoError(t, drain(r))
+	r.Restart()
+	_, err = r.ReadHeader()
+	require.NoError(t, err)
+	start, err = r.NextElement()
+	require.NoError(t, err)
+	assert.Equal(t, "features", start.Name.Local)
+}
+
+func TestErrorsStick(t *testing.T) {
+	t.Parallel()
+	r := NewReader(strings.NewReader(header+"<a><!--x--></a><b/>"), Limits{})
+	_, err := r.ReadHeader()
+	require.NoError(t, err)
+	_, err = r.NextElement()
+	require.NoError(t, err)
+	_, err = r.Token()
+	require.Error(t, err)
+	_, err2 := r.Token()
+	assert.Equal(t, err, err2, "a failed reader keeps failing the same way")
+}
+
+func TestAppendHeader(t *testing.T) {
+	t.Parallel()
+	b := AppendHeader(nil, Header{To: "ex'ample.com", Version: "1.0", Lang: "en"})
+	r := NewReader(strings.NewReader(string(b)), Limits{})
+	h, err := r.ReadHeader()
+	require.NoError(t, err)
+	assert.Equal(t, Header{To: "ex'ample.com", Version: "1.0", Lang: "en", NS: NSClient}, h)
+}
+
+func TestAppendEscaped(t *testing.T) {
+	t.Parallel()
+	in := "a<b>&'\"\t\n\rc"
+	b := append([]byte("<x y='"), AppendEscaped(nil, in)...)
+	b = append(b, "'/>"...)
+	var v struct {
+		Y string `xml:"y,attr"`
+	}
+	require.NoError(t, xml.Unmarshal(b, &v))
+	assert.Equal(t, in, v.Y)
+}
+
+// FuzzReader feeds arbitrary bytes after a stream header: the reader never
+// panics, and every failure is a stream error or the end of input.
+func FuzzReader(f *testing.F) {
+	for _, s := range []string{
+		"<message><body>hi</body></message>",
+		"<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>",
+		"<!DOCTYPE x><a/>", "<a><!-- c --></a>", "<?pi?>", "<a>&x;</a>", "\xff<a/>",
+		"<a xmlns:p='urn:x'><p:b p:c='1'/></a>", "   ", "<a><b><c><d><e/></d></c></b></a>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := NewReader(strings.NewReader(header+body), Limits{MaxStanzaBytes: 256, MaxDepth: 4})
+		if _, err := r.ReadHeader(); err != nil {
+			t.Fatalf("header: %v", err)
+		}
+		for i := 0; i < 1000; i++ {
+			_, err := r.NextElement()
+			if err == nil {
+				for r.Depth() > 1 && err == nil {
+					_, err = r.Token()
+				}
+			}
+			if err != nil {
+				var se *stanza.StreamError
+				if !errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrStreamClosed) {
+					t.Fatalf("unexpected error type %T: %v", err, err)
+				}
+				return
+			}
+			if r.Depth() != 1 {
+				t.Fatalf("depth %d after an element", r.Depth())
+			}
+		}
+	})
+}

@@ -1,0 +1,179 @@
+package session
+
+import (
+	"encoding/xml"
+
+	"github.com/parleyim/parley/stanza"
+)
+
+// Namespaces of the features Parley negotiates or reports.
+const (
+	nsTLS         = "urn:ietf:params:xml:ns:xmpp-tls"
+	nsSASL        = "urn:ietf:params:xml:ns:xmpp-sasl"
+	nsBind        = "urn:ietf:params:xml:ns:xmpp-bind"
+	nsSession     = "urn:ietf:params:xml:ns:xmpp-session"
+	nsSASLCB      = "urn:xmpp:sasl-cb:0"
+	nsRosterVer   = "urn:xmpp:features:rosterver"
+	nsPreApproval = "urn:xmpp:features:pre-approval"
+	nsSM3         = "urn:xmpp:sm:3"
+	nsCaps        = "http://jabber.org/protocol/caps"
+)
+
+// Features is what a server offered in a <stream:features> element (RFC
+// 6120 §4.3.2). The session keeps those of the last stream restart, after
+// authentication, which are the ones that describe the established stream;
+// Mechanisms and StartTLS are those seen before authentication.
+// A Features value is not modified after Dial returns.
+type Features struct {
+	// StartTLS reports that STARTTLS was offered, and StartTLSRequired
+	// that it was marked <required/>.
+	StartTLS, StartTLSRequired bool
+	// Mechanisms are the SASL mechanisms offered, in the server's order.
+	Mechanisms []string
+	// ChannelBindings are the channel-binding types the server advertised
+	// (XEP-0440); nil when it advertised none.
+	ChannelBindings []string
+	// Bind reports that resource binding was offered.
+	Bind bool
+	// Session reports that the RFC 3921 session iq was offered, and
+	// SessionOptional that it was marked <optional/> (RFC 6121 dropped
+	// it; draft-cridland-xmpp-session).
+	Session, SessionOptional bool
+	// RosterVersioning reports urn:xmpp:features:rosterver (RFC 6121 §2.6).
+	RosterVersioning bool
+	// PreApproval reports urn:xmpp:features:pre-approval (RFC 6121 §3.4).
+	PreApproval bool
+	// StreamManagement reports XEP-0198 version 3.
+	StreamManagement bool
+
+	// all keeps every feature element, unknown ones included, in order.
+	all []*stanza.Raw
+}
+
+// Lookup returns the feature element with the given name, if offered. It
+// gives access to features Parley does not model (for example the
+// <c xmlns='http://jabber.org/protocol/caps'/> of the server).
+func (f *Features) Lookup(name xml.Name) (*stanza.Raw, bool) {
+	for _, r := range f.all {
+		if r.Name() == name {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// All returns every feature element in the order offered.
+func (f *Features) All() []*stanza.Raw { return f.all }
+
+// parseFeatures reads the children of <stream:features> from r, which
+// yields the element's tokens after its start (and its end as the last).
+func parseFeatures(r xml.TokenReader) (*Features, error) {
+	f := &Features{}
+	for {
+		tok, err := r.Token()
+		if err != nil {
+			return nil, err
+		}
+		var start xml.StartElement
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return f, nil
+		case xml.StartElement:
+			start = t
+		default:
+			continue
+		}
+		raw, err := stanza.ReadRaw(r, start)
+		if err != nil {
+			return nil, err
+		}
+		f.all = append(f.all, raw)
+		switch start.Name {
+		case xml.Name{Space: nsTLS, Local: "starttls"}:
+			f.StartTLS = true
+			f.StartTLSRequired = hasChild(raw, "required")
+		case xml.Name{Space: nsSASL, Local: "mechanisms"}:
+			f.Mechanisms = childTexts(raw, "mechanism", "")
+		case xml.Name{Space: nsSASLCB, Local: "sasl-channel-binding"}:
+			f.ChannelBindings = childTexts(raw, "channel-binding", "type")
+		case xml.Name{Space: nsBind, Local: "bind"}:
+			f.Bind = true
+		case xml.Name{Space: nsSession, Local: "session"}:
+			f.Session = true
+			f.SessionOptional = hasChild(raw, "optional")
+		case xml.Name{Space: nsRosterVer, Local: "ver"}:
+			f.RosterVersioning = true
+		case xml.Name{Space: nsPreApproval, Local: "sub"}:
+			f.PreApproval = true
+		case xml.Name{Space: nsSM3, Local: "sm"}:
+			f.StreamManagement = true
+		}
+	}
+}
+
+// hasChild reports whether raw has a direct child with that local name in
+// raw's own namespace.
+func hasChild(raw *stanza.Raw, local string) bool {
+	found := false
+	eachChild(raw, func(start xml.StartElement, text string) {
+		if start.Name.Local == local && start.Name.Space == raw.Name().Space {
+			found = true
+		}
+	})
+	return found
+}
+
+// childTexts returns, for each direct child named local in raw's
+// namespace, its text, or the value of attr when attr is not empty.
+func childTexts(raw *stanza.Raw, local, attr string) []string {
+	var out []string
+	eachChild(raw, func(start xml.StartElement, text string) {
+		if start.Name.Local != local || start.Name.Space != raw.Name().Space {
+			return
+		}
+		if attr == "" {
+			out = append(out, text)
+			return
+		}
+		for _, a := range start.Attr {
+			if a.Name.Space == "" && a.Name.Local == attr {
+				out = append(out, a.Value)
+			}
+		}
+	})
+	return out
+}
+
+// eachChild calls fn for each direct child element of raw with the child's
+// start element and its text content (direct character data only).
+func eachChild(raw *stanza.Raw, fn func(xml.StartElement, string)) {
+	r := raw.TokenReader()
+	depth := 0
+	var cur xml.StartElement
+	var text []byte
+	for {
+		tok, err := r.Token()
+		if err != nil {
+			return
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth == 2 {
+				cur, text = t.Copy(), text[:0]
+			}
+		case xml.CharData:
+			if depth == 2 {
+				text = append(text, t...)
+			}
+		case xml.EndElement:
+			if depth == 2 {
+				fn(cur, string(text))
+			}
+			depth--
+			if depth == 0 {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,566 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"mellium.im/xmlstream"
+
+	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/sasl"
+	"github.com/parleyim/parley/stanza"
+)
+
+// Errors of the negotiation that a caller may want to tell apart.
+var (
+	// ErrNoTLS means the server did not offer STARTTLS and Config.NoTLS
+	// was not set: Parley never falls back to plaintext on its own.
+	ErrNoTLS = errors.New("session: server does not offer STARTTLS (set Config.NoTLS to allow an unencrypted stream)")
+	// ErrTLSRefused means the server answered <starttls/> with <failure/>.
+	ErrTLSRefused = errors.New("session: server refused STARTTLS")
+	// ErrNoBind means the server offered no resource binding.
+	ErrNoBind = errors.New("session: server does not offer resource binding")
+)
+
+// BindError is a refused resource binding (RFC 6120 §7.6.2): Resource is
+// the resourcepart asked for ("" when the server was to choose) and Err
+// the server's *stanza.Error (conflict, not-allowed, resource-constraint,
+// bad-request …).
+type BindError struct {
+	Resource string
+	Err      *stanza.Error
+}
+
+func (e *BindError) Error() string {
+	if e.Resource == "" {
+		return "session: resource binding refused: " + e.Err.Error()
+	}
+	return fmt.Sprintf("session: binding resource %q refused: %s", e.Resource, e.Err.Error())
+}
+
+// Unwrap returns the stanza error, so errors.Is(err, stanza.Conflict) works.
+func (e *BindError) Unwrap() error { return e.Err }
+
+// negotiator runs the client side of RFC 6120 §4–7 over one transport.
+type negotiator struct {
+	cfg      *Config
+	account  jid.JID // the JID the user gave
+	password string
+	tr       transport
+	rd       *wire.Reader
+	trace    *tracer
+	buf      []byte
+
+	authStarted bool // credentials have been (or are being) sent
+	preAuth     *Features
+	tlsOffered  bool // STARTTLS was in the first features
+	tlsRequired bool
+}
+
+func (n *negotiator) limits() wire.Limits {
+	return wire.Limits{MaxStanzaBytes: n.cfg.MaxStanzaBytes, MaxDepth: n.cfg.MaxDepth}
+}
+
+// run negotiates a stream and returns the established session.
+func (n *negotiator) run(ctx context.Context) (*Session, error) {
+	n.rd = wire.NewReader(n.tr, n.limits())
+	authenticated := false
+	for {
+		feats, err := n.openStream()
+		if err != nil {
+			return nil, err
+		}
+		if n.tr.TLS() == nil {
+			n.tlsOffered, n.tlsRequired = feats.StartTLS, feats.StartTLSRequired
+			if feats.StartTLS {
+				if err := n.startTLS(ctx); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if !n.cfg.NoTLS {
+				return nil, n.abort(ErrNoTLS, stanza.StreamPolicyViolation, "TLS is required")
+			}
+		}
+		if !authenticated {
+			n.preAuth = feats
+			if err := n.authenticate(feats); err != nil {
+				return nil, err
+			}
+			authenticated = true
+			n.rd.Restart()
+			continue
+		}
+		feats.Mechanisms, feats.ChannelBindings = n.preAuth.Mechanisms, n.preAuth.ChannelBindings
+		feats.StartTLS, feats.StartTLSRequired = n.tlsOffered, n.tlsRequired
+		if !feats.Bind {
+			return nil, n.abort(ErrNoBind, stanza.StreamUnsupportedFeature, "resource binding is required")
+		}
+		full, err := n.bind()
+		if err != nil {
+			return nil, err
+		}
+		if feats.Session && (!feats.SessionOptional || n.cfg.ForceSessionIQ) {
+			if err := n.establishSession(); err != nil {
+				return nil, err
+			}
+		}
+		return newSession(n, full, feats), nil
+	}
+}
+
+// openStream sends a stream header, reads the server's and its features.
+func (n *negotiator) openStream() (*Features, error) {
+	h := wire.Header{To: n.account.Domain(), Version: "1.0", Lang: n.cfg.lang()}
+	if n.tr.TLS() != nil {
+		// RFC 6120 §4.7.1: a from only once the stream is protected.
+		h.From = n.account.Bare().String()
+	}
+	if err := n.write(n.tr.AppendOpen(n.buf[:0], h)); err != nil {
+		return nil, err
+	}
+	sh, err := n.rd.ReadHeader()
+	if err != nil {
+		return nil, n.readFailed(err)
+	}
+	if major, _, _ := strings.Cut(sh.Version, "."); major != "1" {
+		return nil, n.abort(fmt.Errorf("session: server speaks stream version %q, not 1.x", sh.Version),
+			stanza.StreamUnsupportedVersion, "version 1.0 is required")
+	}
+	start, err := n.next()
+	if err != nil {
+		return nil, err
+	}
+	if start.Name != (xml.Name{Space: wire.NSStream, Local: "features"}) {
+		return nil, n.abort(fmt.Errorf("session: expected stream features, got <%s xmlns='%s'>", start.Name.Local, start.Name.Space),
+			stanza.StreamUnsupportedStanzaType, "stream features expected")
+	}
+	feats, err := parseFeatures(n.rd)
+	if err != nil {
+		return nil, n.readFailed(err)
+	}
+	return feats, nil
+}
+
+// startTLS runs STARTTLS (RFC 6120 §5.4). Everything buffered from the
+// plaintext stream is dropped with the old reader.
+func (n *negotiator) startTLS(ctx context.Context) error {
+	if err := n.write(append(n.buf[:0], "<starttls xmlns='"+nsTLS+"'/>"...)); err != nil {
+		return err
+	}
+	start, err := n.next()
+	if err != nil {
+		return err
+	}
+	switch start.Name {
+	case xml.Name{Space: nsTLS, Local: "proceed"}:
+	case xml.Name{Space: nsTLS, Local: "failure"}:
+		return ErrTLSRefused
+	default:
+		return n.abort(fmt.Errorf("session: expected <proceed/>, got <%s>", start.Name.Local),
+			stanza.StreamUnsupportedStanzaType, "expected proceed")
+	}
+	if err := n.tr.StartTLS(ctx, n.cfg.tlsConfig(n.account.Domain())); err != nil {
+		return err
+	}
+	n.rd = wire.NewReader(n.tr, n.limits())
+	return nil
+}
+
+// authenticate runs SASL (RFC 6120 §6) with one mechanism; a failure is
+// final: Parley never retries with a weaker mechanism.
+func (n *negotiator) authenticate(feats *Features) error {
+	if n.account.Local() == "" {
+		return errors.New("session: the JID has no localpart to log in with")
+	}
+	state := n.tr.TLS()
+	mech, neg, err := sasl.Select(n.cfg.mechanisms(), sasl.Offer{
+		Mechanisms: feats.Mechanisms, ChannelBindings: feats.ChannelBindings, TLS: state})
+	if err != nil {
+		return n.abort(fmt.Errorf("session: %w", err), stanza.StreamPolicyViolation, "no acceptable SASL mechanism")
+	}
+	neg.Username, neg.Password, neg.Authzid = n.account.Local(), n.password, n.cfg.Authzid
+	n.authStarted = true
+	n.trace.setRedact(true)
+	defer n.trace.setRedact(false)
+
+	ex, initial, err := mech.Start(&neg)
+	if err != nil {
+		return fmt.Errorf("session: starting SASL %s: %w", mech.Name(), err)
+	}
+	b := append(n.buf[:0], "<auth xmlns='"+nsSASL+"' mechanism='"...)
+	b = wire.AppendEscaped(b, mech.Name())
+	b = append(b, "'>"...)
+	b = appendBase64(b, initial)
+	b = append(b, "</auth>"...)
+	if err := n.write(b); err != nil {
+		return err
+	}
+	for {
+		start, err := n.next()
+		if err != nil {
+			return err
+		}
+		if start.Name.Space != nsSASL {
+			return n.abort(fmt.Errorf("session: unexpected <%s xmlns='%s'> during SASL", start.Name.Local, start.Name.Space),
+				stanza.StreamUnsupportedStanzaType, "unexpected element during SASL")
+		}
+		switch start.Name.Local {
+		case "challenge":
+			data, err := n.readBase64()
+			if err != nil {
+				return err
+			}
+			resp, err := ex.Next(data)
+			if err != nil {
+				n.abortSASL()
+				return fmt.Errorf("session: SASL %s: %w", mech.Name(), err)
+			}
+			b := append(n.buf[:0], "<response xmlns='"+nsSASL+"'>"...)
+			b = appendBase64(b, resp)
+			if err := n.write(append(b, "</response>"...)); err != nil {
+				return err
+			}
+		case "success":
+			data, err := n.readBase64()
+			if err != nil {
+				return err
+			}
+			if err := ex.Verify(data); err != nil {
+				return n.abort(fmt.Errorf("session: SASL %s: server not verified: %w", mech.Name(), err),
+					stanza.StreamNotAuthorized, "server authentication failed")
+			}
+			return nil
+		case "failure":
+			return n.readFailure(mech.Name())
+		default:
+			return n.abort(fmt.Errorf("session: unexpected <%s/> during SASL", start.Name.Local),
+				stanza.StreamUnsupportedStanzaType, "unexpected element during SASL")
+		}
+	}
+}
+
+// abortSASL tells the server the client gives up (RFC 6120 §6.4.4).
+func (n *negotiator) abortSASL() {
+	_ = n.write(append(n.buf[:0], "<abort xmlns='"+nsSASL+"'/>"...))
+}
+
+// readBase64 reads the text of the current SASL element and decodes it.
+// "=" and an empty element are both an empty payload.
+func (n *negotiator) readBase64() ([]byte, error) {
+	text, err := n.elementText()
+	if err != nil {
+		return nil, err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" || text == "=" {
+		return []byte{}, nil
+	}
+	data, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return nil, n.abort(fmt.Errorf("session: SASL data is not base64: %w", err),
+			stanza.StreamBadFormat, "SASL data is not base64")
+	}
+	return data, nil
+}
+
+// readFailure turns <failure/> into a *sasl.Failure.
+func (n *negotiator) readFailure(mech string) error {
+	var v struct {
+		Children []struct {
+			XMLName xml.Name
+			Lang    string `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+			Text    string `xml:",chardata"`
+		} `xml:",any"`
+	}
+	if err := n.decodeElement(&v); err != nil {
+		return err
+	}
+	var cond, text, lang string
+	for _, c := range v.Children {
+		if c.XMLName.Space != nsSASL {
+			continue
+		}
+		if c.XMLName.Local == "text" {
+			text, lang = c.Text, c.Lang
+		} else if cond == "" {
+			cond = c.XMLName.Local
+		}
+	}
+	return fmt.Errorf("session: login as %s with %s failed: %w", n.account.Bare(), mech, sasl.NewFailure(cond, text, lang))
+}
+
+// bind requests a resource (RFC 6120 §7) and returns the full JID that the
+// server assigned.
+func (n *negotiator) bind() (jid.JID, error) {
+	res := n.cfg.Resource
+	if res == "" {
+		res = n.account.Resource()
+	}
+	iq := &stanza.IQ{Header: stanza.Header{ID: newID()}, Type: stanza.IQSet, Payload: bindRequest(res)}
+	reply, err := n.roundTrip(iq)
+	if err != nil {
+		return jid.JID{}, err
+	}
+	if reply.Type == stanza.IQError {
+		return jid.JID{}, &BindError{Resource: res, Err: reply.Error}
+	}
+	raw, ok := reply.Payload.(*stanza.Raw)
+	if !ok {
+		return jid.JID{}, n.abort(errors.New("session: bind result carries no <bind/>"), stanza.StreamUndefinedCondition, "bind result without jid")
+	}
+	var v struct {
+		XMLName xml.Name `xml:"urn:ietf:params:xml:ns:xmpp-bind bind"`
+		JID     string   `xml:"jid"`
+	}
+	if err := raw.Decode(&v); err != nil {
+		return jid.JID{}, fmt.Errorf("session: reading the bind result: %w", err)
+	}
+	full, err := jid.Parse(v.JID)
+	if err != nil {
+		return jid.JID{}, fmt.Errorf("session: server bound an invalid JID %q: %w", v.JID, err)
+	}
+	if full.IsBare() || full.Bare() != n.account.Bare() {
+		return jid.JID{}, fmt.Errorf("session: server bound %s, which is not a full JID of %s", full, n.account.Bare())
+	}
+	return full, nil
+}
+
+// establishSession sends the RFC 3921 §3 session request.
+func (n *negotiator) establishSession() error {
+	domain, err := jid.New("", n.account.Domain(), "")
+	if err != nil {
+		return err
+	}
+	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: domain}, Type: stanza.IQSet, Payload: emptyElement{nsSession, "session"}}
+	reply, err := n.roundTrip(iq)
+	if err != nil {
+		return err
+	}
+	if reply.Type == stanza.IQError {
+		return fmt.Errorf("session: session establishment refused: %w", reply.Error)
+	}
+	return nil
+}
+
+// roundTrip sends an iq during negotiation and reads its reply. Nothing
+// else may arrive before the reply at this stage.
+func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
+	b, err := iq.AppendXML(n.buf[:0])
+	if err != nil {
+		return nil, err
+	}
+	if err := n.write(b); err != nil {
+		return nil, err
+	}
+	start, err := n.next()
+	if err != nil {
+		return nil, err
+	}
+	if start.Name != (xml.Name{Space: wire.NSClient, Local: "iq"}) {
+		return nil, n.abort(fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local),
+			stanza.StreamUnsupportedStanzaType, "expected an iq reply")
+	}
+	st, err := stanza.Decode(n.rd, start)
+	if err != nil {
+		var inv *stanza.InvalidError
+		if errors.As(err, &inv) {
+			return nil, fmt.Errorf("session: bad reply to iq %s: %w", iq.ID, err)
+		}
+		return nil, n.readFailed(err)
+	}
+	reply, ok := st.(*stanza.IQ)
+	if !ok || reply.ID != iq.ID || (reply.Type != stanza.IQResult && reply.Type != stanza.IQError) {
+		return nil, fmt.Errorf("session: expected the reply to iq %s", iq.ID)
+	}
+	if reply.Type == stanza.IQError && reply.Error == nil {
+		reply.Error = &stanza.Error{Type: stanza.ErrorCancel, Condition: stanza.UndefinedCondition}
+	}
+	return reply, nil
+}
+
+// next returns the next top-level element. A stream error from the server
+// is returned as an error that wraps the *stanza.StreamError.
+func (n *negotiator) next() (xml.StartElement, error) {
+	start, err := n.rd.NextElement()
+	if err != nil {
+		return start, n.readFailed(err)
+	}
+	if start.Name == (xml.Name{Space: wire.NSStream, Local: "error"}) {
+		se, err := stanza.DecodeStreamError(n.rd, start)
+		if err != nil {
+			return start, n.readFailed(err)
+		}
+		_ = n.write(append(n.buf[:0], n.tr.CloseTag()...))
+		return start, fmt.Errorf("session: server ended the stream: %w", se)
+	}
+	return start, nil
+}
+
+// readFailed handles an error from the reader: bad XML from the server is
+// answered with the stream error before the connection closes.
+func (n *negotiator) readFailed(err error) error {
+	var se *stanza.StreamError
+	if errors.As(err, &se) {
+		n.sendStreamError(se)
+		return fmt.Errorf("session: server sent bad XML: %w", err)
+	}
+	if errors.Is(err, wire.ErrStreamClosed) {
+		_ = n.write(append(n.buf[:0], n.tr.CloseTag()...))
+		return fmt.Errorf("session: server closed the stream during negotiation: %w", io.ErrUnexpectedEOF)
+	}
+	return fmt.Errorf("session: reading from server: %w", err)
+}
+
+// abort sends a stream error and closes our stream, returning err.
+func (n *negotiator) abort(err error, cond stanza.StreamCondition, text string) error {
+	n.sendStreamError(&stanza.StreamError{Condition: cond, Text: text})
+	return err
+}
+
+func (n *negotiator) sendStreamError(se *stanza.StreamError) {
+	b, err := se.AppendXML(n.buf[:0])
+	if err != nil {
+		return
+	}
+	_ = n.write(append(b, n.tr.CloseTag()...))
+}
+
+// elementText reads the rest of the current top-level element and returns
+// its character data.
+func (n *negotiator) elementText() (string, error) {
+	var sb strings.Builder
+	for {
+		tok, err := n.rd.Token()
+		if err != nil {
+			return "", n.readFailed(err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			sb.Write(t)
+		case xml.EndElement:
+			if n.rd.Depth() == 1 {
+				return sb.String(), nil
+			}
+		}
+	}
+}
+
+// decodeElement decodes the rest of the current top-level element into v
+// with encoding/xml (negotiation is not a hot path).
+func (n *negotiator) decodeElement(v any) error {
+	d := xml.NewTokenDecoder(xmlstream.Wrap(readerUntilEnd{n.rd}, xml.StartElement{Name: xml.Name{Local: "x"}}))
+	if err := d.Decode(v); err != nil {
+		return n.readFailed(err)
+	}
+	return nil
+}
+
+// readerUntilEnd yields the tokens of the current top-level element's
+// content, stopping before its end element (which it consumes).
+type readerUntilEnd struct{ rd *wire.Reader }
+
+func (r readerUntilEnd) Token() (xml.Token, error) {
+	tok, err := r.rd.Token()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := tok.(xml.EndElement); ok && r.rd.Depth() == 1 {
+		return nil, io.EOF
+	}
+	return tok, nil
+}
+
+func (n *negotiator) write(b []byte) error {
+	n.buf = b[:0]
+	if _, err := n.tr.Write(b); err != nil {
+		return fmt.Errorf("session: writing to server: %w", err)
+	}
+	return nil
+}
+
+func appendBase64(b []byte, data []byte) []byte {
+	if data == nil {
+		return b
+	}
+	if len(data) == 0 {
+		return append(b, '=')
+	}
+	return base64.StdEncoding.AppendEncode(b, data)
+}
+
+// tlsConfig returns the TLS configuration for domain: the user's, cloned,
+// with ServerName set to the JID's domain (RFC 6120 §13.7.2: the
+// certificate is checked against the domain, never an SRV target).
+func (c *Config) tlsConfig(domain string) *tls.Config {
+	var tc *tls.Config
+	if c.TLSConfig != nil {
+		tc = c.TLSConfig.Clone()
+	} else {
+		tc = &tls.Config{}
+	}
+	tc.ServerName = domain
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	return tc
+}
+
+// newID returns an unguessable stanza id (RFC 6120 §8.1.3).
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// bindRequest is the <bind/> payload asking for a resource.
+type bindRequest string
+
+func (r bindRequest) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	start := xml.StartElement{Name: xml.Name{Space: nsBind, Local: "bind"}}
+	var toks []xml.Token
+	toks = append(toks, start)
+	if r != "" {
+		res := xml.StartElement{Name: xml.Name{Space: nsBind, Local: "resource"}}
+		toks = append(toks, res, xml.CharData(r), res.End())
+	}
+	toks = append(toks, start.End())
+	for i, t := range toks {
+		if err := w.EncodeToken(t); err != nil {
+			return i, err
+		}
+	}
+	return len(toks), nil
+}
+
+// emptyElement is a payload with no content, such as <session/>.
+type emptyElement xml.Name
+
+func (e emptyElement) WriteXML(w xmlstream.TokenWriter) (int, error) {
+	start := xml.StartElement{Name: xml.Name(e)}
+	if err := w.EncodeToken(start); err != nil {
+		return 0, err
+	}
+	if err := w.EncodeToken(start.End()); err != nil {
+		return 1, err
+	}
+	return 2, nil
+}
+
+// deadline is when negotiation must be over.
+func (c *Config) deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(c.timeout())
+}

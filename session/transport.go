@@ -1,0 +1,121 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/parleyim/parley/internal/wire"
+)
+
+// transport is the seam between the XML stream and what carries it. The
+// negotiation and the read loop see only this interface. Today's
+// implementation is a TCP byte stream that can be upgraded to TLS in place;
+// an RFC 7395 WebSocket transport fits by opening with <open/>, closing with
+// <close/> and refusing StartTLS (WebSocket security is the wss:// URL's).
+type transport interface {
+	io.Reader
+	io.Writer
+	// StartTLS upgrades the connection in place and runs the handshake.
+	StartTLS(ctx context.Context, cfg *tls.Config) error
+	// TLS returns the TLS state, or nil on an unencrypted connection.
+	TLS() *tls.ConnectionState
+	SetDeadline(t time.Time) error
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	Close() error
+	// AppendOpen appends what opens (or restarts) a stream.
+	AppendOpen(b []byte, h wire.Header) []byte
+	// CloseTag is what closes a stream.
+	CloseTag() string
+}
+
+// tcpTransport is a net.Conn, plain or TLS, carrying RFC 6120 streams.
+type tcpTransport struct {
+	conn  net.Conn
+	state *tls.ConnectionState
+	trace *tracer
+}
+
+func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
+	tr := &tcpTransport{conn: c, trace: t}
+	if tc, ok := c.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		tr.state = &st
+	}
+	return tr
+}
+
+func (t *tcpTransport) Read(p []byte) (int, error) {
+	n, err := t.conn.Read(p)
+	if n > 0 {
+		t.trace.chunk("RECV ", p[:n])
+	}
+	return n, err
+}
+
+func (t *tcpTransport) Write(p []byte) (int, error) {
+	t.trace.chunk("SEND ", p)
+	return t.conn.Write(p)
+}
+
+func (t *tcpTransport) StartTLS(ctx context.Context, cfg *tls.Config) error {
+	if t.state != nil {
+		return errors.New("session: TLS is already on")
+	}
+	tc := tls.Client(t.conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("session: TLS handshake with %s: %w", cfg.ServerName, err)
+	}
+	st := tc.ConnectionState()
+	t.conn, t.state = tc, &st
+	return nil
+}
+
+func (t *tcpTransport) TLS() *tls.ConnectionState          { return t.state }
+func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.conn.SetDeadline(d) }
+func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
+func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
+func (t *tcpTransport) Close() error                       { return t.conn.Close() }
+func (t *tcpTransport) CloseTag() string                   { return wire.Close }
+
+func (t *tcpTransport) AppendOpen(b []byte, h wire.Header) []byte {
+	return wire.AppendHeader(b, h)
+}
+
+// tracer copies the raw XML of both directions to a writer. While redact is
+// set (during SASL) it writes a placeholder instead of the bytes.
+type tracer struct {
+	mu     sync.Mutex
+	w      io.Writer
+	redact bool
+}
+
+func (t *tracer) chunk(prefix string, p []byte) {
+	if t == nil || t.w == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.redact {
+		fmt.Fprintf(t.w, "%s[%d bytes of SASL exchange redacted]\n", prefix, len(p))
+		return
+	}
+	_, _ = io.WriteString(t.w, prefix)
+	_, _ = t.w.Write(p)
+	_, _ = io.WriteString(t.w, "\n")
+}
+
+func (t *tracer) setRedact(on bool) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.redact = on
+	t.mu.Unlock()
+}
