@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,25 @@ var (
 // testTLS returns a certificate for example.com and a pool that trusts it.
 func testTLS(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	certOnce.Do(func() {
+		if env := os.Getenv("PARLEY_BENCH_CERT"); env != "" {
+			// A child process serving BenchmarkIdleSession shares the
+			// parent's certificate.
+			certDER, keyDER, _ := strings.Cut(env, ".")
+			der, _ := base64.StdEncoding.DecodeString(certDER)
+			kb, _ := base64.StdEncoding.DecodeString(keyDER)
+			key, err := x509.ParsePKCS8PrivateKey(kb)
+			if err != nil {
+				panic(err)
+			}
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				panic(err)
+			}
+			testCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
+			testPool = x509.NewCertPool()
+			testPool.AddCert(cert)
+			return
+		}
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			panic(err)
@@ -220,7 +240,11 @@ func (p *peer) expectClosed() []string {
 			if err == wire.ErrStreamClosed {
 				_, _ = io.WriteString(p.conn, wire.Close)
 			}
-			p.conn.Close()
+			if tc, ok := p.conn.(*tls.Conn); ok {
+				tc.NetConn().Close() // no close_notify: the client may not read it
+			} else {
+				p.conn.Close()
+			}
 			return names
 		}
 		raw, err := stanza.ReadRaw(p.rd, start)

@@ -106,7 +106,7 @@ func newSession(n *negotiator, addr jid.JID, feats *Features) *Session {
 		readerDone: make(chan struct{}),
 	}
 	if s.mux == nil {
-		s.mux = NewMux()
+		s.mux = emptyMux
 	}
 	s.qcond = sync.NewCond(&s.qmu)
 	s.ctx, s.cancel = context.WithCancel(context.WithValue(context.Background(), dispatchKey{}, s))
@@ -215,3 +215,7 @@ func (s *Session) goBackground(f func()) bool {
 func (s *Session) touch() { s.lastActivity.Store(time.Now().UnixNano()) }
 
 type dispatchKey struct{}
+
+// emptyMux serves sessions configured without a Mux: nothing can be
+// registered on it from outside, so one is shared.
+var emptyMux = NewMux()

@@ -37,16 +37,18 @@ type transport interface {
 
 // tcpTransport is a net.Conn, plain or TLS, carrying RFC 6120 streams.
 type tcpTransport struct {
-	conn  net.Conn
+	conn  net.Conn // what is read and written: the TLS conn once TLS is on
+	raw   net.Conn // the connection underneath, closed by Close
 	state *tls.ConnectionState
 	trace *tracer
 }
 
 func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
-	tr := &tcpTransport{conn: c, trace: t}
+	tr := &tcpTransport{conn: c, raw: c, trace: t}
 	if tc, ok := c.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		tr.state = &st
+		tr.raw = tc.NetConn()
 	}
 	return tr
 }
@@ -81,8 +83,12 @@ func (t *tcpTransport) TLS() *tls.ConnectionState          { return t.state }
 func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.conn.SetDeadline(d) }
 func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
 func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
-func (t *tcpTransport) Close() error                       { return t.conn.Close() }
-func (t *tcpTransport) CloseTag() string                   { return wire.Close }
+
+// Close closes the connection underneath without a TLS close_notify: the
+// XML stream has its own close, and a peer that no longer reads could
+// otherwise hold Close for seconds.
+func (t *tcpTransport) Close() error     { return t.raw.Close() }
+func (t *tcpTransport) CloseTag() string { return wire.Close }
 
 func (t *tcpTransport) AppendOpen(b []byte, h wire.Header) []byte {
 	return wire.AppendHeader(b, h)

@@ -5,11 +5,11 @@
 package wire
 
 import (
-	"bufio"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/parleyim/parley/stanza"
 )
@@ -61,26 +61,100 @@ var errOverLimit = errors.New("over the size limit")
 // countingReader hands bytes to the XML decoder one at a time and refuses
 // to hand out more than the current budget, so that no token, however
 // large, is buffered beyond the limit.
+//
+// Its read buffer comes from a pool and goes back whenever it is drained:
+// an idle stream waits for its next byte with a one-byte read and holds no
+// buffer, which keeps the memory of idle sessions small. When that byte
+// starts an element, the next read fills a whole buffer (one extra read
+// per burst of input).
 type countingReader struct {
-	r      *bufio.Reader
-	n      int // bytes since the last reset
+	src    io.Reader
+	buf    *[]byte // nil while idle
+	r, w   int     // unread bytes are (*buf)[r:w]
+	primed bool    // the last fill was a single byte that starts markup
+	n      int     // bytes since the last reset
 	max    int
 	ioErr  error // the error the underlying reader returned, if any
+	wait   error // an error met by wait, handed out by the next ReadByte
 	capped bool
 }
+
+// bufSize is the size of pooled read buffers.
+const bufSize = 4096
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
 func (c *countingReader) ReadByte() (byte, error) {
 	if c.n >= c.max {
 		c.capped = true
 		return 0, errOverLimit
 	}
-	b, err := c.r.ReadByte()
-	if err != nil {
-		c.ioErr = err
-		return 0, err
+	if c.r == c.w {
+		err := c.wait
+		c.wait = nil
+		if err == nil {
+			err = c.fill()
+		}
+		if err != nil {
+			c.ioErr = err
+			return 0, err
+		}
 	}
+	b := (*c.buf)[c.r]
+	c.r++
 	c.n++
 	return b, nil
+}
+
+func (c *countingReader) fill() error {
+	if c.primed {
+		// Inside markup: the rest of it is most likely there already.
+		c.primed = false
+		n, err := c.src.Read((*c.buf)[:])
+		if n > 0 {
+			c.r, c.w = 0, n
+			return nil
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return err
+	}
+	c.release()
+	var one [1]byte
+	for {
+		n, err := c.src.Read(one[:])
+		if n == 1 {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	c.buf = bufPool.Get().(*[]byte)
+	(*c.buf)[0] = one[0]
+	c.r, c.w = 0, 1
+	c.primed = one[0] == '<'
+	return nil
+}
+
+// waitInput blocks until input is there. Called between top-level
+// elements, it parks an idle stream's goroutine at a shallow depth, with
+// no parser frames on its stack, so the stack can shrink while it waits.
+func (c *countingReader) waitInput() {
+	if c.r < c.w || c.wait != nil {
+		return
+	}
+	c.wait = c.fill()
+}
+
+// release gives the read buffer back to the pool if it holds nothing.
+func (c *countingReader) release() {
+	if c.buf != nil && c.r == c.w {
+		bufPool.Put(c.buf)
+		c.buf = nil
+		c.r, c.w = 0, 0
+	}
 }
 
 // Read lets the decoder's charset handling see an io.Reader; it is never
@@ -112,14 +186,9 @@ type Reader struct {
 // internal buffer; when the stream restarts over a new transport (after
 // STARTTLS), make a new Reader, which discards whatever was buffered.
 func NewReader(r io.Reader, lim Limits) *Reader {
-	return NewReaderSize(r, lim, 4096)
-}
-
-// NewReaderSize is NewReader with a given read buffer size.
-func NewReaderSize(r io.Reader, lim Limits, size int) *Reader {
 	lim = lim.withDefaults()
 	rd := &Reader{lim: lim}
-	rd.cr = countingReader{r: bufio.NewReaderSize(r, size), max: lim.MaxStanzaBytes}
+	rd.cr = countingReader{src: r, max: lim.MaxStanzaBytes}
 	rd.dec = newDecoder(&rd.cr)
 	return rd
 }
@@ -215,6 +284,9 @@ func (r *Reader) ReadHeader() (Header, error) {
 func (r *Reader) NextElement() (xml.StartElement, error) {
 	if r.depth != 1 {
 		return xml.StartElement{}, errors.New("wire: NextElement inside an element")
+	}
+	if r.err == nil {
+		r.cr.waitInput()
 	}
 	for {
 		tok, err := r.token()

@@ -1,0 +1,248 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyim/parley/stanza"
+)
+
+// countingConn counts the client's turns: each change from writing to
+// reading is one round trip waited for.
+type countingConn struct {
+	net.Conn
+	writing bool
+	turns   int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writing = true
+	return c.Conn.Write(p)
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	if c.writing {
+		c.turns++
+		c.writing = false
+	}
+	return c.Conn.Read(p)
+}
+
+// BenchmarkNegotiate measures one full negotiation (STARTTLS, SCRAM-SHA-1,
+// bind) over net.Pipe: the client's heap and its round trips.
+func BenchmarkNegotiate(b *testing.B) {
+	cfg := clientConfig(b)
+	b.ReportAllocs()
+	turns := 0
+	for b.Loop() {
+		cc, sc := net.Pipe()
+		p := newPeer(b, sc)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { _ = recover() }()
+			p.login()
+			p.expectClosed()
+		}()
+		conn := &countingConn{Conn: cc}
+		s, err := NewClient(context.Background(), conn, juliet, "r0m30myr0m30", cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		turns = conn.turns
+		_ = s.Close(context.Background())
+		<-done
+	}
+	b.ReportMetric(float64(turns), "round-trips/op")
+}
+
+// BenchmarkReadLoop measures stanzas per second through the reader, the
+// queue and the mux to a no-op handler, from an in-memory peer.
+func BenchmarkReadLoop(b *testing.B) {
+	cfg := clientConfig(b)
+	cfg.Mux = NewMux()
+	var handled atomic.Int64
+	all := make(chan struct{})
+	var want int64
+	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(context.Context, *Session, *stanza.Message) {
+		if handled.Add(1) == want {
+			close(all)
+		}
+	})
+	cc, sc := net.Pipe()
+	p := newPeer(b, sc)
+	_ = sc.SetDeadline(time.Time{})
+	ready := make(chan struct{})
+	go func() {
+		defer func() { _ = recover() }()
+		p.login()
+		close(ready)
+	}()
+	s, err := NewClient(context.Background(), cc, juliet, "r0m30myr0m30", cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-ready
+	msg := []byte("<message from='romeo@example.net/orchard' to='juliet@example.com/generated' type='chat' id='m1'><body>Art thou not Romeo, and a Montague?</body></message>")
+	want = int64(b.N)
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	start := time.Now()
+	go func() {
+		buf := make([]byte, 0, 64<<10)
+		for i := 0; i < b.N; i++ {
+			buf = append(buf, msg...)
+			if len(buf) > 60<<10 || i == b.N-1 {
+				if _, err := p.conn.Write(buf); err != nil {
+					return
+				}
+				buf = buf[:0]
+			}
+		}
+	}()
+	<-all
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "stanzas/s")
+	closed := p.serveClose()
+	_ = s.Close(context.Background())
+	<-closed
+}
+
+// BenchmarkIdleSession measures heap and stack per idle session: N
+// sessions (PARLEY_BENCH_SESSIONS, default 10000) over loopback TCP to a
+// server in a child process, with and without TLS, after GC, divided by N.
+// Run it with -benchtime=1x.
+func BenchmarkIdleSession(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_SESSIONS")); err == nil && v > 0 {
+		n = v
+	}
+	for _, withTLS := range []bool{false, true} {
+		b.Run(fmt.Sprintf("tls=%v", withTLS), func(b *testing.B) {
+			addr, stop := startBenchServer(b, withTLS)
+			defer stop()
+			cfg := clientConfig(b)
+			cfg.Addr = addr
+			cfg.NoTLS = !withTLS
+			cfg.KeepAlive = -1
+			for b.Loop() {
+				sessions := make([]*Session, 0, n)
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for i := 0; i < n; i++ {
+					s, err := Dial(context.Background(), juliet, "r0m30myr0m30", cfg)
+					if err != nil {
+						b.Fatalf("session %d: %v", i, err)
+					}
+					sessions = append(sessions, s)
+				}
+				runtime.GC()
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				if path := os.Getenv("PARLEY_BENCH_HEAPPROFILE"); path != "" {
+					if f, err := os.Create(path); err == nil {
+						_ = pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				}
+				used := int64(after.HeapInuse+after.StackInuse) - int64(before.HeapInuse+before.StackInuse)
+				b.ReportMetric(float64(used)/float64(n), "B/session")
+				b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/float64(n), "heap-B/session")
+				b.ReportMetric(float64(int64(after.StackInuse)-int64(before.StackInuse))/float64(n), "stack-B/session")
+				var wg sync.WaitGroup
+				for _, s := range sessions {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+						defer cancel()
+						_ = s.Close(ctx)
+					}()
+				}
+				wg.Wait()
+			}
+		})
+	}
+}
+
+// startBenchServer runs this test binary again as a server (see
+// TestBenchServer) so that the server's memory is not counted.
+func startBenchServer(b *testing.B, withTLS bool) (string, func()) {
+	cert, _ := testTLS(b)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServer$")
+	cmd.Env = append(os.Environ(), "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
+		"PARLEY_BENCH_CERT="+base64.StdEncoding.EncodeToString(cert.Certificate[0])+"."+base64.StdEncoding.EncodeToString(keyDER))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ADDR ") {
+		_ = cmd.Process.Kill()
+		b.Fatalf("bench server: %q %v", line, err)
+	}
+	return strings.TrimSpace(strings.TrimPrefix(line, "ADDR ")), func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+}
+
+// TestBenchServer is the child process of BenchmarkIdleSession; it does
+// nothing in a normal test run.
+func TestBenchServer(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH_SERVER") != "1" {
+		t.Skip("only runs as BenchmarkIdleSession's server")
+	}
+	withTLS := os.Getenv("PARLEY_BENCH_TLS") == "true"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ADDR " + ln.Addr().String())
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer func() { _ = recover() }()
+			p := newPeer(t, c)
+			_ = c.SetDeadline(time.Time{})
+			p.header()
+			if withTLS {
+				p.features(featStartTLS)
+				p.startTLS()
+				p.header()
+			}
+			p.features(mechanisms("SCRAM-SHA-1"))
+			p.authenticate()
+			p.header()
+			p.features(featBind)
+			p.bind("")
+			p.expectClosed()
+		}()
+	}
+}
