@@ -79,6 +79,9 @@ type Config struct {
 	// QueueBytes bounds the stanzas waiting for handlers, in bytes of
 	// input; zero means 1 MiB. See Session for what happens when it fills.
 	QueueBytes int
+	// MaxQueueBytes is the hard cap on queued stanzas while a SendIQ
+	// awaits its reply (see Session); zero means four times QueueBytes.
+	MaxQueueBytes int
 	// MaxPending bounds the SendIQ calls awaiting replies; zero means 1024.
 	MaxPending int
 
@@ -147,6 +150,13 @@ func (c *Config) queueBytes() int {
 		return c.QueueBytes
 	}
 	return 1 << 20
+}
+
+func (c *Config) maxQueueBytes() int {
+	if c.MaxQueueBytes > 0 {
+		return max(c.MaxQueueBytes, c.queueBytes())
+	}
+	return 4 * c.queueBytes()
 }
 
 func (c *Config) maxPending() int {

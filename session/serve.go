@@ -161,8 +161,13 @@ func (s *Session) enqueue(st stanza.Stanza, size int) bool {
 			s.qmu.Unlock()
 			return false
 		}
+		if s.closing.Load() {
+			// Read on to the server's close; what comes before it is
+			// still delivered.
+			break
+		}
 		if s.npending.Load() > 0 {
-			if s.qbytes+size > 4*bound {
+			if s.qbytes+size > s.cfg.maxQueueBytes() {
 				s.qmu.Unlock()
 				s.failWith(&stanza.StreamError{Condition: stanza.StreamResourceConstraint, Text: "client cannot keep up"}, ErrHandlerBlocked)
 				return false
@@ -500,6 +505,9 @@ func (s *Session) Close(ctx context.Context) error {
 	if s.closing.Swap(true) {
 		return s.wait(ctx)
 	}
+	s.qmu.Lock()
+	s.qcond.Broadcast() // a reader held back by a full queue reads on
+	s.qmu.Unlock()
 	if !s.isEnded() {
 		if s.available.Load() {
 			_ = s.Send(ctx, &stanza.Presence{Type: stanza.PresenceUnavailable})

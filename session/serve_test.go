@@ -539,3 +539,28 @@ func TestMuxRegistrationPanics(t *testing.T) {
 func pingIQ() *stanza.IQ {
 	return &stanza.IQ{Header: stanza.Header{To: mustJID("example.com")}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}}
 }
+
+func TestCloseWithBlockedHandlerAndFullQueue(t *testing.T) {
+	cfg := clientConfig(t)
+	cfg.QueueBytes = 256
+	cfg.Mux = NewMux()
+	release := make(chan struct{})
+	var handled int
+	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(ctx context.Context, s *Session, m *stanza.Message) {
+		<-release
+		handled++
+	})
+	s, p := establish(t, cfg)
+	for i := 0; i < 20; i++ {
+		p.send(fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i))
+	}
+	closed := p.serveClose()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := s.Close(ctx)
+	assert.ErrorContains(t, err, "handlers still running")
+	<-closed // the reader read on to the server's close despite the full queue
+	close(release)
+	require.NoError(t, s.Close(context.Background()), "once the handler returns, Close completes")
+	assert.Equal(t, 20, handled, "what arrived before the close is still delivered")
+}

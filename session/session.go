@@ -33,9 +33,9 @@ var ErrClosed = errors.New("session: closed")
 // in arrival order by a dispatcher goroutine that runs while there is
 // work. The queue is bounded in bytes (Config.QueueBytes): when it is full
 // the reader stops reading, so the server sees TCP back-pressure — except
-// while a SendIQ awaits its reply, when it goes on reading up to four
-// times the bound so that a handler may call SendIQ; past that the
-// session ends with ErrHandlerBlocked.
+// while a SendIQ awaits its reply, when it goes on reading up to
+// Config.MaxQueueBytes (four times the bound by default) so that a handler
+// may call SendIQ; past that the session ends with ErrHandlerBlocked.
 type Session struct {
 	addr     jid.JID
 	features *Features

@@ -62,20 +62,18 @@ var errOverLimit = errors.New("over the size limit")
 // to hand out more than the current budget, so that no token, however
 // large, is buffered beyond the limit.
 //
-// Its read buffer comes from a pool and goes back whenever it is drained:
-// an idle stream waits for its next byte with a one-byte read and holds no
-// buffer, which keeps the memory of idle sessions small. When that byte
-// starts an element, the next read fills a whole buffer (one extra read
-// per burst of input).
+// Its read buffer comes from a pool. Between top-level elements (see
+// waitInput) a drained buffer goes back to the pool and the next byte is
+// awaited with a one-byte read, so an idle stream holds no buffer; inside
+// an element, reads fill the whole buffer.
 type countingReader struct {
 	src    io.Reader
 	buf    *[]byte // nil while idle
 	r, w   int     // unread bytes are (*buf)[r:w]
-	primed bool    // the last fill was a single byte that starts markup
 	n      int     // bytes since the last reset
 	max    int
 	ioErr  error // the error the underlying reader returned, if any
-	wait   error // an error met by wait, handed out by the next ReadByte
+	wait   error // an error met by waitInput, handed out by the next ReadByte
 	capped bool
 }
 
@@ -106,21 +104,35 @@ func (c *countingReader) ReadByte() (byte, error) {
 	return b, nil
 }
 
+// fill reads as much as is there into the buffer.
 func (c *countingReader) fill() error {
-	if c.primed {
-		// Inside markup: the rest of it is most likely there already.
-		c.primed = false
-		n, err := c.src.Read((*c.buf)[:])
+	if c.buf == nil {
+		c.buf = bufPool.Get().(*[]byte)
+	}
+	for {
+		n, err := c.src.Read(*c.buf)
 		if n > 0 {
 			c.r, c.w = 0, n
 			return nil
 		}
-		if err == nil {
-			err = io.ErrNoProgress
+		if err != nil {
+			return err
 		}
-		return err
 	}
-	c.release()
+}
+
+// waitInput blocks until input is there. Called between top-level
+// elements, it gives a drained buffer back to the pool and waits with a
+// one-byte read at a shallow stack depth (no parser frames), so an idle
+// stream holds no read buffer and its goroutine's stack can shrink.
+func (c *countingReader) waitInput() {
+	if c.r < c.w || c.wait != nil {
+		return
+	}
+	if c.buf != nil {
+		bufPool.Put(c.buf)
+		c.buf = nil
+	}
 	var one [1]byte
 	for {
 		n, err := c.src.Read(one[:])
@@ -128,33 +140,13 @@ func (c *countingReader) fill() error {
 			break
 		}
 		if err != nil {
-			return err
+			c.wait = err
+			return
 		}
 	}
 	c.buf = bufPool.Get().(*[]byte)
 	(*c.buf)[0] = one[0]
 	c.r, c.w = 0, 1
-	c.primed = one[0] == '<'
-	return nil
-}
-
-// waitInput blocks until input is there. Called between top-level
-// elements, it parks an idle stream's goroutine at a shallow depth, with
-// no parser frames on its stack, so the stack can shrink while it waits.
-func (c *countingReader) waitInput() {
-	if c.r < c.w || c.wait != nil {
-		return
-	}
-	c.wait = c.fill()
-}
-
-// release gives the read buffer back to the pool if it holds nothing.
-func (c *countingReader) release() {
-	if c.buf != nil && c.r == c.w {
-		bufPool.Put(c.buf)
-		c.buf = nil
-		c.r, c.w = 0, 0
-	}
 }
 
 // Read lets the decoder's charset handling see an io.Reader; it is never

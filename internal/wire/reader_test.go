@@ -218,3 +218,42 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+type countReads struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countReads) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
+}
+
+func TestLargeElementIsReadInBulk(t *testing.T) {
+	t.Parallel()
+	src := &countReads{r: strings.NewReader(header + "<a>" + strings.Repeat("x", 100_000) + "</a><b/>")}
+	r := NewReader(src, Limits{})
+	_, err := r.ReadHeader()
+	require.NoError(t, err)
+	for _, want := range []string{"a", "b"} {
+		start, err := r.NextElement()
+		require.NoError(t, err)
+		assert.Equal(t, want, start.Name.Local)
+		require.NoError(t, drain(r))
+	}
+	assert.Less(t, src.reads, 100_000/bufSize+10, "reads fill the buffer inside an element")
+}
+
+func TestIdleReaderHoldsNoBuffer(t *testing.T) {
+	t.Parallel()
+	src := &countReads{r: strings.NewReader(header + "<a/>")}
+	r := NewReader(src, Limits{})
+	_, err := r.ReadHeader()
+	require.NoError(t, err)
+	_, err = r.NextElement()
+	require.NoError(t, err)
+	require.NoError(t, drain(r))
+	_, err = r.NextElement() // input ends while waiting between elements
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Nil(t, r.cr.buf, "the drained buffer went back to the pool before waiting")
+}
