@@ -61,7 +61,8 @@ type negotiator struct {
 	trace    *tracer
 	buf      []byte
 
-	authStarted bool // credentials have been (or are being) sent
+	streamLang  string // xml:lang of the server's last stream header
+	authStarted bool   // credentials have been (or are being) sent
 	preAuth     *Features
 	tlsOffered  bool // STARTTLS was in the first features
 	tlsRequired bool
@@ -133,6 +134,7 @@ func (n *negotiator) openStream() (*Features, error) {
 	if err != nil {
 		return nil, n.readFailed(err)
 	}
+	n.streamLang = sh.Lang
 	if major, _, _ := strings.Cut(sh.Version, "."); major != "1" {
 		return nil, n.abort(fmt.Errorf("session: server speaks stream version %q, not 1.x", sh.Version),
 			stanza.StreamUnsupportedVersion, "version 1.0 is required")

@@ -564,3 +564,21 @@ func TestCloseWithBlockedHandlerAndFullQueue(t *testing.T) {
 	require.NoError(t, s.Close(context.Background()), "once the handler returns, Close completes")
 	assert.Equal(t, 20, handled, "what arrived before the close is still delivered")
 }
+
+func TestStanzasInheritTheStreamLanguage(t *testing.T) {
+	cfg := clientConfig(t)
+	cfg.Mux = NewMux()
+	got := make(chan *stanza.Message, 2)
+	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(_ context.Context, _ *Session, m *stanza.Message) { got <- m })
+	_, p := establish(t, cfg) // the peer's header says xml:lang='en'
+	p.send("<message from='romeo@example.net/a'><body xml:lang='fr'>salut</body><body xml:lang='en'>hi</body></message>")
+	p.send("<message from='romeo@example.net/a' xml:lang='de'><body>hallo</body><body xml:lang='en'>hi</body></message>")
+	m := <-got
+	assert.Equal(t, "en", m.Lang)
+	assert.Equal(t, "hi", m.Body)
+	assert.Equal(t, []stanza.Text{{Lang: "fr", Value: "salut"}}, m.AltBodies)
+	m = <-got
+	assert.Equal(t, "de", m.Lang, "a stanza's own xml:lang wins")
+	assert.Equal(t, "hallo", m.Body)
+	assert.Equal(t, []stanza.Text{{Lang: "en", Value: "hi"}}, m.AltBodies)
+}

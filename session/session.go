@@ -44,6 +44,9 @@ type Session struct {
 	log      *slog.Logger
 	tr       transport
 	rd       *wire.Reader
+	// lang is the stream's default xml:lang (the server's header), which
+	// stanzas without their own inherit (RFC 6120 §4.7.4).
+	lang string
 
 	ctx    context.Context // handlers' context; cancelled when the stream ends
 	cancel context.CancelFunc
@@ -100,6 +103,7 @@ func newSession(n *negotiator, addr jid.JID, feats *Features) *Session {
 		log:        n.cfg.logger().With("jid", addr.String()),
 		tr:         n.tr,
 		rd:         n.rd,
+		lang:       n.streamLang,
 		wsem:       make(chan struct{}, 1),
 		pending:    make(map[string]*pendingIQ),
 		done:       make(chan struct{}),
