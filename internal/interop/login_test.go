@@ -181,7 +181,7 @@ func runLoginCases(t *testing.T, e *env) {
 			spec := tt.spec
 			mechs, chosen := recorded(prefs)
 			spec.tune = func(c *session.Config) { c.Mechanisms = mechs }
-			s, _, err := e.dial(t, spec)
+			s, trace, err := e.dial(t, spec)
 			names, bindings := chosen.started()
 			t.Logf("matrix: %s %s %s %s -> %s (started %v)", e.kind, tt.spec.store, tt.spec.tls, tt.name, got(err), names)
 
@@ -206,6 +206,11 @@ func runLoginCases(t *testing.T, e *env) {
 					wantVersion = 0x0303
 				}
 				assert.Equal(t, wantVersion, s.TLS().Version, "TLS version")
+				if tt.spec.direct {
+					assert.NotContains(t, trace.String(), "<starttls", "no STARTTLS on a direct TLS connection")
+				} else {
+					assert.Contains(t, trace.String(), "SEND <starttls")
+				}
 				assert.Equal(t, "alice@"+e.servers[hashed].Domain, s.Addr().Bare().String())
 				assert.NotEmpty(t, s.Addr().Resource())
 				assert.NoError(t, s.Err())

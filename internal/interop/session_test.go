@@ -89,8 +89,13 @@ func runSessionCases(t *testing.T, e *env) {
 }
 
 func testBindServerAssigned(t *testing.T, e *env, _ behaviour) {
-	s, _, err := e.dial(t, dialSpec{})
+	s, trace, err := e.dial(t, dialSpec{})
 	require.NoError(t, err)
+	// Both servers mark the RFC 3921 session iq optional, so it is not sent.
+	assert.True(t, s.Features().Bind)
+	assert.True(t, s.Features().Session)
+	assert.True(t, s.Features().SessionOptional)
+	assert.NotContains(t, sentOnly(trace.String()), "urn:ietf:params:xml:ns:xmpp-session", "no session iq")
 	assert.NotEmpty(t, s.Addr().Resource(), "server-assigned resource")
 	assert.Equal(t, "alice", s.Addr().Local())
 	assert.Equal(t, e.servers[hashed].Domain, s.Addr().Domain())
@@ -160,6 +165,7 @@ func testBindConflict(t *testing.T, e *env, want behaviour) {
 		}
 		var se *stanza.StreamError
 		require.ErrorAs(t, first.Err(), &se)
+		t.Logf("%s: the first session ended with %v", e.kind, first.Err())
 		assert.ErrorIs(t, first.Err(), stanza.StreamConflict)
 		assert.NoError(t, second.Err(), "the second session lives on")
 		assert.NoError(t, ping(t, second))
@@ -209,9 +215,10 @@ func testUnknownIQ(t *testing.T, e *env, want behaviour) {
 }
 
 func testClose(t *testing.T, e *env, _ behaviour) {
-	s, _, err := e.dial(t, dialSpec{})
+	s, trace, err := e.dial(t, dialSpec{})
 	require.NoError(t, err)
 	require.NoError(t, ping(t, s))
+	established := len(trace.String())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -222,6 +229,9 @@ func testClose(t *testing.T, e *env, _ behaviour) {
 		t.Fatal("Done is not closed after Close")
 	}
 	assert.ErrorIs(t, s.Err(), session.ErrClosed)
+	closing := trace.String()[established:]
+	assert.Contains(t, closing, "SEND </stream:stream>", "the client closes the stream")
+	assert.Contains(t, closing, "RECV </stream:stream>", "the server closed its side before Close returned")
 	assert.NoError(t, s.Close(ctx), "a second Close is a no-op")
 	err = ping(t, s)
 	assert.ErrorIs(t, err, session.ErrClosed, "SendIQ after Close")
@@ -255,6 +265,17 @@ func testKeepAlive(whitespace bool) func(t *testing.T, e *env, _ behaviour) {
 		}
 		assert.NoError(t, ping(t, s), "ping after idling")
 	}
+}
+
+// sentOnly keeps the lines of a trace that the client sent.
+func sentOnly(trace string) string {
+	var b strings.Builder
+	for line := range strings.Lines(trace) {
+		if strings.HasPrefix(line, "SEND ") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
 
 // ping sends an XEP-0199 ping to the server's domain and checks the reply
