@@ -26,5 +26,8 @@
 // PARLEY_REQUIRE_SERVERS is set to 1, a missing server fails the test
 // instead, so a CI job cannot pass by skipping everything.
 //
-// The package is for tests only; it imports no other Parley package.
+// The package is for tests only; it imports no other Parley package. Its
+// own tests that start servers, like every interop test, are behind the
+// build tag interop (go test -tags interop ./internal/...), so that a plain
+// go test ./... needs nothing but Go.
 package testservers

@@ -1,3 +1,5 @@
+//go:build interop
+
 package testservers
 
 // Family lists the live processes of the server whose process group leader

@@ -1,3 +1,5 @@
+//go:build interop
+
 package testservers_test
 
 import (
