@@ -193,6 +193,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 	}
 	neg.Username, neg.Password, neg.Authzid = n.account.Local(), n.password, n.cfg.Authzid
 	n.authStarted = true
+	n.trace.note("SEND ", "<auth xmlns='"+nsSASL+"' mechanism='"+mech.Name()+"'>[payload redacted]</auth>")
 	n.trace.setRedact(true)
 	defer n.trace.setRedact(false)
 

@@ -433,6 +433,7 @@ func TestTraceRedactsSASL(t *testing.T) {
 	out := trace.String()
 	assert.Contains(t, out, "SEND <starttls")
 	assert.Contains(t, out, "redacted")
+	assert.Contains(t, out, "mechanism='PLAIN'", "the mechanism's name stays visible")
 	secret := base64.StdEncoding.EncodeToString([]byte("\x00juliet\x00r0m30myr0m30"))
 	assert.NotContains(t, out, secret)
 	assert.NotContains(t, out, "r0m30myr0m30")

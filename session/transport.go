@@ -117,6 +117,17 @@ func (t *tracer) chunk(prefix string, p []byte) {
 	_, _ = io.WriteString(t.w, "\n")
 }
 
+// note writes a line of its own, for what the redaction hides but may be
+// shown (the SASL mechanism's name).
+func (t *tracer) note(prefix, text string) {
+	if t == nil || t.w == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, _ = io.WriteString(t.w, prefix+text+"\n")
+}
+
 func (t *tracer) setRedact(on bool) {
 	if t == nil {
 		return
