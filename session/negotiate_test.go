@@ -602,3 +602,13 @@ func TestDialCertificateForOtherName(t *testing.T) {
 	var herr x509HostnameError
 	assert.ErrorAs(t, err, &herr, "the certificate for example.com does not serve example.org")
 }
+
+func TestTraceJoinsReads(t *testing.T) {
+	var out bytes.Buffer
+	tr := &tracer{w: &out}
+	tr.chunk("RECV ", []byte("<"))
+	tr.chunk("RECV ", []byte("message><body>hi</bo"))
+	tr.chunk("RECV ", []byte("dy></message>"))
+	tr.chunk("SEND ", []byte("<presence/>"))
+	assert.Equal(t, "RECV <message><body>hi</body></message>\nSEND <presence/>\n", out.String())
+}

@@ -98,8 +98,9 @@ func (t *tcpTransport) AppendOpen(b []byte, h wire.Header) []byte {
 // set (during SASL) it writes a placeholder instead of the bytes.
 type tracer struct {
 	mu     sync.Mutex
-	w      io.Writer
-	redact bool
+	w       io.Writer
+	redact  bool
+	pending []byte // received bytes not yet written: no tag ends in them
 }
 
 func (t *tracer) chunk(prefix string, p []byte) {
@@ -109,8 +110,19 @@ func (t *tracer) chunk(prefix string, p []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.redact {
+		t.pending = t.pending[:0]
 		fmt.Fprintf(t.w, "%s[%d bytes of SASL exchange redacted]\n", prefix, len(p))
 		return
+	}
+	if prefix == "RECV " {
+		// Reads come in arbitrary pieces (an idle stream reads its next
+		// byte alone): join them up to the end of a tag.
+		t.pending = append(t.pending, p...)
+		if len(t.pending) < 64<<10 && t.pending[len(t.pending)-1] != '>' {
+			return
+		}
+		p = t.pending
+		t.pending = t.pending[:0]
 	}
 	_, _ = io.WriteString(t.w, prefix)
 	_, _ = t.w.Write(p)
