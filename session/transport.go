@@ -97,7 +97,7 @@ func (t *tcpTransport) AppendOpen(b []byte, h wire.Header) []byte {
 // tracer copies the raw XML of both directions to a writer. While redact is
 // set (during SASL) it writes a placeholder instead of the bytes.
 type tracer struct {
-	mu     sync.Mutex
+	mu      sync.Mutex
 	w       io.Writer
 	redact  bool
 	pending []byte // received bytes not yet written: no tag ends in them
