@@ -83,15 +83,26 @@ func ParseCaps(r *stanza.Raw) (Caps, error) {
 	return c, nil
 }
 
-// FindCaps returns the caps element of a presence, and false if it has
-// none or the one it has is malformed.
+// FindCaps returns the first caps element of a presence, decoded or
+// built (a Caps value), and false if it has none or the one it has is
+// malformed.
 func FindCaps(p *stanza.Presence) (Caps, bool) {
-	raw, ok := p.Extension(xml.Name{Space: NSCaps, Local: "c"})
-	if !ok {
-		return Caps{}, false
+	for _, x := range p.Extensions {
+		switch v := x.(type) {
+		case Caps:
+			return v, true
+		case *Caps:
+			if v != nil {
+				return *v, true
+			}
+		case *stanza.Raw:
+			if v.Name() == (xml.Name{Space: NSCaps, Local: "c"}) {
+				c, err := ParseCaps(v)
+				return c, err == nil
+			}
+		}
 	}
-	c, err := ParseCaps(raw)
-	return c, err == nil
+	return Caps{}, false
 }
 
 // newHash returns the hash function named by its IANA textual name.
