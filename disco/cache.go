@@ -19,7 +19,7 @@ const DefaultCacheSize = 1024
 // the announcing entity for its disco#info at node#ver, recomputes the
 // verification string and keeps the answer only if the two are equal, so a
 // lying entity cannot poison what others with the same ver are believed to
-// support (XEP-0115 §5.4, §8.1).
+// support (XEP-0115 §5.4).
 //
 // The cache is bounded: past its size the least recently used entry goes.
 // Concurrent lookups of the same unknown ver share one query. A Cache is

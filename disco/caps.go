@@ -57,7 +57,7 @@ func (c Caps) WriteXML(w xmlstream.TokenWriter) (int, error) {
 }
 
 // NodeVer returns the node at which the entity answers disco#info for
-// this verification string: Node#Ver (XEP-0115 §6.2).
+// this verification string: Node#Ver.
 func (c Caps) NodeVer() string { return c.Node + "#" + c.Ver }
 
 // ParseCaps reads a caps element. The legacy form without a hash attribute

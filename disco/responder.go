@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultNode is the caps node a Responder announces unless SetNode
-// changes it: a URI that names the software (XEP-0115 §4).
+// changes it: a URI that names the software (XEP-0115).
 const DefaultNode = "https://github.com/parleyim/parley"
 
 // Responder answers disco#info queries about this client. Handle creates
@@ -110,9 +110,9 @@ func (r *Responder) Caps() (Caps, error) {
 }
 
 // Attach puts the client's current caps element into p, replacing any caps
-// element p already has. Send it with every available presence (XEP-0115
-// §4); call Attach again after registering handlers, since the ver changes
-// with the features.
+// element p already has. Send it with every available presence; call
+// Attach again after registering handlers, since the ver changes with the
+// features.
 func (r *Responder) Attach(p *stanza.Presence) error {
 	c, err := r.Caps()
 	if err != nil {

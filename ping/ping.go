@@ -74,7 +74,7 @@ func SendIQ(ctx context.Context, s *session.Session, iq *stanza.IQ) (rtt time.Du
 }
 
 // Handle registers an answer to pings on mux: an empty result to every
-// <ping xmlns='urn:xmpp:ping'/> get (XEP-0199 §4.1). The Mux then lists
+// <ping xmlns='urn:xmpp:ping'/> get. The Mux then lists
 // urn:xmpp:ping among its features.
 func Handle(mux *session.Mux) {
 	mux.HandleIQFunc(stanza.IQGet, xml.Name{Space: NS, Local: "ping"}, answer)
