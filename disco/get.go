@@ -27,7 +27,7 @@ func GetInfoIQ(ctx context.Context, s *session.Session, iq *stanza.IQ, node stri
 	}
 	info, err := ParseInfo(raw)
 	if err != nil {
-		return nil, fmt.Errorf("disco: info from %s: %w", iq.To, err)
+		return nil, fmt.Errorf("disco: info from %s: %w", target(iq.To), err)
 	}
 	return info, nil
 }
@@ -48,7 +48,7 @@ func GetItemsIQ(ctx context.Context, s *session.Session, iq *stanza.IQ, node str
 	}
 	items, err := ParseItems(raw)
 	if err != nil {
-		return nil, fmt.Errorf("disco: items from %s: %w", iq.To, err)
+		return nil, fmt.Errorf("disco: items from %s: %w", target(iq.To), err)
 	}
 	return items.Items, nil
 }
@@ -61,11 +61,19 @@ func query(ctx context.Context, s *session.Session, iq *stanza.IQ, p stanza.Payl
 	req.Error = nil
 	reply, err := s.SendIQ(ctx, &req)
 	if err != nil {
-		return nil, fmt.Errorf("disco: %s from %s: %w", what, iq.To, err)
+		return nil, fmt.Errorf("disco: %s from %s: %w", what, target(iq.To), err)
 	}
 	raw, ok := reply.Raw()
 	if !ok {
-		return nil, fmt.Errorf("disco: %s from %s: %w", what, iq.To, malformed("empty result"))
+		return nil, fmt.Errorf("disco: %s from %s: %w", what, target(iq.To), malformed("empty result"))
 	}
 	return raw, nil
+}
+
+// target names the addressee of a request in errors.
+func target(to jid.JID) string {
+	if to.IsZero() {
+		return "own account"
+	}
+	return to.String()
 }

@@ -68,7 +68,11 @@ func SendIQ(ctx context.Context, s *session.Session, iq *stanza.IQ) (rtt time.Du
 		rtt = time.Since(start)
 	}
 	if err != nil {
-		return rtt, fmt.Errorf("ping: %s: %w", iq.To, err)
+		to := "own account"
+		if !iq.To.IsZero() {
+			to = iq.To.String()
+		}
+		return rtt, fmt.Errorf("ping: %s: %w", to, err)
 	}
 	return rtt, nil
 }
