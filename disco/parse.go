@@ -1,0 +1,236 @@
+package disco
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+// ErrMalformed is wrapped by the errors of ParseInfo, ParseItems and
+// ParseCaps: the element breaks a rule of the protocol.
+var ErrMalformed = errors.New("disco: malformed element")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// ParseInfo reads a disco#info <query/> element, as received in an iq
+// result. An identity without category or type, or a feature without var,
+// makes the whole element malformed (XEP-0030 §3.1 requires them); unknown
+// child elements are skipped. Duplicates are kept: Ver rejects them.
+func ParseInfo(r *stanza.Raw) (*Info, error) {
+	if r == nil {
+		return nil, malformed("no disco#info query")
+	}
+	if r.Name() != (xml.Name{Space: NSInfo, Local: "query"}) {
+		return nil, malformed("got <%s xmlns='%s'>, want a disco#info query", r.Name().Local, r.Name().Space)
+	}
+	tr := r.TokenReader()
+	start, err := firstStart(tr)
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{Node: attrValue(start, "node")}
+	err = eachChild(tr, func(child xml.StartElement) error {
+		switch child.Name {
+		case xml.Name{Space: NSInfo, Local: "identity"}:
+			id := Identity{
+				Category: attrValue(child, "category"),
+				Type:     attrValue(child, "type"),
+				Name:     attrValue(child, "name"),
+				Lang:     langOf(child),
+			}
+			if id.Category == "" || id.Type == "" {
+				return malformed("identity without category or type")
+			}
+			info.Identities = append(info.Identities, id)
+			return skip(tr)
+		case xml.Name{Space: NSInfo, Local: "feature"}:
+			v := attrValue(child, "var")
+			if v == "" {
+				return malformed("feature without var")
+			}
+			info.Features = append(info.Features, v)
+			return skip(tr)
+		case xml.Name{Space: NSData, Local: "x"}:
+			f, err := parseForm(tr, child)
+			if err != nil {
+				return err
+			}
+			info.Forms = append(info.Forms, f)
+			return nil
+		}
+		return skip(tr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// ParseItems reads a disco#items <query/> element. An item without a jid,
+// or whose jid is not a valid JID, makes the whole element malformed;
+// unknown child elements (an XEP-0059 <set/>) are skipped.
+func ParseItems(r *stanza.Raw) (*Items, error) {
+	if r == nil {
+		return nil, malformed("no disco#items query")
+	}
+	if r.Name() != (xml.Name{Space: NSItems, Local: "query"}) {
+		return nil, malformed("got <%s xmlns='%s'>, want a disco#items query", r.Name().Local, r.Name().Space)
+	}
+	tr := r.TokenReader()
+	start, err := firstStart(tr)
+	if err != nil {
+		return nil, err
+	}
+	items := &Items{Node: attrValue(start, "node")}
+	err = eachChild(tr, func(child xml.StartElement) error {
+		if child.Name == (xml.Name{Space: NSItems, Local: "item"}) {
+			s := attrValue(child, "jid")
+			if s == "" {
+				return malformed("item without jid")
+			}
+			j, err := jid.Parse(s)
+			if err != nil {
+				return fmt.Errorf("%w: item jid %q: %w", ErrMalformed, s, err)
+			}
+			items.Items = append(items.Items, Item{JID: j, Node: attrValue(child, "node"), Name: attrValue(child, "name")})
+		}
+		return skip(tr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// parseForm reads a jabber:x:data form whose start has been read.
+func parseForm(tr xml.TokenReader, start xml.StartElement) (Form, error) {
+	f := Form{Type: attrValue(start, "type")}
+	err := eachChild(tr, func(child xml.StartElement) error {
+		if child.Name != (xml.Name{Space: NSData, Local: "field"}) {
+			return skip(tr)
+		}
+		fd := Field{Var: attrValue(child, "var"), Type: attrValue(child, "type")}
+		err := eachChild(tr, func(c xml.StartElement) error {
+			if c.Name != (xml.Name{Space: NSData, Local: "value"}) {
+				return skip(tr)
+			}
+			v, err := textOf(tr)
+			if err != nil {
+				return err
+			}
+			fd.Values = append(fd.Values, v)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		f.Fields = append(f.Fields, fd)
+		return nil
+	})
+	return f, err
+}
+
+// firstStart reads the start element of a Raw's token stream.
+func firstStart(tr xml.TokenReader) (xml.StartElement, error) {
+	tok, err := tr.Token()
+	if err != nil {
+		return xml.StartElement{}, fmt.Errorf("disco: reading element: %w", err)
+	}
+	start, ok := tok.(xml.StartElement)
+	if !ok {
+		return xml.StartElement{}, malformed("element does not begin with a start tag")
+	}
+	return start.Copy(), nil
+}
+
+// eachChild calls fn for each child element of the element whose start was
+// just read, through its end element. fn must consume the child through
+// its end (skip does).
+func eachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := fn(t.Copy()); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
+// skip reads through the end of the element whose start was just read.
+func skip(tr xml.TokenReader) error {
+	depth := 1
+	for depth > 0 {
+		tok, err := tr.Token()
+		if err != nil {
+			return fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
+// textOf returns the character data inside the element whose start was
+// just read (child elements' text included) and reads through its end.
+func textOf(tr xml.TokenReader) (string, error) {
+	var b strings.Builder
+	depth := 1
+	for depth > 0 {
+		tok, err := tr.Token()
+		if err != nil {
+			return "", fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			b.Write(t)
+		}
+	}
+	return b.String(), nil
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func attrValue(start xml.StartElement, name string) string {
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func langOf(start xml.StartElement) string {
+	for _, a := range start.Attr {
+		if a.Name.Local == "lang" && (a.Name.Space == nsXML || a.Name.Space == "xml") {
+			return a.Value
+		}
+	}
+	return ""
+}
