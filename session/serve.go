@@ -129,7 +129,8 @@ func (s *Session) failStream(se *stanza.StreamError) {
 // failWith sends a stream error, closes the stream and ends the session
 // with cause.
 func (s *Session) failWith(se *stanza.StreamError, cause error) {
-	s.acquireForEnd()
+	s.end(cause) // first, so that a writer cut off below does not name another cause
+	s.acquireForEnd(0)
 	if !s.wclosed {
 		if b, err := se.AppendXML(nil); err == nil {
 			_ = s.tr.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -138,7 +139,6 @@ func (s *Session) failWith(se *stanza.StreamError, cause error) {
 		s.wclosed = true
 	}
 	<-s.wsem
-	s.end(cause)
 	s.tr.Close()
 }
 
@@ -389,9 +389,28 @@ func (s *Session) acquire(ctx context.Context) error {
 	}
 }
 
-// acquireForEnd takes the write semaphore without giving up: the writer
-// that holds it finishes or fails on its own deadline.
-func (s *Session) acquireForEnd() { s.wsem <- struct{}{} }
+// acquireForEnd takes the write semaphore to end the stream. A writer that
+// holds it gets grace to finish; after that its write is cut off with a
+// past deadline, so that a peer that stopped reading (and a Send without
+// a deadline) cannot keep the session from ending.
+func (s *Session) acquireForEnd(grace time.Duration) {
+	select {
+	case s.wsem <- struct{}{}:
+		return
+	default:
+	}
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case s.wsem <- struct{}{}:
+			return
+		case <-t.C:
+		}
+	}
+	_ = s.tr.SetWriteDeadline(time.Unix(1, 0))
+	s.wsem <- struct{}{}
+}
 
 // writeCtx writes b while holding the semaphore, bounded by ctx.
 func (s *Session) writeCtx(ctx context.Context, b []byte) error {
@@ -438,7 +457,7 @@ func (s *Session) writeRaw(b []byte) error {
 
 // writeCloseTag sends </stream:stream> once.
 func (s *Session) writeCloseTag() {
-	s.acquireForEnd()
+	s.acquireForEnd(5 * time.Second)
 	defer func() { <-s.wsem }()
 	if s.wclosed {
 		return

@@ -582,3 +582,29 @@ func TestStanzasInheritTheStreamLanguage(t *testing.T) {
 	assert.Equal(t, "hallo", m.Body)
 	assert.Equal(t, []stanza.Text{{Lang: "en", Value: "hi"}}, m.AltBodies)
 }
+
+func TestKeepaliveEndsSessionWhileAWriteIsStuck(t *testing.T) {
+	cfg := clientConfig(t)
+	cfg.KeepAlive = 100 * time.Millisecond
+	cfg.KeepAliveTimeout = 200 * time.Millisecond
+	s, _ := establish(t, cfg) // the peer reads nothing from now on
+	big := strings.Repeat("x", 512<<10)
+	sendErr := make(chan error, 1)
+	go func() {
+		for {
+			// No deadline: only the session's end can stop this.
+			if err := s.Send(context.Background(), &stanza.Message{Body: big}); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+	}()
+	err := waitEnd(t, s)
+	assert.ErrorIs(t, err, ErrKeepaliveTimeout)
+	select {
+	case err := <-sendErr:
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stuck Send did not return")
+	}
+}
