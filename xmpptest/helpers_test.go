@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
@@ -96,3 +97,5 @@ func available(t *testing.T, s *session.Session, prio int8) {
 	t.Helper()
 	require.NoError(t, s.Send(ctx(t), &stanza.Presence{Priority: prio}))
 }
+
+var alice = jid.MustParse("alice@example.test")
