@@ -61,7 +61,8 @@ type conn struct {
 	tlsState *tls.ConnectionState
 	user     string // authenticated localpart
 	failures int
-	session  bool // the RFC 3921 session iq was sent
+	session  bool            // the RFC 3921 session iq was sent
+	replies  []stanza.Stanza // to the sender, after the watchers (see reply)
 	lang     string
 
 	// Guarded by srv.mu.

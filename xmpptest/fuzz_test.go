@@ -3,7 +3,6 @@ package xmpptest_test
 import (
 	"context"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -61,7 +60,7 @@ func FuzzServerInput(f *testing.F) {
 			_, _ = io.Copy(io.Discard, c.conn)
 		}()
 		_, _ = c.conn.Write(data)
-		pipe.(net.Conn).Close()
+		pipe.Close()
 		<-drained
 		require.Eventually(t, func() bool { return len(srv.Resources(alice)) == 0 }, 10*time.Second, time.Millisecond,
 			"the server kept alice's connection")

@@ -18,8 +18,10 @@ var ErrNotConnected = errors.New("xmpptest: no such connected resource")
 
 // Watch registers fn to be called for every stanza a client sends once
 // the server has routed it. fn runs on the sender's connection goroutine,
-// after the stanza was written to its recipients: it must not block for
-// long, nor modify the stanza.
+// after the stanza was written to its recipients and before the server's
+// own answer to the sender (an iq result, an error) is written, so a
+// client that has its answer knows fn has run. fn must not block for long,
+// nor modify the stanza.
 func (s *Server) Watch(fn func(Routed)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -107,7 +107,7 @@ func (s *Server) answerIQ(c *conn, iq *stanza.IQ, to jid.JID, sc scope) {
 		c.bounce(iq, se)
 		return
 	}
-	_ = c.writeStanza(iq.Result(p))
+	c.reply(iq.Result(p))
 }
 
 // discoInfo answers disco#info for the domain (XEP-0030 §3.1).

@@ -82,9 +82,8 @@ func (c *conn) handle(st stanza.Stanza) error {
 	}
 	h.From = c.addr
 	if c.srv.opts.requireSession && !c.session && !isSessionIQ(st) {
-		if answerable(st) {
-			c.bounce(st, stanza.NewError(stanza.NotAuthorized, "establish the session first (RFC 3921 §3)"))
-		}
+		c.bounce(st, stanza.NewError(stanza.NotAuthorized, "establish the session first (RFC 3921 §3)"))
+		c.flushReplies()
 		return nil
 	}
 	var delivered []jid.JID
@@ -97,7 +96,22 @@ func (c *conn) handle(st stanza.Stanza) error {
 		delivered = c.srv.routeIQ(c, v)
 	}
 	c.srv.notify(Routed{Stanza: st, Delivered: delivered})
+	c.flushReplies()
 	return nil
+}
+
+// reply queues a stanza from the server to the sender: it is written once
+// the watchers have seen the stanza being handled, so that a client that
+// has its answer knows Watch has been called.
+func (c *conn) reply(st stanza.Stanza) { c.replies = append(c.replies, st) }
+
+// flushReplies writes the queued replies.
+func (c *conn) flushReplies() {
+	for i, st := range c.replies {
+		_ = c.writeStanza(st)
+		c.replies[i] = nil
+	}
+	c.replies = c.replies[:0]
 }
 
 func isSessionIQ(st stanza.Stanza) bool {
@@ -140,7 +154,7 @@ func (c *conn) bounce(st stanza.Stanza, e *stanza.Error) {
 	default:
 		reply = &stanza.IQ{Header: rh, Type: stanza.IQError, Error: e}
 	}
-	_ = c.writeStanza(reply)
+	c.reply(reply)
 }
 
 func (c *conn) bounceCond(st stanza.Stanza, cond stanza.Condition) {

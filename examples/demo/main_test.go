@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,17 +45,19 @@ func TestStoryFailingStep(t *testing.T) {
 	steps := storySteps()[:2]
 	steps = append(steps,
 		step{"bob hears from nobody", func(ctx context.Context, st *story) error {
+			ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
 			select {
 			case m := <-st.bob.messages:
 				return errors.New("unexpected message " + m.Body)
 			case <-ctx.Done():
-				return ctx.Err()
+				return fmt.Errorf("no message for bob: %w", ctx.Err())
 			}
 		}},
 		step{"never reached", func(context.Context, *story) error { panic("ran a step after a failure") }},
 	)
 	var out bytes.Buffer
-	err := run(context.Background(), config{timeout: 100 * time.Millisecond}, &out, steps)
+	err := run(context.Background(), config{timeout: 5 * time.Second}, &out, steps)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "step 3 (bob hears from nobody)")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"mellium.im/xmlstream"
+
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -95,6 +97,12 @@ func becomeAvailable(ctx context.Context, st *story) error {
 		if err := who.sess.Send(ctx, &stanza.Presence{Status: "here for the demo"}); err != nil {
 			return fmt.Errorf("%s could not send presence: %w", who.name, err)
 		}
+		// A round trip on the same stream: the server has handled the
+		// presence once the answer is back, so messages to the bare JID
+		// find this resource.
+		if _, err := who.sess.SendIQ(ctx, pingIQ(domainOf(who))); err != nil {
+			return fmt.Errorf("%s: the server did not answer after the presence: %w", who.name, err)
+		}
 		st.out.event(who.name, "is available")
 	}
 	return nil
@@ -151,23 +159,33 @@ func pingBob(ctx context.Context, st *story) error {
 // for the answer.
 func (st *story) ping(ctx context.Context, from *actor, label string, to jid.JID) error {
 	if to.IsZero() {
-		d, err := jid.New("", from.sess.Addr().Domain(), "")
-		if err != nil {
-			return err
-		}
-		to = d
-	}
-	payload, err := stanza.ParseRaw([]byte("<ping xmlns='" + nsPing + "'/>"))
-	if err != nil {
-		return err
+		to = domainOf(from)
 	}
 	st.out.event(from.name, "pings %s", to)
 	start := nowFunc()
-	if _, err := from.sess.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: to}, Type: stanza.IQGet, Payload: payload}); err != nil {
+	if _, err := from.sess.SendIQ(ctx, pingIQ(to)); err != nil {
 		return fmt.Errorf("no pong from %s: %w", label, err)
 	}
 	st.out.event(from.name, "pong from %s after %s", to, sinceRounded(start))
 	return nil
+}
+
+// domainOf returns the server's address of who's session.
+func domainOf(who *actor) jid.JID {
+	d, _ := jid.New("", who.sess.Addr().Domain(), "") // the domain of a bound JID is valid
+	return d
+}
+
+// pingIQ is an XEP-0199 ping to to.
+func pingIQ(to jid.JID) *stanza.IQ {
+	payload := stanza.PayloadFunc(func(w xmlstream.TokenWriter) (int, error) {
+		start := xml.StartElement{Name: xml.Name{Space: nsPing, Local: "ping"}}
+		if err := w.EncodeToken(start); err != nil {
+			return 0, err
+		}
+		return 0, w.EncodeToken(start.End())
+	})
+	return &stanza.IQ{Header: stanza.Header{To: to}, Type: stanza.IQGet, Payload: payload}
 }
 
 func logOut(ctx context.Context, st *story) error {
