@@ -155,3 +155,18 @@ func TestRequiredSessionRaw(t *testing.T) {
 	c.send("<iq type='get' id='p2' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>")
 	assert.Equal(t, stanza.IQResult, c.stanza().(*stanza.IQ).Type)
 }
+
+// The SASL user name is read as a localpart: "Alice" is alice.
+func TestSASLUsernameNormalized(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c := dialRaw(t, srv)
+	c.open("example.test")
+	c.startTLS()
+	c.open("example.test")
+	c.auth("Alice", "pw-alice")
+	c.rd.Restart()
+	c.open("example.test")
+	c.send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+	assert.Contains(t, c.next().String(), "<jid>alice@example.test/")
+}

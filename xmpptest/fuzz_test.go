@@ -71,3 +71,42 @@ func FuzzServerInput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzServerHandshake sends arbitrary bytes from the first byte of a
+// connection, before any authentication, as anyone on the TCP port could.
+// The server must not panic, and Close must end everything it started.
+func FuzzServerHandshake(f *testing.F) {
+	hdr := "<?xml version='1.0'?><stream:stream to='example.test' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+	for _, seed := range []string{
+		hdr,
+		hdr + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+		hdr + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3LWFsaWNl</auth>",
+		hdr + "<message to='bob@example.test'><body>early</body></message>",
+		hdr + "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>",
+		hdr + "</stream:stream>",
+		"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='EXAMPLE.TEST' version='1.5'>",
+		"<?xml version='1.0' encoding='UTF-16'?><stream:stream>",
+		"\x16\x03\x01\x00\x05hello",
+		"<!DOCTYPE x [<!ENTITY a 'b'>]><stream:stream>",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		srv, err := xmpptest.New()
+		require.NoError(t, err)
+		_, _ = srv.AddUser("alice", "pw-alice")
+		conn, err := srv.Pipe()
+		require.NoError(t, err)
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			_, _ = io.Copy(io.Discard, conn)
+		}()
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = conn.Write(data)
+		conn.Close()
+		<-drained
+		require.NoError(t, srv.Close())
+	})
+}

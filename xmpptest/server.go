@@ -135,10 +135,16 @@ func (s *Server) AddUser(local, password string) (jid.JID, error) {
 	return j, nil
 }
 
+// lookup returns the password of a SASL user name, which is read as a
+// localpart and normalized as one (so "Alice" logs in as alice).
 func (s *Server) lookup(user string) (string, bool) {
+	j, err := jid.New(user, s.domain.Domain(), "")
+	if err != nil {
+		return "", false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.accounts[user]
+	a, ok := s.accounts[j.Local()]
 	if !ok {
 		return "", false
 	}
@@ -171,6 +177,12 @@ func (s *Server) Addr() string {
 // Pipe returns the client end of a new in-memory connection served by the
 // server. The client may start with a stream header (and then STARTTLS) or
 // with a TLS handshake (direct TLS).
+//
+// The connection is a net.Pipe: it has no buffer, so a write waits until
+// the other side reads. A client must keep reading (Parley's session
+// does); a client whose TLS handshake fails on the certificate sees the
+// failure only when its context ends, since its alert waits behind the
+// server's unread handshake flight.
 func (s *Server) Pipe() (net.Conn, error) {
 	client, server := net.Pipe()
 	if err := s.serve(server); err != nil {
