@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestStory(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		xml      bool
+		contains []string
+	}{
+		{"plain", false, []string{"== 1. alice logs in", "thread demo-", "pong from parley.example", "answers a ping", "all 8 steps done"}},
+		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "all 8 steps done"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			err := run(context.Background(), config{xml: tc.xml, timeout: 5 * time.Second}, &out, storySteps())
+			require.NoError(t, err, out.String())
+			for _, s := range tc.contains {
+				assert.Contains(t, out.String(), s)
+			}
+		})
+	}
+}
+
+// A step that does not happen ends the story with its number, its name and
+// the reason, and later steps do not run.
+func TestStoryFailingStep(t *testing.T) {
+	t.Parallel()
+	steps := storySteps()[:2]
+	steps = append(steps,
+		step{"bob hears from nobody", func(ctx context.Context, st *story) error {
+			ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			select {
+			case m := <-st.bob.messages:
+				return errors.New("unexpected message " + m.Body)
+			case <-ctx.Done():
+				return fmt.Errorf("no message for bob: %w", ctx.Err())
+			}
+		}},
+		step{"never reached", func(context.Context, *story) error { panic("ran a step after a failure") }},
+	)
+	var out bytes.Buffer
+	err := run(context.Background(), config{timeout: 5 * time.Second}, &out, steps)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "step 3 (bob hears from nobody)")
+	assert.Contains(t, out.String(), "FAILED")
+	assert.NotContains(t, out.String(), "never reached")
+}
+
+// A real-server run without accounts fails before connecting.
+func TestRealServerNeedsAccounts(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), config{server: "127.0.0.1:1"}, &bytes.Buffer{}, storySteps())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-jid")
+}
+
+// The story against the server on TCP, as a real server: the flags path.
+func TestStoryOverTCP(t *testing.T) {
+	t.Parallel()
+	srv, err := newTCPServer()
+	require.NoError(t, err)
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := dir + "/ca.pem"
+	require.NoError(t, writeFile(ca, srv.CertPEM()))
+	cfg := config{
+		server: srv.Addr(), jid: "alice@parley.example", password: "alice-secret",
+		peer: "bob@parley.example", peerPassword: "bob-secret", caFile: ca, timeout: 5 * time.Second,
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
+	assert.Contains(t, out.String(), "all 8 steps done")
+}

@@ -1,0 +1,299 @@
+package xmpptest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+// Namespaces of the negotiation.
+const (
+	nsTLS     = "urn:ietf:params:xml:ns:xmpp-tls"
+	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
+	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
+	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
+	nsSASLCB  = "urn:xmpp:sasl-cb:0"
+)
+
+var (
+	// errPeerClosed means the client closed its stream or sent a stream
+	// error: the server answers with its own close.
+	errPeerClosed = errors.New("xmpptest: client closed the stream")
+	// errConnClosed is what writes to a connection that has ended return.
+	errConnClosed = errors.New("xmpptest: connection closed")
+)
+
+// conn is the server side of one client connection. Its goroutine (run)
+// owns the reader and the negotiation state; writes from any goroutine go
+// through write, under wmu.
+type conn struct {
+	srv *Server
+	raw net.Conn // as accepted; closing it ends everything
+	rd  *wire.Reader
+	tr  *transcript // nil unless transcripts are recorded
+
+	wmu        sync.Mutex // serializes writes; guards nc, headerSent, dead
+	nc         net.Conn   // raw, or TLS over it
+	headerSent bool       // the server's header of the current stream is out
+	dead       bool
+
+	closing atomic.Bool  // shutdown started: other writers give up
+	delay   atomic.Int64 // time.Duration slept before each write
+
+	// Owned by the goroutine.
+	tlsState *tls.ConnectionState
+	user     string // authenticated localpart
+	failures int
+	session  bool            // the RFC 3921 session iq was sent
+	replies  []stanza.Stanza // to the sender, after the watchers (see reply)
+	lang     string
+
+	// Guarded by srv.mu.
+	addr      jid.JID // full JID once bound
+	bound     bool
+	available bool
+	priority  int8
+	presence  *stanza.Presence // last available presence broadcast
+	availSeq  uint64           // when it became available, for ordering
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, raw: nc, nc: nc}
+	if s.opts.transcripts {
+		c.tr = &transcript{}
+	}
+	return c
+}
+
+// bufConn reads through a bufio.Reader that has peeked at the first byte.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// run serves the connection until it ends.
+func (c *conn) run() {
+	err := c.serve()
+	c.finish(err)
+}
+
+func (c *conn) serve() error {
+	br := bufio.NewReader(c.raw)
+	first, err := br.Peek(1)
+	if err != nil {
+		return err
+	}
+	var nc net.Conn = &bufConn{Conn: c.raw, r: br}
+	if first[0] == 0x16 { // a TLS handshake record: direct TLS (XEP-0368)
+		tc := tls.Server(nc, c.srv.tlsConf)
+		if err := c.handshake(tc); err != nil {
+			return err
+		}
+		nc = tc
+	}
+	c.setConn(nc)
+	if err := c.negotiate(); err != nil {
+		return err
+	}
+	return c.readStanzas()
+}
+
+func (c *conn) handshake(tc *tls.Conn) error {
+	_ = c.raw.SetDeadline(time.Now().Add(c.srv.opts.writeTimeout))
+	err := tc.Handshake()
+	_ = c.raw.SetDeadline(time.Time{})
+	if err != nil {
+		return err
+	}
+	st := tc.ConnectionState()
+	c.tlsState = &st
+	return nil
+}
+
+// setConn makes nc the stream's transport and starts a new reader on it.
+func (c *conn) setConn(nc net.Conn) {
+	c.wmu.Lock()
+	c.nc = nc
+	c.wmu.Unlock()
+	var r io.Reader = nc
+	if c.tr != nil {
+		r = io.TeeReader(nc, c.tr.writer('C'))
+	}
+	c.rd = wire.NewReader(r, wire.Limits{MaxStanzaBytes: c.srv.opts.maxStanzaBytes})
+}
+
+// asStreamError turns a reading error into the stream error to send:
+// XML-level faults are stream errors already; an element that cannot be
+// kept is restricted-xml; network errors pass through.
+func asStreamError(err error) error {
+	var se *stanza.StreamError
+	if errors.As(err, &se) {
+		return se
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		return err
+	}
+	if errors.Is(err, stanza.StreamUnsupportedStanzaType) {
+		return &stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: err.Error()}
+	}
+	return &stanza.StreamError{Condition: stanza.StreamInvalidXML, Text: err.Error()}
+}
+
+// finish ends the connection: the stream error or close the server owes,
+// then the bookkeeping.
+func (c *conn) finish(err error) {
+	var se *stanza.StreamError
+	switch {
+	case errors.As(err, &se):
+		c.shutdown(se, time.Second)
+	case errors.Is(err, errPeerClosed):
+		c.shutdown(nil, time.Second)
+	default:
+		c.kill()
+	}
+	s := c.srv
+	s.mu.Lock()
+	delete(s.conns, c)
+	wasBound := c.bound
+	if c.bound {
+		if a := s.accounts[c.addr.Local()]; a != nil && a.resources[c.addr.Resource()] == c {
+			delete(a.resources, c.addr.Resource())
+		}
+		c.bound, c.available = false, false
+	}
+	s.mu.Unlock()
+	if wasBound {
+		for _, h := range s.endHooks {
+			h(c)
+		}
+	}
+}
+
+// shutdown sends se (when not nil) and the end of the stream, giving a
+// blocked client grace to read them, and closes the connection.
+func (c *conn) shutdown(se *stanza.StreamError, grace time.Duration) {
+	c.closing.Store(true)
+	_ = c.raw.SetWriteDeadline(time.Now().Add(grace))
+	c.wmu.Lock()
+	if !c.dead {
+		var b []byte
+		if !c.headerSent {
+			b = wire.AppendHeader(b, wire.Header{From: c.srv.domain.Domain(), ID: newID(), Version: "1.0", Lang: "en"})
+		}
+		if se != nil {
+			if eb, err := se.AppendXML(b); err == nil {
+				b = eb
+			}
+		}
+		b = append(b, wire.Close...)
+		c.record('S', b)
+		_, _ = c.nc.Write(b)
+		c.dead = true
+	}
+	c.wmu.Unlock()
+	c.kill()
+}
+
+// kill closes the connection at once.
+func (c *conn) kill() {
+	c.closing.Store(true)
+	c.wmu.Lock()
+	c.dead = true
+	c.wmu.Unlock()
+	_ = c.raw.Close()
+}
+
+// write writes b to the client, under the write lock.
+func (c *conn) write(b []byte) error {
+	if c.closing.Load() {
+		return errConnClosed
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(b)
+}
+
+func (c *conn) writeLocked(b []byte) error {
+	if c.dead {
+		return errConnClosed
+	}
+	if d := time.Duration(c.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	_ = c.raw.SetWriteDeadline(time.Now().Add(c.srv.opts.writeTimeout))
+	if c.closing.Load() && c.dead {
+		return errConnClosed
+	}
+	c.record('S', b)
+	if _, err := c.nc.Write(b); err != nil {
+		c.dead = true
+		_ = c.raw.Close()
+		return err
+	}
+	return nil
+}
+
+func (c *conn) record(dir byte, b []byte) {
+	if c.tr != nil {
+		_, _ = c.tr.writer(dir).Write(b)
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// writeStanza encodes st and writes it to the client.
+func (c *conn) writeStanza(st stanza.Stanza) error {
+	bp := bufPool.Get().(*[]byte)
+	b, err := st.AppendXML((*bp)[:0])
+	if err == nil {
+		err = c.write(b)
+	}
+	*bp = b[:0]
+	bufPool.Put(bp)
+	return err
+}
+
+// attr returns the value of the attribute local of raw's element.
+func attr(raw *stanza.Raw, local string) string {
+	tok, err := raw.TokenReader().Token()
+	if err != nil {
+		return ""
+	}
+	if start, ok := tok.(xml.StartElement); ok {
+		for _, a := range start.Attr {
+			if a.Name.Space == "" && a.Name.Local == local {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}
+
+// rawText returns the character data of raw's element and its children.
+func rawText(raw *stanza.Raw) string {
+	var b strings.Builder
+	tr := raw.TokenReader()
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return b.String()
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			b.Write(cd)
+		}
+	}
+}

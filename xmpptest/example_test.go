@@ -1,0 +1,92 @@
+package xmpptest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
+	"github.com/parleyim/parley/stanza"
+	"github.com/parleyim/parley/xmpptest"
+)
+
+// A server in memory, two Parley clients and a message between them.
+func Example() {
+	srv, err := xmpptest.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	_, _ = srv.AddUser("alice", "alice-pw")
+	_, _ = srv.AddUser("bob", "bob-pw")
+	ctx := context.Background()
+
+	got := make(chan *stanza.Message, 1)
+	mux := session.NewMux()
+	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) { got <- m })
+	bob, err := srv.Connect(ctx, "bob/laptop", "bob-pw", &session.Config{Mux: mux})
+	if err != nil {
+		panic(err)
+	}
+	defer bob.Close(ctx)
+	alice, err := srv.Connect(ctx, "alice", "alice-pw", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer alice.Close(ctx)
+
+	_ = alice.Send(ctx, &stanza.Message{Header: stanza.Header{To: bob.Addr()}, Type: stanza.MessageChat, Body: "hi"})
+	m := <-got
+	fmt.Println(m.From.Bare(), "says", m.Body)
+	// Output: alice@example.test says hi
+}
+
+// In a test, NewServer closes the server when the test ends.
+func ExampleNewServer() {
+	var t *testing.T // the test's own
+	srv := xmpptest.NewServer(t, xmpptest.Domain("chat.example"), xmpptest.RequireSession())
+	if _, err := srv.AddUser("alice", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := srv.Connect(t.Context(), "alice", "secret", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close(t.Context())
+	// … the test drives alice …
+}
+
+// Watch sees every stanza the server routes, with the 'from' it stamped.
+func ExampleServer_Watch() {
+	srv, _ := xmpptest.New()
+	defer srv.Close()
+	_, _ = srv.AddUser("alice", "pw")
+	srv.Watch(func(r xmpptest.Routed) {
+		if iq, ok := r.Stanza.(*stanza.IQ); ok {
+			fmt.Println(iq.Type, "iq from", iq.From.Bare(), "to", iq.To)
+		}
+	})
+	ctx := context.Background()
+	alice, _ := srv.Connect(ctx, "alice", "pw", nil)
+	defer alice.Close(ctx)
+	ping, _ := stanza.ParseRaw([]byte("<ping xmlns='urn:xmpp:ping'/>"))
+	_, _ = alice.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: srv.Domain()}, Type: stanza.IQGet, Payload: ping})
+	// Output: get iq from alice@example.test to example.test
+}
+
+// Other clients (slixmpp, go-sendxmpp) connect over TCP and trust the
+// server's certificate from CertPEM.
+func ExampleListen() {
+	srv, _ := xmpptest.New(xmpptest.Listen())
+	defer srv.Close()
+	_, _ = srv.AddUser("alice", "pw")
+	cfg := &session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}
+	s, err := session.Dial(context.Background(), jid.MustParse("alice@example.test"), "pw", cfg)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close(context.Background())
+	fmt.Println(s.Addr().Bare(), len(srv.CertPEM()) > 0)
+	// Output: alice@example.test true
+}

@@ -1,0 +1,112 @@
+package xmpptest_test
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyim/parley/stanza"
+	"github.com/parleyim/parley/xmpptest"
+)
+
+// FuzzServerInput logs alice in by hand and sends arbitrary bytes on her
+// established stream. The server must not panic, must let go of the
+// connection when alice hangs up, and must never pass bob (a Parley
+// session, available) anything his session cannot read.
+func FuzzServerInput(f *testing.F) {
+	for _, seed := range []string{
+		"<message to='bob@example.test'><body>hi</body></message>",
+		"<message to='bob@example.test/fuzz' type='chat' xml:lang='fr'><body>salut</body><thread parent='p'>t</thread><x xmlns='urn:x'><y a='1'/></x></message>",
+		"<presence to='bob@example.test'><show>away</show><status>brb</status><priority>3</priority></presence>",
+		"<presence><priority>-1</priority></presence><message to='bob@example.test' type='headline'><body>news</body></message>",
+		"<iq type='get' id='1' to='bob@example.test/fuzz'><query xmlns='urn:example'/></iq>",
+		"<iq type='get' id='2' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+		"<iq type='result' id='3' to='bob@example.test/fuzz'/>",
+		"<iq type='set' id='4'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>again</resource></bind></iq>",
+		"<message from='bob@example.test'><body>spoof</body></message>",
+		"<message to='a@b@c'/>",
+		"<message><body>unclosed",
+		"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+		"</stream:stream>",
+		"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3LWFsaWNl</auth>",
+		"<message to='bob@example.test'><body>&#0;</body></message>",
+		"<message to='bob@example.test'><body>&lt;&amp;&#x1F600;</body></message>",
+	} {
+		f.Add([]byte(seed))
+	}
+	srv, err := xmpptest.New()
+	require.NoError(f, err)
+	f.Cleanup(func() { _ = srv.Close() })
+	for _, u := range []string{"alice", "bob"} {
+		_, err := srv.AddUser(u, "pw-"+u)
+		require.NoError(f, err)
+	}
+	ctx := context.Background()
+	bob, err := srv.Connect(ctx, "bob/fuzz", "pw-bob", nil)
+	require.NoError(f, err)
+	f.Cleanup(func() { _ = bob.Close(ctx) })
+	require.NoError(f, bob.Send(ctx, &stanza.Presence{}))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := dialRaw(t, srv)
+		pipe := c.conn
+		c.login("alice")
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			_, _ = io.Copy(io.Discard, c.conn)
+		}()
+		_, _ = c.conn.Write(data)
+		pipe.Close()
+		<-drained
+		require.Eventually(t, func() bool { return len(srv.Resources(alice)) == 0 }, 10*time.Second, time.Millisecond,
+			"the server kept alice's connection")
+		select {
+		case <-bob.Done():
+			t.Fatalf("bob's session ended: %v", bob.Err())
+		default:
+		}
+	})
+}
+
+// FuzzServerHandshake sends arbitrary bytes from the first byte of a
+// connection, before any authentication, as anyone on the TCP port could.
+// The server must not panic, and Close must end everything it started.
+func FuzzServerHandshake(f *testing.F) {
+	hdr := "<?xml version='1.0'?><stream:stream to='example.test' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+	for _, seed := range []string{
+		hdr,
+		hdr + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+		hdr + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3LWFsaWNl</auth>",
+		hdr + "<message to='bob@example.test'><body>early</body></message>",
+		hdr + "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>",
+		hdr + "</stream:stream>",
+		"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='EXAMPLE.TEST' version='1.5'>",
+		"<?xml version='1.0' encoding='UTF-16'?><stream:stream>",
+		"\x16\x03\x01\x00\x05hello",
+		"<!DOCTYPE x [<!ENTITY a 'b'>]><stream:stream>",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		srv, err := xmpptest.New()
+		require.NoError(t, err)
+		_, _ = srv.AddUser("alice", "pw-alice")
+		conn, err := srv.Pipe()
+		require.NoError(t, err)
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			_, _ = io.Copy(io.Discard, conn)
+		}()
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = conn.Write(data)
+		conn.Close()
+		<-drained
+		require.NoError(t, srv.Close())
+	})
+}

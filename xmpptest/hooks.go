@@ -1,0 +1,146 @@
+package xmpptest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+// ErrNotConnected means no resource is bound to the address given.
+var ErrNotConnected = errors.New("xmpptest: no such connected resource")
+
+// Watch registers fn to be called for every stanza a client sends once
+// the server has routed it. fn runs on the sender's connection goroutine,
+// after the stanza was written to its recipients and before the server's
+// own answer to the sender (an iq result, an error) is written, so a
+// client that has its answer knows fn has run. fn must not block for long,
+// nor modify the stanza.
+func (s *Server) Watch(fn func(Routed)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watchers = append(slices.Clone(s.watchers), fn)
+}
+
+// Inject writes st, exactly as given (its from is not stamped), to the
+// resource bound to to, or to every resource bound to the account when to
+// is a bare JID. It returns ErrNotConnected when there is none.
+func (s *Server) Inject(to jid.JID, st stanza.Stanza) error {
+	b, err := st.AppendXML(nil)
+	if err != nil {
+		return fmt.Errorf("xmpptest: encoding the stanza: %w", err)
+	}
+	return s.InjectRaw(to, b)
+}
+
+// InjectRaw writes raw bytes (any XML, well-formed or not) to the
+// resource bound to to, or to every resource of the account for a bare
+// JID.
+func (s *Server) InjectRaw(to jid.JID, raw []byte) error {
+	conns := s.connsFor(to)
+	if len(conns) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotConnected, to)
+	}
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.write(raw))
+	}
+	return errors.Join(errs...)
+}
+
+// Drop closes the connections bound to addr (a full JID, or a bare one for
+// all of the account's) at once, without a stream error or close, as a
+// network failure would.
+func (s *Server) Drop(addr jid.JID) error {
+	conns := s.connsFor(addr)
+	if len(conns) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotConnected, addr)
+	}
+	for _, c := range conns {
+		c.kill()
+	}
+	return nil
+}
+
+// StreamError ends the streams bound to addr with se (RFC 6120 §4.9),
+// as a server in trouble would.
+func (s *Server) StreamError(addr jid.JID, se *stanza.StreamError) error {
+	conns := s.connsFor(addr)
+	if len(conns) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotConnected, addr)
+	}
+	for _, c := range conns {
+		c.shutdown(se, time.Second)
+	}
+	return nil
+}
+
+// Delay makes every later write to the connections bound to addr wait d
+// first (zero removes the delay). Writes to one connection stay in order,
+// so a delayed connection also slows its senders down.
+func (s *Server) Delay(addr jid.JID, d time.Duration) error {
+	conns := s.connsFor(addr)
+	if len(conns) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotConnected, addr)
+	}
+	for _, c := range conns {
+		c.delay.Store(int64(d))
+	}
+	return nil
+}
+
+// Transcript returns the XML exchanged on the latest connection that bound
+// the full JID addr, also after it ended: each chunk as read or written,
+// on a line of its own prefixed "C: " (from the client) or "S: " (from the
+// server); the TLS handshake is not in it, and SASL payloads are. It
+// returns "" unless the server records transcripts (RecordTranscripts).
+func (s *Server) Transcript(addr jid.JID) string {
+	s.mu.Lock()
+	c := s.last[addr]
+	s.mu.Unlock()
+	if c == nil || c.tr == nil {
+		return ""
+	}
+	return c.tr.String()
+}
+
+// transcript records the XML of one connection.
+type transcript struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// maxTranscript bounds what one transcript keeps; later chunks are dropped.
+const maxTranscript = 4 << 20
+
+func (t *transcript) writer(dir byte) io.Writer { return transcriptWriter{t, dir} }
+
+func (t *transcript) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
+
+type transcriptWriter struct {
+	t   *transcript
+	dir byte
+}
+
+func (w transcriptWriter) Write(p []byte) (int, error) {
+	w.t.mu.Lock()
+	defer w.t.mu.Unlock()
+	if w.t.buf.Len()+len(p) > maxTranscript {
+		return len(p), nil
+	}
+	w.t.buf.WriteByte(w.dir)
+	w.t.buf.WriteString(": ")
+	w.t.buf.Write(p)
+	w.t.buf.WriteByte('\n')
+	return len(p), nil
+}

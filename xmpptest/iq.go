@@ -1,0 +1,206 @@
+package xmpptest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/parleyim/parley/internal/saslserver"
+	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+// Namespaces the server answers.
+const (
+	nsPing       = "urn:xmpp:ping"
+	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
+	nsDiscoItems = "http://jabber.org/protocol/disco#items"
+)
+
+// scope says on whose behalf the server answers an iq: its domain's, or an
+// account's (an iq without 'to', or to a bare JID).
+type scope uint8
+
+const (
+	scopeServer scope = 1 << iota
+	scopeAccount
+)
+
+// iqHandler answers an iq get or set addressed to the server (to is its
+// domain) or to an account (to is the bare JID). It runs on the sender's
+// goroutine: c is the sender's connection. It returns the result's
+// payload (nil for none), or a *stanza.Error or stanza.Condition.
+type iqHandler struct {
+	scope scope
+	fn    func(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, error)
+}
+
+// handleIQ registers fn for iqs of type typ whose payload is name (or, with
+// an empty Local, any payload of name.Space). It is called from New only,
+// before the server serves anything.
+func (s *Server) handleIQ(typ stanza.IQType, name xml.Name, sc scope, fn func(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, error)) {
+	if s.iqHandlers == nil {
+		s.iqHandlers = map[iqKey]iqHandler{}
+	}
+	s.iqHandlers[iqKey{typ, name}] = iqHandler{scope: sc, fn: fn}
+}
+
+// addFeature adds a feature to the domain's disco#info answer.
+func (s *Server) addFeature(ns string) {
+	if !slices.Contains(s.discoFeatures, ns) {
+		s.discoFeatures = append(s.discoFeatures, ns)
+		slices.Sort(s.discoFeatures)
+	}
+}
+
+// registerCore registers what this package implements: ping, service
+// discovery of the domain and the session iq.
+func (s *Server) registerCore() {
+	ping := func(*conn, *stanza.IQ, jid.JID) (stanza.Payload, error) { return nil, nil }
+	s.handleIQ(stanza.IQGet, xml.Name{Space: nsPing, Local: "ping"}, scopeServer|scopeAccount, ping)
+	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoInfo, Local: "query"}, scopeServer, s.discoInfo)
+	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoItems, Local: "query"}, scopeServer, discoItems)
+	s.handleIQ(stanza.IQSet, xml.Name{Space: nsSession, Local: "session"}, scopeServer|scopeAccount,
+		func(c *conn, _ *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
+			c.session = true
+			return nil, nil
+		})
+	for _, f := range []string{nsDiscoInfo, nsDiscoItems, nsPing} {
+		s.addFeature(f)
+	}
+}
+
+// answerIQ has the server answer an iq on behalf of to.
+func (s *Server) answerIQ(c *conn, iq *stanza.IQ, to jid.JID, sc scope) {
+	if iq.Type != stanza.IQGet && iq.Type != stanza.IQSet {
+		return // results and errors to the server are dropped
+	}
+	raw, ok := iq.Raw()
+	if !ok {
+		c.bounceCond(iq, stanza.BadRequest)
+		return
+	}
+	name := raw.Name()
+	h, ok := s.iqHandlers[iqKey{iq.Type, name}]
+	if !ok {
+		h, ok = s.iqHandlers[iqKey{iq.Type, xml.Name{Space: name.Space}}]
+	}
+	if !ok || h.scope&sc == 0 {
+		c.bounceCond(iq, stanza.ServiceUnavailable)
+		return
+	}
+	p, err := h.fn(c, iq, to)
+	if err != nil {
+		var se *stanza.Error
+		var cond stanza.Condition
+		switch {
+		case errors.As(err, &se):
+		case errors.As(err, &cond):
+			se = stanza.NewError(cond, "")
+		default:
+			se = stanza.NewError(stanza.InternalServerError, "")
+		}
+		c.bounce(iq, se)
+		return
+	}
+	c.reply(iq.Result(p))
+}
+
+// discoInfo answers disco#info for the domain (XEP-0030 §3.1).
+func (s *Server) discoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
+	raw, _ := iq.Raw()
+	if attr(raw, "node") != "" {
+		return nil, stanza.ItemNotFound
+	}
+	b := []byte("<query xmlns='" + nsDiscoInfo + "'><identity category='server' type='im' name='Parley xmpptest'/>")
+	for _, f := range s.discoFeatures {
+		b = append(b, "<feature var='"...)
+		b = wire.AppendEscaped(b, f)
+		b = append(b, "'/>"...)
+	}
+	b = append(b, "</query>"...)
+	return stanza.ParseRaw(b)
+}
+
+// discoItems answers disco#items for the domain: there are none.
+func discoItems(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
+	raw, _ := iq.Raw()
+	if attr(raw, "node") != "" {
+		return nil, stanza.ItemNotFound
+	}
+	return stanza.ParseRaw([]byte("<query xmlns='" + nsDiscoItems + "'/>"))
+}
+
+// bind binds a resource (RFC 6120 §7.6, §7.7). It reports true once a
+// resource is bound; a refused bind has been answered.
+func (c *conn) bind(iq *stanza.IQ, raw *stanza.Raw) (bool, error) {
+	var v struct {
+		XMLName  xml.Name `xml:"urn:ietf:params:xml:ns:xmpp-bind bind"`
+		Resource string   `xml:"resource"`
+	}
+	if err := raw.Decode(&v); err != nil {
+		return false, c.writeStanza(iq.ErrorReply(stanza.NewError(stanza.BadRequest, "unreadable bind request")))
+	}
+	res := v.Resource
+	if res == "" {
+		res = "xmpptest-" + newID()[:8]
+	}
+	s := c.srv
+	full, err := jid.New(c.user, s.domain.Domain(), res)
+	if err != nil {
+		return false, c.writeStanza(iq.ErrorReply(stanza.NewError(stanza.BadRequest, "invalid resourcepart")))
+	}
+	s.mu.Lock()
+	a := s.accounts[c.user]
+	if a == nil {
+		s.mu.Unlock()
+		return false, &stanza.StreamError{Condition: stanza.StreamNotAuthorized, Text: "the account is gone"}
+	}
+	old := a.resources[full.Resource()]
+	if old != nil && s.opts.refuseConflicts {
+		s.mu.Unlock()
+		return false, c.writeStanza(iq.ErrorReply(stanza.NewError(stanza.Conflict, "the resource is bound by another session")))
+	}
+	if old != nil {
+		old.bound, old.available = false, false
+	}
+	a.resources[full.Resource()] = c
+	c.addr, c.bound = full, true
+	s.last[full] = c
+	s.mu.Unlock()
+	if old != nil {
+		old.shutdown(&stanza.StreamError{Condition: stanza.StreamConflict, Text: "replaced by a new session"}, time.Second)
+	}
+	result, err := stanza.ParseRaw(appendBindResult(nil, full))
+	if err != nil {
+		return false, err
+	}
+	reply := iq.Result(result)
+	reply.From, reply.To = jid.JID{}, full
+	return true, c.writeStanza(reply)
+}
+
+func appendBindResult(b []byte, full jid.JID) []byte {
+	b = append(b, "<bind xmlns='"+nsBind+"'><jid>"...)
+	b = wire.AppendEscaped(b, full.String())
+	return append(b, "</jid></bind>"...)
+}
+
+// saslserverBindings returns the channel binding types to advertise.
+func saslserverBindings(c *conn) []string {
+	if c.srv.opts.noBinding {
+		return nil
+	}
+	return saslserver.ChannelBindingTypes(c.tlsState)
+}
+
+// newID returns 16 random hex digits.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

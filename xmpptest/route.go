@@ -1,0 +1,251 @@
+package xmpptest
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+// Routed is one stanza a client sent, as the server routed it: its From
+// is the sender's full JID, whatever the client wrote. Delivered lists the
+// full JIDs it was written to; it is empty when the server answered the
+// stanza itself, bounced it with an error or dropped it.
+type Routed struct {
+	Stanza    stanza.Stanza
+	Delivered []jid.JID
+}
+
+// messageHook and presenceHook are where later RFC 6121 rules (roster,
+// presence broadcast, privacy lists) plug in: each sees a stanza after its
+// from has been stamped and before the default routing, and returns true
+// when it has dealt with the stanza (then routing stops). delivered is
+// what a hook reports to Watch.
+type (
+	messageHook  func(c *conn, m *stanza.Message) (handled bool, delivered []jid.JID)
+	presenceHook func(c *conn, p *stanza.Presence) (handled bool, delivered []jid.JID)
+)
+
+// isLocal reports whether to is an address of this server's domain.
+func (s *Server) isLocal(to jid.JID) bool { return to.Domain() == s.domain.Domain() }
+
+// routeMessage applies RFC 6121 §8 to a message.
+func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
+	for _, h := range s.messageHooks {
+		if handled, delivered := h(c, m); handled {
+			return delivered
+		}
+	}
+	to := m.To
+	if to.IsZero() {
+		to = c.addr.Bare() // RFC 6120 §10.3.1
+	}
+	switch {
+	case !s.isLocal(to):
+		c.bounceCond(m, stanza.RemoteServerNotFound)
+		return nil
+	case to.Local() == "":
+		c.bounceCond(m, stanza.ServiceUnavailable)
+		return nil
+	}
+	typ := m.Type
+	if typ == "" {
+		typ = stanza.MessageNormal
+	}
+	s.mu.Lock()
+	a := s.accounts[to.Local()]
+	if a == nil {
+		s.mu.Unlock()
+		c.bounceCond(m, stanza.ServiceUnavailable) // RFC 6121 §8.5.1
+		return nil
+	}
+	var targets []*conn
+	if rc := a.resources[to.Resource()]; to.Resource() != "" && rc != nil {
+		targets = []*conn{rc} // RFC 6121 §8.5.3.1
+	} else {
+		switch typ {
+		case stanza.MessageNormal, stanza.MessageChat:
+			targets = highestPriority(a) // §8.5.2.1.1, §8.5.3.2.1
+		case stanza.MessageHeadline:
+			if to.Resource() == "" {
+				targets = available(a, 0) // §8.5.2.1.3
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(targets) == 0 {
+		switch typ {
+		case stanza.MessageNormal, stanza.MessageChat, stanza.MessageGroupChat:
+			// No offline storage: chat and normal are bounced; a
+			// groupchat message to a user is an error (§8.5.2.1.2).
+			c.bounceCond(m, stanza.ServiceUnavailable)
+		}
+		return nil
+	}
+	return s.deliver(m, targets)
+}
+
+// highestPriority returns the available resources of a with the highest
+// non-negative priority: all of them on a tie. s.mu is held.
+func highestPriority(a *account) []*conn {
+	var best []*conn
+	for _, rc := range a.resources {
+		if !rc.available || rc.priority < 0 {
+			continue
+		}
+		switch {
+		case len(best) == 0 || rc.priority > best[0].priority:
+			best = append(best[:0], rc)
+		case rc.priority == best[0].priority:
+			best = append(best, rc)
+		}
+	}
+	return best
+}
+
+// available returns the available resources of a with priority at least
+// min. s.mu is held.
+func available(a *account, min int) []*conn {
+	var out []*conn
+	for _, rc := range a.resources {
+		if rc.available && int(rc.priority) >= min {
+			out = append(out, rc)
+		}
+	}
+	return out
+}
+
+// routePresence tracks the sender's availability for presence without
+// 'to', and delivers directed presence (RFC 6121 §4.6, §8.5).
+func (s *Server) routePresence(c *conn, p *stanza.Presence) []jid.JID {
+	if p.To.IsZero() {
+		s.mu.Lock()
+		switch p.Type {
+		case stanza.PresenceAvailable:
+			if !c.available {
+				s.seq++
+				c.availSeq = s.seq
+			}
+			c.available, c.priority, c.presence = true, p.Priority, p
+		case stanza.PresenceUnavailable:
+			c.available, c.presence = false, nil
+		}
+		s.mu.Unlock()
+	}
+	for _, h := range s.presenceHooks {
+		if handled, delivered := h(c, p); handled {
+			return delivered
+		}
+	}
+	to := p.To
+	if to.IsZero() || !s.isLocal(to) || to.Local() == "" {
+		return nil // broadcast is the presence hooks' job; no federation
+	}
+	if p.Type == stanza.PresenceProbe {
+		return nil // answered by the presence rules, when they are added
+	}
+	s.mu.Lock()
+	var targets []*conn
+	if a := s.accounts[to.Local()]; a != nil {
+		if to.Resource() != "" {
+			if rc := a.resources[to.Resource()]; rc != nil {
+				targets = []*conn{rc}
+			}
+		} else {
+			targets = available(a, -128)
+		}
+	}
+	s.mu.Unlock()
+	return s.deliver(p, targets)
+}
+
+// routeIQ delivers an iq to a full JID, or has the server answer it on
+// behalf of its domain or of an account (RFC 6121 §8.5.1, §8.5.2.1.4).
+func (s *Server) routeIQ(c *conn, iq *stanza.IQ) []jid.JID {
+	to := iq.To
+	switch {
+	case to.IsZero() || to == c.addr.Bare():
+		s.answerIQ(c, iq, c.addr.Bare(), scopeAccount)
+		return nil
+	case !s.isLocal(to):
+		c.bounceCond(iq, stanza.RemoteServerNotFound)
+		return nil
+	case to.Local() == "":
+		s.answerIQ(c, iq, s.domain, scopeServer)
+		return nil
+	}
+	s.mu.Lock()
+	a := s.accounts[to.Local()]
+	var rc *conn
+	if a != nil && to.Resource() != "" {
+		rc = a.resources[to.Resource()]
+	}
+	s.mu.Unlock()
+	switch {
+	case a == nil:
+		c.bounceCond(iq, stanza.ServiceUnavailable)
+		return nil
+	case to.Resource() == "":
+		s.answerIQ(c, iq, to, scopeAccount)
+		return nil
+	case rc == nil:
+		c.bounceCond(iq, stanza.ServiceUnavailable) // RFC 6121 §8.5.3.2.2
+		return nil
+	}
+	return s.deliver(iq, []*conn{rc})
+}
+
+// deliver writes st to each target and returns the full JIDs it reached.
+func (s *Server) deliver(st stanza.Stanza, targets []*conn) []jid.JID {
+	if len(targets) == 0 {
+		return nil
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b, err := st.AppendXML((*bp)[:0])
+	if err != nil {
+		return nil
+	}
+	*bp = b[:0]
+	delivered := make([]jid.JID, 0, len(targets))
+	for _, rc := range targets {
+		if rc.write(b) == nil {
+			delivered = append(delivered, rc.addr)
+		}
+	}
+	return delivered
+}
+
+// notify tells the watchers about a routed stanza.
+func (s *Server) notify(r Routed) {
+	s.mu.Lock()
+	ws := s.watchers
+	s.mu.Unlock()
+	for _, w := range ws {
+		w(r)
+	}
+}
+
+// connsFor returns the connections bound to addr: one for a full JID,
+// all of the account's for a bare one.
+func (s *Server) connsFor(addr jid.JID) []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[addr.Local()]
+	if a == nil || !s.isLocal(addr) {
+		return nil
+	}
+	if addr.Resource() != "" {
+		if rc := a.resources[addr.Resource()]; rc != nil {
+			return []*conn{rc}
+		}
+		return nil
+	}
+	out := make([]*conn, 0, len(a.resources))
+	for _, rc := range a.resources {
+		out = append(out, rc)
+	}
+	slices.SortFunc(out, func(x, y *conn) int { return cmp.Compare(x.availSeq, y.availSeq) })
+	return out
+}

@@ -1,0 +1,313 @@
+package xmpptest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyim/parley/internal/saslserver"
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
+	"github.com/parleyim/parley/stanza"
+)
+
+// ErrClosed is returned by the methods of a Server after Close.
+var ErrClosed = errors.New("xmpptest: server closed")
+
+// Server is an XMPP server for tests. Its methods are safe for concurrent
+// use. Make one with New or NewServer and end it with Close.
+type Server struct {
+	opts    options
+	domain  jid.JID
+	cert    tls.Certificate
+	leaf    *x509.Certificate
+	pool    *x509.CertPool
+	tlsConf *tls.Config
+	sasl    *saslserver.Server
+	ln      net.Listener
+
+	// iq handlers of the server itself, by payload name (or namespace
+	// with an empty Local), and the message and presence hooks: the
+	// extension points where the roster, presence and privacy rules plug
+	// in. They are set up in New and only read afterwards.
+	iqHandlers     map[iqKey]iqHandler
+	messageHooks   []messageHook
+	presenceHooks  []presenceHook
+	endHooks       []func(c *conn)
+	streamFeatures []string // extra <stream:features> children after bind
+	discoFeatures  []string // the domain's disco#info features
+
+	wg sync.WaitGroup
+
+	mu       sync.Mutex // guards what follows; never held across a write
+	closed   bool
+	accounts map[string]*account
+	conns    map[*conn]struct{}
+	watchers []func(Routed)
+	last     map[jid.JID]*conn // latest connection bound to each full JID, for Transcript
+	seq      uint64            // orders resources by when they became available
+}
+
+// account is a user and the resources bound to it.
+type account struct {
+	password  string
+	resources map[string]*conn
+}
+
+// New starts a server. Close it when done.
+func New(opts ...Option) (*Server, error) {
+	s := &Server{accounts: map[string]*account{}, conns: map[*conn]struct{}{}, last: map[jid.JID]*conn{}}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	if s.opts.domain == "" {
+		s.opts.domain = "example.test"
+	}
+	if s.opts.writeTimeout == 0 {
+		s.opts.writeTimeout = 30 * time.Second
+	}
+	d, err := jid.New("", s.opts.domain, "")
+	if err != nil {
+		return nil, fmt.Errorf("xmpptest: invalid domain: %w", err)
+	}
+	s.domain = d
+	s.cert, s.leaf, err = selfSigned(d.Domain())
+	if err != nil {
+		return nil, err
+	}
+	s.pool = x509.NewCertPool()
+	s.pool.AddCert(s.leaf)
+	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12, MaxVersion: s.opts.tlsMaxVersion}
+	s.sasl = &saslserver.Server{Domain: d.Domain(), Lookup: s.lookup, NoPlus: s.opts.noBinding}
+	s.registerCore()
+	if s.opts.listen {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("xmpptest: %w", err)
+		}
+		s.ln = ln
+		s.wg.Add(1)
+		go s.accept(ln)
+	}
+	return s, nil
+}
+
+// NewServer is New for tests: it fails tb when the server cannot start
+// and closes the server when the test ends.
+func NewServer(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Domain returns the server's domain as a JID.
+func (s *Server) Domain() jid.JID { return s.domain }
+
+// AddUser creates an account (or sets its password) and returns its bare
+// JID.
+func (s *Server) AddUser(local, password string) (jid.JID, error) {
+	j, err := jid.New(local, s.domain.Domain(), "")
+	if err != nil {
+		return jid.JID{}, fmt.Errorf("xmpptest: invalid user %q: %w", local, err)
+	}
+	if local == "" {
+		return jid.JID{}, errors.New("xmpptest: a user needs a localpart")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.accounts[j.Local()]; ok {
+		a.password = password
+	} else {
+		s.accounts[j.Local()] = &account{password: password, resources: map[string]*conn{}}
+	}
+	return j, nil
+}
+
+// lookup returns the password of a SASL user name, which is read as a
+// localpart and normalized as one (so "Alice" logs in as alice).
+func (s *Server) lookup(user string) (string, bool) {
+	j, err := jid.New(user, s.domain.Domain(), "")
+	if err != nil {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[j.Local()]
+	if !ok {
+		return "", false
+	}
+	return a.password, true
+}
+
+// CertPool returns a pool that trusts the server's certificate.
+func (s *Server) CertPool() *x509.CertPool { return s.pool }
+
+// CertPEM returns the server's certificate in PEM, for clients outside Go
+// (a CA file for slixmpp or go-sendxmpp).
+func (s *Server) CertPEM() []byte { return certPEM(s.leaf) }
+
+// TLSConfig returns a client TLS configuration that trusts the server's
+// certificate, for session.Config.TLSConfig. Each call returns a new one.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.pool, ServerName: s.domain.Domain(), MinVersion: tls.VersionTLS12}
+}
+
+// Addr returns the TCP address ("127.0.0.1:port") on which the server
+// accepts connections, both STARTTLS and direct TLS, or "" when it was
+// started without Listen.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Pipe returns the client end of a new in-memory connection served by the
+// server. The client may start with a stream header (and then STARTTLS) or
+// with a TLS handshake (direct TLS).
+//
+// The connection is a net.Pipe: it has no buffer, so a write waits until
+// the other side reads. A client must keep reading (Parley's session
+// does); a client whose TLS handshake fails on the certificate sees the
+// failure only when its context ends, since its alert waits behind the
+// server's unread handshake flight.
+func (s *Server) Pipe() (net.Conn, error) {
+	client, server := net.Pipe()
+	if err := s.serve(server); err != nil {
+		client.Close()
+		return nil, err
+	}
+	return client, nil
+}
+
+// DialContext has the signature of session.Config.DialContext: it ignores
+// the address and returns Pipe's connection, so that session.Dial reaches
+// the server in memory (set Config.Addr to anything, for instance "pipe",
+// so that Dial does not resolve the domain).
+func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.Pipe()
+}
+
+// Connect logs user (a localpart, optionally with "/resource") in over an
+// in-memory connection with Parley's session package and returns the
+// negotiated session. cfg may be nil; a nil cfg.TLSConfig is replaced by
+// TLSConfig, and with cfg.DirectTLS the stream starts with TLS. The caller
+// closes the session.
+func (s *Server) Connect(ctx context.Context, user, password string, cfg *session.Config) (*session.Session, error) {
+	local, res, _ := strings.Cut(user, "/")
+	addr, err := jid.New(local, s.domain.Domain(), res)
+	if err != nil {
+		return nil, fmt.Errorf("xmpptest: invalid user %q: %w", user, err)
+	}
+	var c session.Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.TLSConfig == nil {
+		c.TLSConfig = s.TLSConfig()
+	}
+	conn, err := s.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	if c.DirectTLS {
+		tc := c.TLSConfig.Clone()
+		tc.ServerName = s.domain.Domain()
+		conn = tls.Client(conn, tc)
+	}
+	return session.NewClient(ctx, conn, addr, password, &c)
+}
+
+func (s *Server) accept(ln net.Listener) {
+	defer s.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if s.serve(nc) != nil {
+			nc.Close()
+		}
+	}
+}
+
+// serve starts the goroutine of a new connection.
+func (s *Server) serve(nc net.Conn) error {
+	c := newConn(s, nc)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return ErrClosed
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		c.run()
+	}()
+	return nil
+}
+
+// Close ends every connection (with a system-shutdown stream error where
+// the client still reads), stops listening and waits for every goroutine
+// of the server. It returns nil, also when called again.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for _, c := range conns {
+		c.shutdown(&stanza.StreamError{Condition: stanza.StreamSystemShutdown, Text: "server closed"}, 50*time.Millisecond)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Resources returns the full JIDs bound to the account of addr.
+func (s *Server) Resources(addr jid.JID) []jid.JID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[addr.Local()]
+	if !ok || addr.Domain() != s.domain.Domain() {
+		return nil
+	}
+	out := make([]jid.JID, 0, len(a.resources))
+	for _, c := range a.resources {
+		out = append(out, c.addr)
+	}
+	return out
+}
+
+// iqKey is a payload name in the server's iq registry.
+type iqKey struct {
+	typ  stanza.IQType
+	name xml.Name
+}
