@@ -2,17 +2,12 @@ package session
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"strings"
@@ -23,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/internal/saslserver"
+	"github.com/parleyim/parley/internal/selfsigned"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
@@ -62,32 +58,11 @@ func testTLS(t testing.TB) (tls.Certificate, *x509.CertPool) {
 			testPool.AddCert(cert)
 			return
 		}
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		c, err := selfsigned.New("Parley session tests", 24*time.Hour, testDomain)
 		if err != nil {
 			panic(err)
 		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(1),
-			Subject:               pkix.Name{CommonName: testDomain},
-			DNSNames:              []string{testDomain},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().Add(24 * time.Hour),
-			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			panic(err)
-		}
-		testCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
-		testPool = x509.NewCertPool()
-		testPool.AddCert(cert)
+		testCert, testPool = c.TLS, c.Pool
 	})
 	return testCert, testPool
 }

@@ -112,8 +112,9 @@ func (s *Server) Transcript(addr jid.JID) string {
 
 // transcript records the XML of one connection.
 type transcript struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	pending map[byte][]byte // per direction: bytes that end in no tag yet
 }
 
 // maxTranscript bounds what one transcript keeps; later chunks are dropped.
@@ -138,9 +139,25 @@ func (w transcriptWriter) Write(p []byte) (int, error) {
 	if w.t.buf.Len()+len(p) > maxTranscript {
 		return len(p), nil
 	}
+	n := len(p)
+	if n == 0 {
+		return 0, nil
+	}
+	// Reads come in arbitrary pieces (an idle stream's next byte is read
+	// alone): join them up to the end of a tag.
+	if w.t.pending == nil {
+		w.t.pending = make(map[byte][]byte)
+	}
+	pend := append(w.t.pending[w.dir], p...)
+	if len(pend) < 64<<10 && pend[len(pend)-1] != '>' {
+		w.t.pending[w.dir] = pend
+		return n, nil
+	}
+	p = pend
+	w.t.pending[w.dir] = pend[:0]
 	w.t.buf.WriteByte(w.dir)
 	w.t.buf.WriteString(": ")
 	w.t.buf.Write(p)
 	w.t.buf.WriteByte('\n')
-	return len(p), nil
+	return n, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/saslserver"
+	"github.com/parleyim/parley/internal/selfsigned"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -27,9 +28,7 @@ var ErrClosed = errors.New("xmpptest: server closed")
 type Server struct {
 	opts    options
 	domain  jid.JID
-	cert    tls.Certificate
-	leaf    *x509.Certificate
-	pool    *x509.CertPool
+	cert    *selfsigned.Cert
 	tlsConf *tls.Config
 	sasl    *saslserver.Server
 	ln      net.Listener
@@ -79,13 +78,11 @@ func New(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("xmpptest: invalid domain: %w", err)
 	}
 	s.domain = d
-	s.cert, s.leaf, err = selfSigned(d.Domain())
+	s.cert, err = selfsigned.New("Parley xmpptest", 24*time.Hour, d.Domain(), "localhost", "127.0.0.1")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("xmpptest: %w", err)
 	}
-	s.pool = x509.NewCertPool()
-	s.pool.AddCert(s.leaf)
-	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12, MaxVersion: s.opts.tlsMaxVersion}
+	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert.TLS}, MinVersion: tls.VersionTLS12, MaxVersion: s.opts.tlsMaxVersion}
 	s.sasl = &saslserver.Server{Domain: d.Domain(), Lookup: s.lookup, NoPlus: s.opts.noBinding}
 	s.registerCore()
 	if s.opts.listen {
@@ -152,16 +149,16 @@ func (s *Server) lookup(user string) (string, bool) {
 }
 
 // CertPool returns a pool that trusts the server's certificate.
-func (s *Server) CertPool() *x509.CertPool { return s.pool }
+func (s *Server) CertPool() *x509.CertPool { return s.cert.Pool }
 
 // CertPEM returns the server's certificate in PEM, for clients outside Go
 // (a CA file for slixmpp or go-sendxmpp).
-func (s *Server) CertPEM() []byte { return certPEM(s.leaf) }
+func (s *Server) CertPEM() []byte { return s.cert.CertPEM() }
 
 // TLSConfig returns a client TLS configuration that trusts the server's
 // certificate, for session.Config.TLSConfig. Each call returns a new one.
 func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.pool, ServerName: s.domain.Domain(), MinVersion: tls.VersionTLS12}
+	return &tls.Config{RootCAs: s.cert.Pool, ServerName: s.domain.Domain(), MinVersion: tls.VersionTLS12}
 }
 
 // Addr returns the TCP address ("127.0.0.1:port") on which the server

@@ -17,17 +17,12 @@ package fakeserver
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -35,6 +30,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/saslserver"
+	"github.com/parleyim/parley/internal/selfsigned"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
@@ -71,8 +67,7 @@ type Conn struct {
 
 var (
 	certOnce sync.Once
-	cert     tls.Certificate
-	pool     *x509.CertPool
+	cert     *selfsigned.Cert
 	certErr  error
 )
 
@@ -80,37 +75,12 @@ var (
 // that trusts it.
 func certificate() (tls.Certificate, *x509.CertPool, error) {
 	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			certErr = err
-			return
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(1),
-			Subject:               pkix.Name{CommonName: Domain},
-			DNSNames:              []string{Domain},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().Add(24 * time.Hour),
-			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			certErr = err
-			return
-		}
-		leaf, err := x509.ParseCertificate(der)
-		if err != nil {
-			certErr = err
-			return
-		}
-		cert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-		pool = x509.NewCertPool()
-		pool.AddCert(leaf)
+		cert, certErr = selfsigned.New("Parley fakeserver", 24*time.Hour, Domain)
 	})
-	return cert, pool, certErr
+	if certErr != nil {
+		return tls.Certificate{}, nil, certErr
+	}
+	return cert.TLS, cert.Pool, nil
 }
 
 // Dial starts a server, connects a client with the given Mux (nil for an

@@ -1,16 +1,11 @@
 package testservers
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"time"
+
+	"github.com/parleyim/parley/internal/selfsigned"
 )
 
 // certificate is a self-signed server certificate and its key, in PEM.
@@ -20,53 +15,22 @@ type certificate struct {
 	pool    *x509.CertPool
 }
 
-// newCertificate makes a self-signed ECDSA P-256 certificate valid for the
-// domain, its pubsub subdomain, "localhost", 127.0.0.1 and ::1. It is its own
-// trust anchor: the returned pool holds exactly this certificate.
+// newCertificate makes a self-signed certificate valid for a year for the
+// domain, its pubsub subdomain, "localhost", 127.0.0.1 and ::1. It is its
+// own trust anchor: the returned pool holds exactly this certificate.
 func newCertificate(domain string) (*certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("testservers: generate key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, fmt.Errorf("testservers: serial number: %w", err)
-	}
-	names := []string{"localhost"}
+	names := []string{domain}
 	if domain != "localhost" {
-		names = append(names, domain)
+		names = append(names, "localhost")
 	}
-	names = append(names, "pubsub."+domain)
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: domain, Organization: []string{"Parley interop tests"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              names,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	names = append(names, "pubsub."+domain, "127.0.0.1", "::1")
+	c, err := selfsigned.New("Parley interop tests", 365*24*time.Hour, names...)
 	if err != nil {
-		return nil, fmt.Errorf("testservers: create certificate: %w", err)
+		return nil, fmt.Errorf("testservers: %w", err)
 	}
-	parsed, err := x509.ParseCertificate(der)
+	keyPEM, err := c.KeyPEM()
 	if err != nil {
-		return nil, fmt.Errorf("testservers: parse certificate: %w", err)
+		return nil, fmt.Errorf("testservers: %w", err)
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("testservers: marshal key: %w", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(parsed)
-	return &certificate{
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-		pool:    pool,
-	}, nil
+	return &certificate{certPEM: c.CertPEM(), keyPEM: keyPEM, pool: c.Pool}, nil
 }
