@@ -35,7 +35,7 @@ type Server struct {
 	ln      net.Listener
 
 	// iq handlers of the server itself, by payload name (or namespace
-	// with an empty Local), and the message and presence hooks: the
+	// with an empty Local) and scope, and the message and presence hooks: the
 	// extension points where the roster, presence and privacy rules plug
 	// in. They are set up in New and only read afterwards.
 	iqHandlers     map[iqKey]iqFunc
