@@ -26,8 +26,9 @@
 //   - No 'to', or the account's own bare JID for an iq: the server answers
 //     on the account's behalf. Presence without 'to' sets the resource's
 //     availability and priority.
-//   - The server's domain: the server answers iqs (ping, disco#info,
-//     disco#items, session; anything else is service-unavailable).
+//   - The server's domain: the server answers iqs (ping, disco#info with
+//     the identity server/im, disco#items with no items, session; anything
+//     else is service-unavailable).
 //   - Another domain: remote-server-not-found (there is no federation).
 //   - An account that does not exist: service-unavailable for messages and
 //     iqs, presence is dropped.
@@ -37,9 +38,12 @@
 //     when there is none (there is no offline storage); a headline goes to
 //     every available resource of non-negative priority; groupchat is
 //     answered service-unavailable; an error message is dropped. An iq is
-//     answered by the server on the account's behalf (ping answers; other
-//     namespaces are service-unavailable). Presence goes to every available
-//     resource.
+//     answered by the server on the account's behalf: ping; disco#info
+//     with the identity account/registered and the features disco#info,
+//     disco#items and ping (XEP-0030 §3.1; to anyone, since there are no
+//     rosters to restrict it); disco#items with no items; other
+//     namespaces are service-unavailable. Presence goes to every
+//     available resource.
 //   - A full JID: delivered when that resource is bound (available or
 //     not). Otherwise a chat or normal message is routed as if to the bare
 //     JID, a headline or error message and presence are dropped, groupchat

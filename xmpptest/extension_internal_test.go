@@ -47,7 +47,7 @@ func TestExtensionPoints(t *testing.T) {
 	})
 	srv.endHooks = append(srv.endHooks, func(*conn) { ended.Add(1) })
 	srv.streamFeatures = append(srv.streamFeatures, "<ver xmlns='urn:xmpp:features:rosterver'/>")
-	srv.addFeature("jabber:iq:roster")
+	srv.addFeature(scopeServer, "jabber:iq:roster")
 
 	got := make(chan *stanza.Message, 1)
 	mux := session.NewMux()

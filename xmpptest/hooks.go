@@ -96,9 +96,12 @@ func (s *Server) Delay(addr jid.JID, d time.Duration) error {
 }
 
 // Transcript returns the XML exchanged on the latest connection that bound
-// the full JID addr, also after it ended: each chunk as read or written,
-// on a line of its own prefixed "C: " (from the client) or "S: " (from the
-// server); the TLS handshake is not in it, and SASL payloads are. It
+// the full JID addr, also after it ended: each chunk as written, on a line
+// of its own prefixed "S: " (from the server), and what was read, joined up
+// to the end of a tag, on lines prefixed "C: " (from the client); a client
+// line is written when its last tag ends, so it may follow a server line
+// written meanwhile. The TLS handshake is not in it, and SASL payloads
+// are. It
 // returns "" unless the server records transcripts (RecordTranscripts).
 func (s *Server) Transcript(addr jid.JID) string {
 	s.mu.Lock()
@@ -114,7 +117,7 @@ func (s *Server) Transcript(addr jid.JID) string {
 type transcript struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
-	pending map[byte][]byte // per direction: bytes that end in no tag yet
+	pending []byte // read from the client, no tag ends in it yet
 }
 
 // maxTranscript bounds what one transcript keeps; later chunks are dropped.
@@ -122,10 +125,33 @@ const maxTranscript = 4 << 20
 
 func (t *transcript) writer(dir byte) io.Writer { return transcriptWriter{t, dir} }
 
+// String returns the transcript, with what was read of an unfinished tag
+// as its last line.
 func (t *transcript) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.buf.String()
+	if len(t.pending) == 0 {
+		return t.buf.String()
+	}
+	var b bytes.Buffer
+	b.Write(t.buf.Bytes())
+	appendLine(&b, 'C', t.pending)
+	return b.String()
+}
+
+// line adds one line, unless the transcript is full. t.mu is held.
+func (t *transcript) line(dir byte, p []byte) {
+	if t.buf.Len()+len(p) > maxTranscript {
+		return
+	}
+	appendLine(&t.buf, dir, p)
+}
+
+func appendLine(b *bytes.Buffer, dir byte, p []byte) {
+	b.WriteByte(dir)
+	b.WriteString(": ")
+	b.Write(p)
+	b.WriteByte('\n')
 }
 
 type transcriptWriter struct {
@@ -134,30 +160,26 @@ type transcriptWriter struct {
 }
 
 func (w transcriptWriter) Write(p []byte) (int, error) {
-	w.t.mu.Lock()
-	defer w.t.mu.Unlock()
-	if w.t.buf.Len()+len(p) > maxTranscript {
-		return len(p), nil
-	}
-	n := len(p)
-	if n == 0 {
+	if len(p) == 0 {
 		return 0, nil
 	}
-	// Reads come in arbitrary pieces (an idle stream's next byte is read
-	// alone): join them up to the end of a tag.
-	if w.t.pending == nil {
-		w.t.pending = make(map[byte][]byte)
+	t := w.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w.dir != 'C' {
+		t.line(w.dir, p)
+		return len(p), nil
 	}
-	pend := append(w.t.pending[w.dir], p...)
-	if len(pend) < 64<<10 && pend[len(pend)-1] != '>' {
-		w.t.pending[w.dir] = pend
-		return n, nil
+	// Reads come in arbitrary pieces (between elements the reader takes
+	// one byte at a time): join them up to the end of a tag.
+	if len(t.pending)+len(p) > maxTranscript {
+		t.pending = t.pending[:0]
+		return len(p), nil
 	}
-	p = pend
-	w.t.pending[w.dir] = pend[:0]
-	w.t.buf.WriteByte(w.dir)
-	w.t.buf.WriteString(": ")
-	w.t.buf.Write(p)
-	w.t.buf.WriteByte('\n')
-	return n, nil
+	t.pending = append(t.pending, p...)
+	if t.pending[len(t.pending)-1] == '>' {
+		t.line('C', t.pending)
+		t.pending = t.pending[:0]
+	}
+	return len(p), nil
 }

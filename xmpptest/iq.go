@@ -22,7 +22,9 @@ const (
 )
 
 // scope says on whose behalf the server answers an iq: its domain's, or an
-// account's (an iq without 'to', or to a bare JID).
+// account's (an iq without 'to', or to a bare JID). Handlers are registered
+// per scope, so the domain and an account may answer the same payload
+// differently (disco#info, for one).
 type scope uint8
 
 const (
@@ -30,51 +32,69 @@ const (
 	scopeAccount
 )
 
-// iqHandler answers an iq get or set addressed to the server (to is its
+// scopes lists every scope, for registering a handler under several.
+var scopes = [...]scope{scopeServer, scopeAccount}
+
+// iqFunc answers an iq get or set addressed to the server (to is its
 // domain) or to an account (to is the bare JID). It runs on the sender's
 // goroutine: c is the sender's connection. It returns the result's
 // payload (nil for none), or a *stanza.Error or stanza.Condition.
-type iqHandler struct {
-	scope scope
-	fn    func(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, error)
-}
+type iqFunc func(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, error)
 
 // handleIQ registers fn for iqs of type typ whose payload is name (or, with
-// an empty Local, any payload of name.Space). It is called from New only,
-// before the server serves anything.
-func (s *Server) handleIQ(typ stanza.IQType, name xml.Name, sc scope, fn func(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, error)) {
+// an empty Local, any payload of name.Space), in each scope set in sc. A
+// later registration for the same type, name and scope replaces an earlier
+// one. It is called from New only, before the server serves anything.
+func (s *Server) handleIQ(typ stanza.IQType, name xml.Name, sc scope, fn iqFunc) {
 	if s.iqHandlers == nil {
-		s.iqHandlers = map[iqKey]iqHandler{}
+		s.iqHandlers = map[iqKey]iqFunc{}
 	}
-	s.iqHandlers[iqKey{typ, name}] = iqHandler{scope: sc, fn: fn}
+	for _, one := range scopes {
+		if sc&one != 0 {
+			s.iqHandlers[iqKey{typ, name, one}] = fn
+		}
+	}
 }
 
-// addFeature adds a feature to the domain's disco#info answer.
-func (s *Server) addFeature(ns string) {
-	if !slices.Contains(s.discoFeatures, ns) {
-		s.discoFeatures = append(s.discoFeatures, ns)
-		slices.Sort(s.discoFeatures)
+// addFeature adds a feature to the disco#info answer of the domain
+// (scopeServer) or of every account (scopeAccount), or both.
+func (s *Server) addFeature(sc scope, ns string) {
+	for _, one := range scopes {
+		if sc&one == 0 {
+			continue
+		}
+		list := &s.discoFeatures
+		if one == scopeAccount {
+			list = &s.accountFeatures
+		}
+		if !slices.Contains(*list, ns) {
+			*list = append(*list, ns)
+			slices.Sort(*list)
+		}
 	}
 }
 
 // registerCore registers what this package implements: ping, service
-// discovery of the domain and the session iq.
+// discovery of the domain and of the accounts, and the session iq.
 func (s *Server) registerCore() {
 	ping := func(*conn, *stanza.IQ, jid.JID) (stanza.Payload, error) { return nil, nil }
-	s.handleIQ(stanza.IQGet, xml.Name{Space: nsPing, Local: "ping"}, scopeServer|scopeAccount, ping)
+	both := scopeServer | scopeAccount
+	s.handleIQ(stanza.IQGet, xml.Name{Space: nsPing, Local: "ping"}, both, ping)
 	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoInfo, Local: "query"}, scopeServer, s.discoInfo)
-	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoItems, Local: "query"}, scopeServer, discoItems)
-	s.handleIQ(stanza.IQSet, xml.Name{Space: nsSession, Local: "session"}, scopeServer|scopeAccount,
+	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoInfo, Local: "query"}, scopeAccount, s.accountDiscoInfo)
+	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoItems, Local: "query"}, both, discoItems)
+	s.handleIQ(stanza.IQSet, xml.Name{Space: nsSession, Local: "session"}, both,
 		func(c *conn, _ *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
 			c.session = true
 			return nil, nil
 		})
 	for _, f := range []string{nsDiscoInfo, nsDiscoItems, nsPing} {
-		s.addFeature(f)
+		s.addFeature(both, f)
 	}
 }
 
-// answerIQ has the server answer an iq on behalf of to.
+// answerIQ has the server answer an iq on behalf of to, with the handler
+// registered in scope sc.
 func (s *Server) answerIQ(c *conn, iq *stanza.IQ, to jid.JID, sc scope) {
 	if iq.Type != stanza.IQGet && iq.Type != stanza.IQSet {
 		return // results and errors to the server are dropped
@@ -85,15 +105,15 @@ func (s *Server) answerIQ(c *conn, iq *stanza.IQ, to jid.JID, sc scope) {
 		return
 	}
 	name := raw.Name()
-	h, ok := s.iqHandlers[iqKey{iq.Type, name}]
+	fn, ok := s.iqHandlers[iqKey{iq.Type, name, sc}]
 	if !ok {
-		h, ok = s.iqHandlers[iqKey{iq.Type, xml.Name{Space: name.Space}}]
+		fn, ok = s.iqHandlers[iqKey{iq.Type, xml.Name{Space: name.Space}, sc}]
 	}
-	if !ok || h.scope&sc == 0 {
+	if !ok {
 		c.bounceCond(iq, stanza.ServiceUnavailable)
 		return
 	}
-	p, err := h.fn(c, iq, to)
+	p, err := fn(c, iq, to)
 	if err != nil {
 		var se *stanza.Error
 		var cond stanza.Condition
@@ -110,14 +130,30 @@ func (s *Server) answerIQ(c *conn, iq *stanza.IQ, to jid.JID, sc scope) {
 	c.reply(iq.Result(p))
 }
 
-// discoInfo answers disco#info for the domain (XEP-0030 §3.1).
+// discoInfo answers disco#info for the domain (XEP-0030 §3.1): a server/im
+// identity and the domain's features.
 func (s *Server) discoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
+	return infoQuery(iq, "<identity category='server' type='im' name='Parley xmpptest'/>", s.discoFeatures)
+}
+
+// accountDiscoInfo answers disco#info for an account's bare JID on its
+// behalf (XEP-0030 §3.1: the server replies for a hosted account, with the
+// primary identity account/registered). Every account is registered and,
+// without a roster, anyone may ask; the features are what the server
+// answers for the account.
+func (s *Server) accountDiscoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
+	return infoQuery(iq, "<identity category='account' type='registered'/>", s.accountFeatures)
+}
+
+// infoQuery builds a disco#info result from a fixed identity element and
+// features; a query for any node is item-not-found.
+func infoQuery(iq *stanza.IQ, identity string, features []string) (stanza.Payload, error) {
 	raw, _ := iq.Raw()
 	if attr(raw, "node") != "" {
 		return nil, stanza.ItemNotFound
 	}
-	b := []byte("<query xmlns='" + nsDiscoInfo + "'><identity category='server' type='im' name='Parley xmpptest'/>")
-	for _, f := range s.discoFeatures {
+	b := []byte("<query xmlns='" + nsDiscoInfo + "'>" + identity)
+	for _, f := range features {
 		b = append(b, "<feature var='"...)
 		b = wire.AppendEscaped(b, f)
 		b = append(b, "'/>"...)
@@ -126,7 +162,8 @@ func (s *Server) discoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, e
 	return stanza.ParseRaw(b)
 }
 
-// discoItems answers disco#items for the domain: there are none.
+// discoItems answers disco#items for the domain or an account: neither
+// has any.
 func discoItems(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
 	raw, _ := iq.Raw()
 	if attr(raw, "node") != "" {

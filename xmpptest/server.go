@@ -34,15 +34,18 @@ type Server struct {
 	ln      net.Listener
 
 	// iq handlers of the server itself, by payload name (or namespace
-	// with an empty Local), and the message and presence hooks: the
+	// with an empty Local) and scope, and the message and presence hooks: the
 	// extension points where the roster, presence and privacy rules plug
 	// in. They are set up in New and only read afterwards.
-	iqHandlers     map[iqKey]iqHandler
+	iqHandlers     map[iqKey]iqFunc
 	messageHooks   []messageHook
 	presenceHooks  []presenceHook
 	endHooks       []func(c *conn)
 	streamFeatures []string // extra <stream:features> children after bind
 	discoFeatures  []string // the domain's disco#info features
+	// accountFeatures are the disco#info features of every account's
+	// bare JID, answered on its behalf.
+	accountFeatures []string
 
 	wg sync.WaitGroup
 
@@ -303,8 +306,10 @@ func (s *Server) Resources(addr jid.JID) []jid.JID {
 	return out
 }
 
-// iqKey is a payload name in the server's iq registry.
+// iqKey is a payload name in the server's iq registry, with the scope
+// its handler answers in.
 type iqKey struct {
-	typ  stanza.IQType
-	name xml.Name
+	typ   stanza.IQType
+	name  xml.Name
+	scope scope
 }
