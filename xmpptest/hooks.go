@@ -20,8 +20,10 @@ var ErrNotConnected = errors.New("xmpptest: no such connected resource")
 // the server has routed it. fn runs on the sender's connection goroutine,
 // after the stanza was written to its recipients and before the server's
 // own answer to the sender (an iq result, an error) is written, so a
-// client that has its answer knows fn has run. fn must not block for long,
-// nor modify the stanza.
+// client that has its answer from the server knows fn has run. An answer
+// from another client (to a forwarded iq) gives no such guarantee: a
+// round trip to the server after it does. fn must not block for long, nor
+// modify the stanza.
 func (s *Server) Watch(fn func(Routed)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
