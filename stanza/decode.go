@@ -340,12 +340,7 @@ func decodeError(t *tokens, start *xml.StartElement) (*Error, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !textSeen {
-				textSeen = true
-				e.Text, e.TextLang = v, langOf(&child)
-			} else {
-				e.AltTexts = append(e.AltTexts, Text{Lang: langOf(&child), Value: v})
-			}
+			keepText(&e.Text, &e.TextLang, &e.AltTexts, &textSeen, langOf(&child), v)
 		case child.Name.Space == NSStanzaErrors && e.Condition == "" && Condition(child.Name.Local).Known():
 			e.Condition = Condition(child.Name.Local)
 			v, err := t.text()
@@ -369,4 +364,15 @@ func decodeError(t *tokens, start *xml.StartElement) (*Error, error) {
 			}
 		}
 	}
+}
+
+// keepText records one <text/> of an error: the first is the main text,
+// the others its alternatives in other languages.
+func keepText(text, lang *string, alts *[]Text, seen *bool, l, v string) {
+	if !*seen {
+		*seen = true
+		*text, *lang = v, l
+		return
+	}
+	*alts = append(*alts, Text{Lang: l, Value: v})
 }

@@ -193,12 +193,7 @@ func DecodeStreamError(r xml.TokenReader, start xml.StartElement) (*StreamError,
 			if err != nil {
 				return nil, err
 			}
-			if !textSeen {
-				textSeen = true
-				e.Text, e.TextLang = v, langOf(&child)
-			} else {
-				e.AltTexts = append(e.AltTexts, Text{Lang: langOf(&child), Value: v})
-			}
+			keepText(&e.Text, &e.TextLang, &e.AltTexts, &textSeen, langOf(&child), v)
 		case child.Name.Space == NSStreamErrors && e.Condition == "" && StreamCondition(child.Name.Local).Known():
 			e.Condition = StreamCondition(child.Name.Local)
 			v, err := t.text()
