@@ -92,3 +92,29 @@ func (c *Cert) KeyPEM() ([]byte, error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
+
+// Handshake runs a real TLS handshake of the given version over net.Pipe,
+// with a fresh certificate for "example.com", and returns both sides'
+// connection states (for tests of channel binding).
+func Handshake(version uint16) (client, server tls.ConnectionState, err error) {
+	c, err := New("Parley tests", time.Hour, "example.com")
+	if err != nil {
+		return client, server, err
+	}
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	srv := tls.Server(c1, &tls.Config{Certificates: []tls.Certificate{c.TLS}, MinVersion: version, MaxVersion: version})
+	cli := tls.Client(c2, &tls.Config{RootCAs: c.Pool, ServerName: "example.com", MinVersion: version, MaxVersion: version})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Handshake() }()
+	if err := cli.Handshake(); err != nil {
+		c2.Close()
+		<-errc
+		return client, server, fmt.Errorf("selfsigned: handshake: %w", err)
+	}
+	if err := <-errc; err != nil {
+		return client, server, fmt.Errorf("selfsigned: handshake: %w", err)
+	}
+	return cli.ConnectionState(), srv.ConnectionState(), nil
+}

@@ -46,3 +46,14 @@ func TestPEMAndHandshake(t *testing.T) {
 	require.NoError(t, tls.Client(b, &tls.Config{RootCAs: c.Pool, ServerName: "example.com"}).Handshake())
 	require.NoError(t, <-errc)
 }
+
+func TestHandshake(t *testing.T) {
+	t.Parallel()
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		c, s, err := Handshake(v)
+		require.NoError(t, err)
+		assert.Equal(t, v, c.Version)
+		assert.Equal(t, v, s.Version)
+		assert.True(t, c.HandshakeComplete)
+	}
+}
