@@ -12,28 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/disco"
+	"github.com/parleyim/parley/internal/interop"
 	"github.com/parleyim/parley/internal/testservers"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
-
-// login connects user to srv with mux.
-func login(t *testing.T, srv *testservers.Server, user string, mux *session.Mux) *session.Session {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	addr := jid.MustParse(user + "@" + srv.Domain)
-	s, err := session.Dial(ctx, addr, srv.Users[user], &session.Config{Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Mux: mux, KeepAlive: -1})
-	require.NoError(t, err, "%s logs in to %s", user, srv.Kind)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s
-}
 
 func TestInteropDisco(t *testing.T) {
 	for _, kind := range testservers.Kinds {
@@ -47,7 +32,7 @@ func TestInteropDisco(t *testing.T) {
 			aliceMux := session.NewMux()
 			responder := disco.Handle(aliceMux, disco.Identity{Category: "client", Type: "bot", Name: "Parley interop"})
 			ping.Handle(aliceMux)
-			alice := login(t, srv, "alice", aliceMux)
+			alice := interop.Login(t, srv, "alice", aliceMux)
 
 			// Bob collects the caps of presence he receives.
 			capsCh := make(chan *stanza.Presence, 4)
@@ -58,7 +43,7 @@ func TestInteropDisco(t *testing.T) {
 				default:
 				}
 			})
-			bob := login(t, srv, "bob", bobMux)
+			bob := interop.Login(t, srv, "bob", bobMux)
 			require.NoError(t, bob.Send(ctx, &stanza.Presence{}))
 
 			// The server's own disco#info.

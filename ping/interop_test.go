@@ -10,27 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/interop"
 	"github.com/parleyim/parley/internal/testservers"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
-
-func login(t *testing.T, srv *testservers.Server, user string, mux *session.Mux) *session.Session {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	addr := jid.MustParse(user + "@" + srv.Domain)
-	s, err := session.Dial(ctx, addr, srv.Users[user], &session.Config{Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Mux: mux, KeepAlive: -1})
-	require.NoError(t, err, "%s logs in to %s", user, srv.Kind)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s
-}
 
 func TestInteropPing(t *testing.T) {
 	for _, kind := range testservers.Kinds {
@@ -41,8 +27,8 @@ func TestInteropPing(t *testing.T) {
 
 			aliceMux := session.NewMux()
 			ping.Handle(aliceMux)
-			alice := login(t, srv, "alice", aliceMux)
-			bob := login(t, srv, "bob", nil) // no ping handler
+			alice := interop.Login(t, srv, "alice", aliceMux)
+			bob := interop.Login(t, srv, "bob", nil) // no ping handler
 			require.NoError(t, alice.Send(ctx, &stanza.Presence{}))
 			require.NoError(t, bob.Send(ctx, &stanza.Presence{}))
 

@@ -10,5 +10,6 @@
 //	go test -race -count=1 -tags interop ./internal/interop
 //
 // With PARLEY_REQUIRE_SERVERS=1 a missing server fails the tests instead of
-// skipping them. The package has no code of its own.
+// skipping them. Its one exported helper, Login, serves the interop tests
+// of the feature packages (disco, ping).
 package interop
