@@ -33,7 +33,7 @@ var exodusCaps = disco.Caps{Hash: "sha-1", Node: exodusNode, Ver: exodusVer}
 // given query children.
 func infoReply(children string) func(iq *stanza.IQ, raw *stanza.Raw) string {
 	return func(iq *stanza.IQ, raw *stanza.Raw) string {
-		node := fakeserver.Attr(raw, "node")
+		node := raw.Attr("node")
 		return "<iq type='result' id='$id' from='" + iq.To.String() + "'><query xmlns='http://jabber.org/protocol/disco#info' node='" + node + "'>" + children + "</query></iq>"
 	}
 }
@@ -87,7 +87,7 @@ func TestCacheLookup(t *testing.T) {
 			var n atomic.Int32
 			var node atomic.Value
 			s, _ := fakeserver.Dial(t, nil, replier(t, &n, func(iq *stanza.IQ, raw *stanza.Raw) string {
-				node.Store(fakeserver.Attr(raw, "node"))
+				node.Store(raw.Attr("node"))
 				return tt.reply(iq, raw)
 			}))
 			cache := disco.NewCache(0)

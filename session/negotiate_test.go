@@ -213,7 +213,7 @@ func TestNegotiateFailures(t *testing.T) {
 				p.header()
 				p.features(featBind)
 				iq := p.expect("iq")
-				p.send(fmt.Sprintf("<iq type='error' id='%s'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", attr(rawStart(iq), "id")))
+				p.send(fmt.Sprintf("<iq type='error' id='%s'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", iq.Attr("id")))
 				p.expectClosed()
 			},
 			check: func(t *testing.T, err error) {
@@ -303,7 +303,7 @@ func scramScript(p *peer, first, final func(string) string) {
 	p.header()
 	p.features(mechanisms("SCRAM-SHA-1"))
 	auth := p.expect("auth")
-	ex, chal, _, err := p.sasl.Start("SCRAM-SHA-1", p.base64(rawText(auth)), p.tlsState())
+	ex, chal, _, err := p.sasl.Start("SCRAM-SHA-1", p.base64(auth.Text()), p.tlsState())
 	if err != nil {
 		p.fatalf("%v", err)
 	}
@@ -312,7 +312,7 @@ func scramScript(p *peer, first, final func(string) string) {
 	if err != nil || raw.Name().Local != "response" {
 		return // the client aborted (or hung up), as it should
 	}
-	add, _, err := ex.Next(p.base64(rawText(raw)))
+	add, _, err := ex.Next(p.base64(raw.Text()))
 	if err != nil {
 		p.fatalf("%v", err)
 	}
@@ -399,7 +399,7 @@ func TestNegotiateSessionIQ(t *testing.T) {
 				if tt.wantSent {
 					iq := p.expect("iq")
 					sent = strings.Contains(elemString(iq), "xmpp-session")
-					p.send(fmt.Sprintf("<iq type='result' id='%s'/>", attr(rawStart(iq), "id")))
+					p.send(fmt.Sprintf("<iq type='result' id='%s'/>", iq.Attr("id")))
 				}
 				p.expectClosed()
 			})

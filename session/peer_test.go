@@ -289,13 +289,8 @@ func mechanisms(names ...string) string {
 // the mechanism the client chose.
 func (p *peer) authenticate() string {
 	auth := p.expect("auth")
-	var mech string
-	for _, a := range rawStart(auth).Attr {
-		if a.Name.Local == "mechanism" {
-			mech = a.Value
-		}
-	}
-	data := p.base64(rawText(auth))
+	mech := auth.Attr("mechanism")
+	data := p.base64(auth.Text())
 	ex, chal, done, err := p.sasl.Start(mech, data, p.tlsState())
 	for {
 		if err != nil {
@@ -309,7 +304,7 @@ func (p *peer) authenticate() string {
 		}
 		p.send("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + enc64(chal) + "</challenge>")
 		resp := p.expect("response")
-		chal, done, err = ex.Next(p.base64(rawText(resp)))
+		chal, done, err = ex.Next(p.base64(resp.Text()))
 	}
 }
 
@@ -335,7 +330,7 @@ func (p *peer) base64(s string) []byte {
 // for when resource is empty) and returns the requested resource.
 func (p *peer) bind(resource string) string {
 	iq := p.expect("iq")
-	id := attr(rawStart(iq), "id")
+	id := iq.Attr("id")
 	asked := ""
 	eachChild(iq, func(start xml.StartElement, _ string) {
 		if start.Name.Local == "bind" {
@@ -365,26 +360,6 @@ func (p *peer) login() {
 	p.bind("")
 }
 
-func rawStart(r *stanza.Raw) xml.StartElement {
-	tok, _ := r.TokenReader().Token()
-	start, _ := tok.(xml.StartElement)
-	return start.Copy()
-}
-
-func rawText(r *stanza.Raw) string {
-	var b strings.Builder
-	tr := r.TokenReader()
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return b.String()
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			b.Write(cd)
-		}
-	}
-}
-
 // childText returns the text of the first descendant named local.
 func childText(r *stanza.Raw, local string) string {
 	tr := r.TokenReader()
@@ -408,15 +383,6 @@ func childText(r *stanza.Raw, local string) string {
 			}
 		}
 	}
-}
-
-func attr(start xml.StartElement, name string) string {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 type x509HostnameError = x509.HostnameError

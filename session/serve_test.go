@@ -164,7 +164,7 @@ func TestSendIQReplyMatching(t *testing.T) {
 	t.Run("spoofed reply is ignored", func(t *testing.T) {
 		ch := ask(romeo.String())
 		req := p.expect("iq")
-		id := attr(rawStart(req), "id")
+		id := req.Attr("id")
 		assert.GreaterOrEqual(t, len(id), 16, "ids are unguessable")
 		p.send(fmt.Sprintf("<iq type='result' id='%s' from='mallory@evil.example/x'><q xmlns='urn:example:q'>spoofed</q></iq>", id))
 		p.send(fmt.Sprintf("<iq type='result' id='%s'><q xmlns='urn:example:q'>no from</q></iq>", id))
@@ -177,7 +177,7 @@ func TestSendIQReplyMatching(t *testing.T) {
 	})
 	t.Run("error reply", func(t *testing.T) {
 		ch := ask(romeo.String())
-		id := attr(rawStart(p.expect("iq")), "id")
+		id := p.expect("iq").Attr("id")
 		p.send(fmt.Sprintf("<iq type='error' id='%s' from='romeo@example.net/orchard'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", id))
 		r := <-ch
 		assert.ErrorIs(t, r.err, stanza.ItemNotFound)
@@ -186,7 +186,7 @@ func TestSendIQReplyMatching(t *testing.T) {
 	for _, from := range []string{"", "juliet@example.com", "juliet@example.com/generated"} {
 		t.Run("to the account, reply from "+from, func(t *testing.T) {
 			ch := ask("")
-			id := attr(rawStart(p.expect("iq")), "id")
+			id := p.expect("iq").Attr("id")
 			fromAttr := ""
 			if from != "" {
 				fromAttr = " from='" + from + "'"
@@ -198,7 +198,7 @@ func TestSendIQReplyMatching(t *testing.T) {
 	}
 	t.Run("to the account, reply from the domain is refused", func(t *testing.T) {
 		ch := ask("juliet@example.com")
-		id := attr(rawStart(p.expect("iq")), "id")
+		id := p.expect("iq").Attr("id")
 		p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
 		p.send(fmt.Sprintf("<iq type='result' id='%s' from='juliet@example.com'><q xmlns='urn:example:q'>real</q></iq>", id))
 		r := <-ch
@@ -215,7 +215,7 @@ func TestSendIQCancel(t *testing.T) {
 		_, err := s.SendIQ(ctx, pingIQ())
 		errc <- err
 	}()
-	id := attr(rawStart(p.expect("iq")), "id")
+	id := p.expect("iq").Attr("id")
 	cancel()
 	assert.ErrorIs(t, <-errc, context.Canceled)
 	s.pmu.Lock()
@@ -234,7 +234,7 @@ func pingRoundTrip(t *testing.T, s *Session, p *peer) {
 		_, err := s.SendIQ(context.Background(), pingIQ())
 		errc <- err
 	}()
-	id := attr(rawStart(p.expect("iq")), "id")
+	id := p.expect("iq").Attr("id")
 	p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
 	require.NoError(t, <-errc)
 }
@@ -254,7 +254,7 @@ func TestSendIQFromHandlerWithFullQueue(t *testing.T) {
 	})
 	s, p := establish(t, cfg)
 	p.send("<message from='romeo@example.net/a'><body>ask</body></message>")
-	id := attr(rawStart(p.expect("iq")), "id")
+	id := p.expect("iq").Attr("id")
 	// Many times the queue bound arrives before the reply; the reader
 	// must read past them to find it.
 	for i := 0; i < 20; i++ {
@@ -486,7 +486,7 @@ func TestKeepalive(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			iq := p.expect("iq")
 			assert.Contains(t, elemString(iq), "urn:xmpp:ping")
-			p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", attr(rawStart(iq), "id")))
+			p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", iq.Attr("id")))
 		}
 		assert.NoError(t, s.Err())
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 	"io"
 	"sync"
 
@@ -45,6 +46,38 @@ func (r *Raw) String() string { return string(r.data) }
 // namespace.
 func (r *Raw) TokenReader() xml.TokenReader {
 	return &rawReader{d: xml.NewDecoder(bytes.NewReader(r.data))}
+}
+
+// Attr returns the value of the element's attribute named local in no
+// namespace, or "" if it has none.
+func (r *Raw) Attr(local string) string {
+	tok, err := r.TokenReader().Token()
+	if err != nil {
+		return ""
+	}
+	start, _ := tok.(xml.StartElement)
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// Text returns the character data of the element and its descendants,
+// concatenated in document order.
+func (r *Raw) Text() string {
+	var b strings.Builder
+	tr := r.TokenReader()
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return b.String()
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			b.Write(cd)
+		}
+	}
 }
 
 // Decode decodes the element into v with encoding/xml, as

@@ -167,3 +167,13 @@ func TestRawDoesNotRetainInput(t *testing.T) {
 	raw := s.(*Message).Extensions[0].(*Raw)
 	assert.LessOrEqual(t, cap(raw.data), 64)
 }
+
+func TestRawAttrAndText(t *testing.T) {
+	t.Parallel()
+	r, err := ParseRaw([]byte("<item xmlns='jabber:iq:roster' jid='romeo@example.net' xmlns:x='urn:x' x:jid='other' name='R&amp;J'><group>Friends</group> and <group>Lovers</group></item>"))
+	require.NoError(t, err)
+	assert.Equal(t, "romeo@example.net", r.Attr("jid"), "the attribute in no namespace, not x:jid")
+	assert.Equal(t, "R&J", r.Attr("name"))
+	assert.Equal(t, "", r.Attr("missing"))
+	assert.Equal(t, "Friends and Lovers", r.Text())
+}

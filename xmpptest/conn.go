@@ -3,11 +3,9 @@ package xmpptest
 import (
 	"bufio"
 	"crypto/tls"
-	"encoding/xml"
 	"errors"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,35 +263,4 @@ func (c *conn) writeStanza(st stanza.Stanza) error {
 	*bp = b[:0]
 	bufPool.Put(bp)
 	return err
-}
-
-// attr returns the value of the attribute local of raw's element.
-func attr(raw *stanza.Raw, local string) string {
-	tok, err := raw.TokenReader().Token()
-	if err != nil {
-		return ""
-	}
-	if start, ok := tok.(xml.StartElement); ok {
-		for _, a := range start.Attr {
-			if a.Name.Space == "" && a.Name.Local == local {
-				return a.Value
-			}
-		}
-	}
-	return ""
-}
-
-// rawText returns the character data of raw's element and its children.
-func rawText(raw *stanza.Raw) string {
-	var b strings.Builder
-	tr := raw.TokenReader()
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return b.String()
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			b.Write(cd)
-		}
-	}
 }

@@ -149,7 +149,7 @@ func (s *Server) accountDiscoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Pay
 // features; a query for any node is item-not-found.
 func infoQuery(iq *stanza.IQ, identity string, features []string) (stanza.Payload, error) {
 	raw, _ := iq.Raw()
-	if attr(raw, "node") != "" {
+	if raw.Attr("node") != "" {
 		return nil, stanza.ItemNotFound
 	}
 	b := []byte("<query xmlns='" + nsDiscoInfo + "'>" + identity)
@@ -166,7 +166,7 @@ func infoQuery(iq *stanza.IQ, identity string, features []string) (stanza.Payloa
 // has any.
 func discoItems(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
 	raw, _ := iq.Raw()
-	if attr(raw, "node") != "" {
+	if raw.Attr("node") != "" {
 		return nil, stanza.ItemNotFound
 	}
 	return stanza.ParseRaw([]byte("<query xmlns='" + nsDiscoItems + "'/>"))

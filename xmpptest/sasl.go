@@ -48,8 +48,8 @@ func (c *conn) authenticate() error {
 // saslExchange runs one authentication started by <auth/>. done reports a
 // success; a failure has been answered when done is false and err nil.
 func (c *conn) saslExchange(auth *stanza.Raw) (done bool, err error) {
-	mech := attr(auth, "mechanism")
-	data, ok := decode64(rawText(auth))
+	mech := auth.Attr("mechanism")
+	data, ok := decode64(auth.Text())
 	if !ok {
 		return false, c.saslFailure(sasl.IncorrectEncoding, "")
 	}
@@ -91,7 +91,7 @@ func (c *conn) saslExchange(auth *stanza.Raw) (done bool, err error) {
 		default:
 			return false, outOfOrder(start)
 		}
-		data, ok := decode64(rawText(resp))
+		data, ok := decode64(resp.Text())
 		if !ok {
 			return false, c.saslFailure(sasl.IncorrectEncoding, "")
 		}

@@ -240,7 +240,7 @@ func (c *Conn) login(crt tls.Certificate) error {
 	if err != nil {
 		return err
 	}
-	id := attr(iq, "id")
+	id := iq.Attr("id")
 	var b strings.Builder
 	b.WriteString("<iq type='result' id='")
 	b.Write(wire.AppendEscaped(nil, id))
@@ -278,11 +278,11 @@ func (c *Conn) authenticate(tc *tls.Conn) error {
 		return err
 	}
 	state := tc.ConnectionState()
-	data, err := decode64(text(auth))
+	data, err := decode64(auth.Text())
 	if err != nil {
 		return err
 	}
-	ex, chal, done, err := c.sasl.Start(attr(auth, "mechanism"), data, &state)
+	ex, chal, done, err := c.sasl.Start(auth.Attr("mechanism"), data, &state)
 	for {
 		if err != nil {
 			c.Send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>")
@@ -298,7 +298,7 @@ func (c *Conn) authenticate(tc *tls.Conn) error {
 		if rerr != nil {
 			return rerr
 		}
-		data, derr := decode64(text(resp))
+		data, derr := decode64(resp.Text())
 		if derr != nil {
 			return derr
 		}
@@ -319,36 +319,6 @@ func decode64(s string) ([]byte, error) {
 	}
 	return base64.StdEncoding.DecodeString(s)
 }
-
-// attr returns an attribute of an element's start tag.
-func attr(el *stanza.Raw, name string) string {
-	tok, _ := el.TokenReader().Token()
-	start, _ := tok.(xml.StartElement)
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// text returns the character data of an element and its descendants.
-func text(el *stanza.Raw) string {
-	var b strings.Builder
-	tr := el.TokenReader()
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return b.String()
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			b.Write(cd)
-		}
-	}
-}
-
-// Attr returns the attribute name of el's start tag ("" if absent).
-func Attr(el *stanza.Raw, name string) string { return attr(el, name) }
 
 // IQ decodes an element the client sent as an iq.
 func IQ(el *stanza.Raw) (*stanza.IQ, error) {
