@@ -5,8 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strings"
 	"io"
+	"strings"
 	"sync"
 
 	"mellium.im/xmlstream"
