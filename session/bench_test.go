@@ -73,6 +73,7 @@ func BenchmarkNegotiate(b *testing.B) {
 // BenchmarkReadLoop measures stanzas per second through the reader, the
 // queue and the mux to a no-op handler, from an in-memory peer.
 func BenchmarkReadLoop(b *testing.B) {
+	b.ReportAllocs()
 	cfg := clientConfig(b)
 	cfg.Mux = NewMux()
 	var handled atomic.Int64

@@ -56,7 +56,7 @@ func (s *Session) readLoop() {
 				Text: fmt.Sprintf("unexpected top-level element <%s xmlns='%s'>", start.Name.Local, start.Name.Space)})
 			return
 		}
-		st, err := stanza.Decode(s.rd, s.inheritLang(start))
+		st, err := stanza.DecodeLang(s.rd, start, s.lang)
 		if err != nil {
 			var inv *stanza.InvalidError
 			if errors.As(err, &inv) {
@@ -77,22 +77,6 @@ func (s *Session) readLoop() {
 			return
 		}
 	}
-}
-
-// inheritLang gives a stanza without xml:lang the stream's default, so
-// that its Lang is right and a body in that language counts as the
-// default body (RFC 6120 §4.7.4).
-func (s *Session) inheritLang(start xml.StartElement) xml.StartElement {
-	if s.lang == "" {
-		return start
-	}
-	for _, a := range start.Attr {
-		if a.Name.Local == "lang" && a.Name.Space == wire.NSXML {
-			return start
-		}
-	}
-	start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Space: wire.NSXML, Local: "lang"}, Value: s.lang})
-	return start
 }
 
 // readFailed ends the session after a read error: bad XML from the server

@@ -88,14 +88,22 @@ func (e *InvalidError) Answerable() bool {
 // StreamUnsupportedStanzaType with errors.Is. Errors of r are returned
 // wrapped.
 func Decode(r xml.TokenReader, start xml.StartElement) (Stanza, error) {
+	return DecodeLang(r, start, "")
+}
+
+// DecodeLang is Decode for a stream whose default xml:lang is lang (the
+// stream header's): a stanza without xml:lang of its own inherits it (RFC
+// 6120 §4.7.4), so its Lang is lang and a body or status in that language
+// is the default one rather than an alternative.
+func DecodeLang(r xml.TokenReader, start xml.StartElement, lang string) (Stanza, error) {
 	if start.Name.Space == NS {
 		switch start.Name.Local {
 		case "message":
-			return DecodeMessage(r, start)
+			return decodeMessage(r, start, lang)
 		case "presence":
-			return DecodePresence(r, start)
+			return decodePresence(r, start, lang)
 		case "iq":
-			return DecodeIQ(r, start)
+			return decodeIQ(r, start, lang)
 		}
 	}
 	t := tokens{r: r}
@@ -218,9 +226,10 @@ type stanzaReader struct {
 	cur  xml.StartElement // the child being read
 }
 
-func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement) {
+func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement, lang string) {
 	s.tokens.r = r
 	s.kind = start.Name.Local
+	s.h.Lang = lang
 	for _, a := range start.Attr {
 		switch {
 		case a.Name.Space == "" && a.Name.Local == "id":

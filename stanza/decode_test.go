@@ -357,3 +357,30 @@ func TestDecodeDoesNotKeepReaderBuffers(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, `<x xmlns='u'>text</x>`, raw.String())
 }
+
+func TestDecodeLangInherits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, lang     string
+		wantLang, wantBody string
+		wantAlt            []Text
+	}{
+		{"inherits the stream's", "<message xmlns='jabber:client'><body xml:lang='fr'>salut</body><body xml:lang='en'>hi</body></message>", "en", "en", "hi", []Text{{Lang: "fr", Value: "salut"}}},
+		{"own lang wins", "<message xmlns='jabber:client' xml:lang='de'><body>hallo</body><body xml:lang='en'>hi</body></message>", "en", "de", "hallo", []Text{{Lang: "en", Value: "hi"}}},
+		{"no stream lang", "<message xmlns='jabber:client'><body xml:lang='en'>hi</body></message>", "", "", "", []Text{{Lang: "en", Value: "hi"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := xml.NewDecoder(strings.NewReader(tt.in))
+			tok, err := d.Token()
+			require.NoError(t, err)
+			st, err := DecodeLang(d, tok.(xml.StartElement), tt.lang)
+			require.NoError(t, err)
+			m := st.(*Message)
+			assert.Equal(t, tt.wantLang, m.Lang)
+			assert.Equal(t, tt.wantBody, m.Body)
+			assert.Equal(t, tt.wantAlt, m.AltBodies)
+		})
+	}
+}

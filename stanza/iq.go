@@ -104,8 +104,12 @@ func (iq *IQ) AppendXML(b []byte) ([]byte, error) {
 // the wrong number of payloads is an *InvalidError with bad-request. See
 // Decode.
 func DecodeIQ(r xml.TokenReader, start xml.StartElement) (*IQ, error) {
+	return decodeIQ(r, start, "")
+}
+
+func decodeIQ(r xml.TokenReader, start xml.StartElement, lang string) (*IQ, error) {
 	var s stanzaReader
-	s.init(r, &start)
+	s.init(r, &start, lang)
 	iq := &IQ{Type: IQType(s.typ)}
 	if s.h.ID == "" {
 		s.fault(BadRequest, "no id", nil)

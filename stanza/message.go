@@ -135,8 +135,12 @@ func (m *Message) AppendXML(b []byte) ([]byte, error) {
 // DecodeMessage reads the message whose start element start has just been
 // read from r, through its end element. See Decode.
 func DecodeMessage(r xml.TokenReader, start xml.StartElement) (*Message, error) {
+	return decodeMessage(r, start, "")
+}
+
+func decodeMessage(r xml.TokenReader, start xml.StartElement, lang string) (*Message, error) {
 	var s stanzaReader
-	s.init(r, &start)
+	s.init(r, &start, lang)
 	m := &Message{Type: MessageType(s.typ)}
 	if !m.Type.valid() || m.Type == "" {
 		m.Type = MessageNormal

@@ -103,8 +103,12 @@ func (p *Presence) AppendXML(b []byte) ([]byte, error) {
 // been read from r, through its end element. An unknown type or a priority
 // that is not an integer in -128..127 is an *InvalidError. See Decode.
 func DecodePresence(r xml.TokenReader, start xml.StartElement) (*Presence, error) {
+	return decodePresence(r, start, "")
+}
+
+func decodePresence(r xml.TokenReader, start xml.StartElement, lang string) (*Presence, error) {
 	var s stanzaReader
-	s.init(r, &start)
+	s.init(r, &start, lang)
 	p := &Presence{Type: PresenceType(s.typ)}
 	if !p.Type.valid() {
 		s.fault(BadRequest, "unknown presence type "+strconv.Quote(s.typ), nil)
