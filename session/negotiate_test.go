@@ -85,13 +85,7 @@ func TestNegotiateResource(t *testing.T) {
 			cfg.Resource = tt.resource
 			var asked string
 			s, wait, err := dialPeerWait(t, mustJID(tt.account), cfg, func(p *peer) {
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms("SCRAM-SHA-1"))
-				p.authenticate()
-				p.header()
+				p.toBind("SCRAM-SHA-1")
 				p.features(featBind)
 				asked = p.bind(tt.server)
 				p.expectClosed()
@@ -204,13 +198,7 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "bind conflict",
 			script: func(p *peer) {
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms("SCRAM-SHA-1"))
-				p.authenticate()
-				p.header()
+				p.toBind("SCRAM-SHA-1")
 				p.features(featBind)
 				iq := p.expect("iq")
 				p.send(fmt.Sprintf("<iq type='error' id='%s'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", iq.Attr("id")))
@@ -225,13 +213,7 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "no bind offered",
 			script: func(p *peer) {
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms("SCRAM-SHA-1"))
-				p.authenticate()
-				p.header()
+				p.toBind("SCRAM-SHA-1")
 				p.features()
 				p.expectClosed()
 			},
@@ -387,13 +369,7 @@ func TestNegotiateSessionIQ(t *testing.T) {
 			cfg.ForceSessionIQ = tt.force
 			sent := false
 			s, wait, err := dialPeerWait(t, juliet, cfg, func(p *peer) {
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms("SCRAM-SHA-1"))
-				p.authenticate()
-				p.header()
+				p.toBind("SCRAM-SHA-1")
 				p.features(featBind, tt.feature)
 				p.bind("")
 				if tt.wantSent {
@@ -417,13 +393,7 @@ func TestTraceRedactsSASL(t *testing.T) {
 	cfg.Trace = &trace
 	cfg.Mechanisms = []sasl.Mechanism{sasl.Plain}
 	s, err := dialPeer(t, cfg, func(p *peer) {
-		p.header()
-		p.features(featStartTLS)
-		p.startTLS()
-		p.header()
-		p.features(mechanisms("PLAIN"))
-		p.authenticate()
-		p.header()
+		p.toBind("PLAIN")
 		p.features(featBind)
 		p.bind("")
 		p.expectClosed()

@@ -347,15 +347,21 @@ func (p *peer) bind(resource string) string {
 	return asked
 }
 
-// login runs STARTTLS, SASL and bind with default features.
-func (p *peer) login() {
+// toBind runs STARTTLS and SASL offering mechs, and opens the final
+// stream; the script sends that stream's features next.
+func (p *peer) toBind(mechs ...string) {
 	p.header()
 	p.features(featStartTLS)
 	p.startTLS()
 	p.header()
-	p.features(mechanisms("SCRAM-SHA-1", "PLAIN"))
+	p.features(mechanisms(mechs...))
 	p.authenticate()
 	p.header()
+}
+
+// login runs STARTTLS, SASL and bind with default features.
+func (p *peer) login() {
+	p.toBind("SCRAM-SHA-1", "PLAIN")
 	p.features(featBind)
 	p.bind("")
 }
