@@ -122,7 +122,10 @@ func newSession(n *negotiator, addr jid.JID, feats *Features) *Session {
 // over.
 func (s *Session) start() {
 	if iv := s.cfg.keepAliveInterval(); iv > 0 {
+		// Under bgmu: the timer's own goroutine reads the field.
+		s.bgmu.Lock()
 		s.keepalive = time.AfterFunc(iv, s.runKeepalive)
+		s.bgmu.Unlock()
 	}
 	go s.readLoop()
 }
@@ -173,10 +176,10 @@ func (s *Session) end(err error) {
 	}
 	s.ended = true
 	s.err = err
-	s.bgmu.Unlock()
 	if s.keepalive != nil {
 		s.keepalive.Stop()
 	}
+	s.bgmu.Unlock()
 	s.cancel()
 	close(s.done)
 	s.qmu.Lock()
