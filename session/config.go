@@ -59,7 +59,10 @@ type Config struct {
 
 	// Resolver looks up SRV records; nil means net.DefaultResolver.
 	Resolver Resolver
-	// DialContext makes TCP connections; nil means a net.Dialer.
+	// DialContext makes TCP connections; nil means a net.Dialer. An idle
+	// session costs least over a *net.TCPConn (or *net.UnixConn), whose
+	// readiness its reader can poll; over any other net.Conn it waits in
+	// Read, with a larger stack.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// MaxRedirects bounds see-other-host redirects; zero means 5.

@@ -116,7 +116,8 @@ func (c *Config) dialTarget(ctx context.Context, t target, addr jid.JID, passwor
 // (a proxy, a test pipe, an in-memory server). If conn is a *tls.Conn the
 // stream counts as encrypted from the start (direct TLS). NewClient does
 // not follow see-other-host, since it cannot dial; the stream error is
-// returned. On failure conn is closed.
+// returned. On failure conn is closed. See Config.DialContext for which
+// connections let an idle session use least memory.
 func NewClient(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	if cfg == nil {
 		cfg = &Config{}

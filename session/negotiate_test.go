@@ -430,11 +430,7 @@ func TestProceedWithInjectedPlaintext(t *testing.T) {
 		p.conn = tc
 		p.rd = wireReader(tc)
 		p.header()
-		p.features(mechanisms("SCRAM-SHA-1"))
-		p.authenticate()
-		p.header()
-		p.features(featBind)
-		p.bind("")
+		p.loginFromSASL()
 		p.expectClosed()
 	})
 	if err == nil {

@@ -74,6 +74,8 @@ type peer struct {
 	rd     *wire.Reader
 	tlsMax uint16
 	sasl   *saslserver.Server
+	// hold, if set, carries the TLS records (see heldConn).
+	hold *heldConn
 }
 
 // loopback returns the two ends of a TCP connection on 127.0.0.1 (TCP
@@ -240,7 +242,12 @@ func (p *peer) startTLS() {
 	p.expect("starttls")
 	p.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
 	cert, _ := testTLS(p.t)
-	tc := tls.Server(p.conn, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: p.tlsMax})
+	under := p.conn
+	if p.hold != nil {
+		p.hold.Conn = p.conn
+		under = p.hold
+	}
+	tc := tls.Server(under, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: p.tlsMax})
 	if err := tc.Handshake(); err != nil {
 		p.fatalf("TLS handshake: %v", err)
 	}
@@ -357,6 +364,16 @@ func (p *peer) toBind(mechs ...string) {
 	p.features(mechanisms(mechs...))
 	p.authenticate()
 	p.header()
+}
+
+// loginFromSASL runs SCRAM-SHA-1 and bind on a stream whose header was
+// just exchanged: the rest of a login after TLS, or all of one without.
+func (p *peer) loginFromSASL() {
+	p.features(mechanisms("SCRAM-SHA-1"))
+	p.authenticate()
+	p.header()
+	p.features(featBind)
+	p.bind("")
 }
 
 // login runs STARTTLS, SASL and bind with default features.

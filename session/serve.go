@@ -24,14 +24,43 @@ var (
 	ErrHandlerBlocked = errors.New("session: a handler blocked too long: incoming queue over its hard cap")
 )
 
-// readLoop is the session's one reader goroutine.
-func (s *Session) readLoop() {
-	defer close(s.readerDone)
+// readLoop is the session's reader. There is one reader goroutine at a
+// time, but not always the same one: where the transport can be polled,
+// a reader that has read all the input there is starts a new goroutine
+// that waits for more (wait) and exits. The new goroutine waits with a
+// shallow stack that has never held a parser's frames, so an idle
+// session's goroutine keeps the smallest stack (the runtime halves a
+// stack only when less than a quarter of it is in use, so a reader
+// waiting in place would keep what parsing grew); the wire reader has
+// let go of its buffer and parser
+// (wire.Reader.Idle). Once the socket is readable it reads what is there
+// (Fill) and goes on as before. A busy stream reads on in the same
+// goroutine, since it is never idle between two elements.
+func (s *Session) readLoop(wait bool) {
+	if wait {
+		// An error here is the next Read's to report.
+		_ = s.tr.Wait()
+		s.rd.Fill()
+	}
+	if s.readElements() {
+		go s.readLoop(true)
+		return
+	}
+	close(s.readerDone)
+}
+
+// readElements reads and handles top-level elements. Where the transport
+// can be polled, it returns true when no input is waiting between two
+// elements; it returns false when the stream has ended.
+func (s *Session) readElements() bool {
 	for {
+		if s.tr.Pollable() && s.rd.Idle(s.tr.TryRead) {
+			return true
+		}
 		start, err := s.rd.NextElement()
 		if err != nil {
 			s.readFailed(err)
-			return
+			return false
 		}
 		s.touch()
 		switch start.Name {
@@ -42,11 +71,11 @@ func (s *Session) readLoop() {
 			se, err := stanza.DecodeStreamError(s.rd, start)
 			if err != nil {
 				s.readFailed(err)
-				return
+				return false
 			}
 			s.writeCloseTag()
 			s.end(fmt.Errorf("session: server ended the stream: %w", se))
-			return
+			return false
 		default:
 			cond := stanza.StreamUnsupportedStanzaType
 			if start.Name.Space != wire.NSClient {
@@ -54,7 +83,7 @@ func (s *Session) readLoop() {
 			}
 			s.failStream(&stanza.StreamError{Condition: cond,
 				Text: fmt.Sprintf("unexpected top-level element <%s xmlns='%s'>", start.Name.Local, start.Name.Space)})
-			return
+			return false
 		}
 		st, err := stanza.DecodeLang(s.rd, start, s.lang)
 		if err != nil {
@@ -65,7 +94,7 @@ func (s *Session) readLoop() {
 				continue
 			}
 			s.readFailed(err)
-			return
+			return false
 		}
 		// The one place where incoming stanzas are counted.
 		s.received.Add(1)
@@ -74,7 +103,7 @@ func (s *Session) readLoop() {
 			continue
 		}
 		if !s.enqueue(st, s.rd.LastSize()) {
-			return
+			return false
 		}
 	}
 }

@@ -28,9 +28,15 @@ func TestMain(m *testing.M) {
 // test, which then plays the server.
 func establish(t *testing.T, cfg *Config) (*Session, *peer) {
 	t.Helper()
+	return establishWith(t, cfg, (*peer).login)
+}
+
+// establishWith is establish with the peer's login script.
+func establishWith(t *testing.T, cfg *Config, login func(*peer)) (*Session, *peer) {
+	t.Helper()
 	var p *peer
 	s, wait, err := dialPeerWait(t, juliet, cfg, func(pp *peer) {
-		pp.login()
+		login(pp)
 		p = pp
 	})
 	require.NoError(t, err)

@@ -27,8 +27,10 @@ var ErrClosed = errors.New("session: closed")
 // Session is one negotiated client stream. Its methods are safe to call
 // from several goroutines, and from handlers.
 //
-// After Dial returns, one goroutine reads the stream. Replies to SendIQ
-// are matched by that reader itself and never wait behind handlers.
+// After Dial returns, one goroutine at a time reads the stream; an idle
+// session's reader holds no buffer and no parser, and waits on the
+// smallest goroutine stack (see readLoop). Replies to SendIQ are matched
+// by the reader itself and never wait behind handlers.
 // Everything else is queued and handed to the Mux's handlers one at a time
 // in arrival order by a dispatcher goroutine that runs while there is
 // work. The queue is bounded in bytes (Config.QueueBytes): when it is full
@@ -127,7 +129,7 @@ func (s *Session) start() {
 		s.keepalive = time.AfterFunc(iv, s.runKeepalive)
 		s.bgmu.Unlock()
 	}
-	go s.readLoop()
+	go s.readLoop(false)
 }
 
 // Addr returns the full JID the server bound for this session.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -33,27 +34,46 @@ type transport interface {
 	AppendOpen(b []byte, h wire.Header) []byte
 	// CloseTag is what closes a stream.
 	CloseTag() string
+
+	// Pollable reports whether TryRead and Wait work. If not, the reader
+	// waits for input in Read.
+	Pollable() bool
+	// TryRead is Read that returns wire.ErrNoInput at once where Read
+	// would block. Only the reader goroutine calls it.
+	TryRead(p []byte) (int, error)
+	// Wait blocks until Read would not block (input, end of input or an
+	// error), without reading, at a shallow stack depth. Only the reader
+	// goroutine calls it, after TryRead returned wire.ErrNoInput.
+	Wait() error
 }
 
 // tcpTransport is a net.Conn, plain or TLS, carrying RFC 6120 streams.
 type tcpTransport struct {
-	conn  net.Conn // what is read and written: the TLS conn once TLS is on
-	raw   net.Conn // the connection underneath, closed by Close
-	state *tls.ConnectionState
+	conn  net.Conn  // what is read and written: the TLS conn once TLS is on
+	raw   net.Conn  // the connection underneath, closed by Close
+	tls   *tls.Conn // nil without TLS
+	poll  *poller   // raw's readiness, where it can be polled (poll_unix.go)
 	trace *tracer
+	// probing is set while TryRead has left the read deadline in the
+	// past; only the reader goroutine reads it.
+	probing bool
 }
 
 func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
 	tr := &tcpTransport{conn: c, raw: c, trace: t}
 	if tc, ok := c.(*tls.Conn); ok {
-		st := tc.ConnectionState()
-		tr.state = &st
+		tr.tls = tc
 		tr.raw = tc.NetConn()
 	}
+	tr.poll = newPoller(tr.raw)
 	return tr
 }
 
 func (t *tcpTransport) Read(p []byte) (int, error) {
+	if t.probing {
+		_ = t.tls.SetReadDeadline(time.Time{})
+		t.probing = false
+	}
 	n, err := t.conn.Read(p)
 	if n > 0 {
 		t.trace.chunk("RECV ", p[:n])
@@ -67,22 +87,74 @@ func (t *tcpTransport) Write(p []byte) (int, error) {
 }
 
 func (t *tcpTransport) StartTLS(ctx context.Context, cfg *tls.Config) error {
-	if t.state != nil {
+	if t.tls != nil {
 		return errors.New("session: TLS is already on")
 	}
 	tc := tls.Client(t.conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fmt.Errorf("session: TLS handshake with %s: %w", cfg.ServerName, err)
 	}
-	st := tc.ConnectionState()
-	t.conn, t.state = tc, &st
+	t.conn, t.tls = tc, tc
 	return nil
 }
 
-func (t *tcpTransport) TLS() *tls.ConnectionState          { return t.state }
+// TLS returns a copy of the state, made on each call rather than kept:
+// an idle session should not hold one.
+func (t *tcpTransport) TLS() *tls.ConnectionState {
+	if t.tls == nil {
+		return nil
+	}
+	st := t.tls.ConnectionState()
+	return &st
+}
+
 func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.conn.SetDeadline(d) }
 func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
 func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
+
+func (t *tcpTransport) Pollable() bool { return t.poll != nil }
+
+// longAgo is a deadline that has passed.
+var longAgo = time.Unix(1, 0)
+
+func (t *tcpTransport) TryRead(p []byte) (int, error) {
+	if t.tls == nil {
+		n, err := t.poll.read(p)
+		if n > 0 {
+			t.trace.chunk("RECV ", p[:n])
+		}
+		return n, err
+	}
+	// crypto/tls may hold input: decrypted, or whole records read along
+	// with earlier ones. A read whose deadline has passed returns it
+	// without touching the socket (Go checks the deadline before the
+	// system call), and otherwise fails with a timeout that leaves the
+	// connection usable. The deadline stays in the past until the next
+	// Read, so that a busy stream does not set it for each stanza; read
+	// deadlines are not used otherwise once the stream is up.
+	if !t.probing {
+		_ = t.tls.SetReadDeadline(longAgo)
+		t.probing = true
+	}
+	n, err := t.tls.Read(p)
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		// Nothing in crypto/tls; if the socket has bytes (the next
+		// record, at least in part), read them as Read does. (The
+		// poller, too, fails at once while the deadline is past.)
+		_ = t.tls.SetReadDeadline(time.Time{})
+		t.probing = false
+		if !t.poll.readable() {
+			return 0, wire.ErrNoInput
+		}
+		return t.Read(p)
+	}
+	if n > 0 {
+		t.trace.chunk("RECV ", p[:n])
+	}
+	return n, err
+}
+
+func (t *tcpTransport) Wait() error { return t.poll.wait() }
 
 // Close closes the connection underneath without a TLS close_notify: the
 // XML stream has its own close, and a peer that no longer reads could

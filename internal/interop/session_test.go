@@ -75,6 +75,9 @@ var sessionCases = []sessionCase{
 	{name: "close", run: testClose},
 	{name: "keepalive/ping", run: testKeepAlive(false)},
 	{name: "keepalive/whitespace", run: testKeepAlive(true)},
+	{name: "idle/wake-up/tls1.3", run: testWakeUp(dialSpec{})},
+	{name: "idle/wake-up/tls1.2", run: testWakeUp(dialSpec{tls: tls12})},
+	{name: "idle/wake-up/direct-tls", run: testWakeUp(dialSpec{direct: true})},
 }
 
 func runSessionCases(t *testing.T, e *env) {
@@ -264,6 +267,39 @@ func testKeepAlive(whitespace bool) func(t *testing.T, e *env, _ behaviour) {
 			assert.Contains(t, sent, "urn:xmpp:ping")
 		}
 		assert.NoError(t, ping(t, s), "ping after idling")
+	}
+}
+
+// testWakeUp checks that a session whose reader has gone idle (letting go
+// of its buffer and parser, and waiting on the socket in a new goroutine)
+// wakes up for what the server sends: messages to itself that the server
+// routes back, one at a time with pauses, and a ping reply.
+func testWakeUp(spec dialSpec) func(t *testing.T, e *env, _ behaviour) {
+	return func(t *testing.T, e *env, _ behaviour) {
+		bodies := make(chan string, 8)
+		mux := session.NewMux()
+		mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {
+			bodies <- m.Body
+		})
+		spec.tune = func(c *session.Config) { c.Mux = mux }
+		s, _, err := e.dial(t, spec)
+		require.NoError(t, err)
+		for _, body := range []string{"one", "two", "three"} {
+			time.Sleep(300 * time.Millisecond)
+			require.NoError(t, s.Send(ctxFor(t), &stanza.Message{
+				Header: stanza.Header{To: s.Addr()},
+				Type:   stanza.MessageChat,
+				Body:   body,
+			}))
+			select {
+			case got := <-bodies:
+				assert.Equal(t, body, got)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("message %q did not come back", body)
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		assert.NoError(t, ping(t, s))
 	}
 }
 

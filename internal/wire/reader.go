@@ -68,6 +68,7 @@ var errOverLimit = errors.New("over the size limit")
 // an element, reads fill the whole buffer.
 type countingReader struct {
 	src    io.Reader
+	pre    string  // served before src and not counted: see Reader.reopen
 	buf    *[]byte // nil while idle
 	r, w   int     // unread bytes are (*buf)[r:w]
 	n      int     // bytes since the last reset
@@ -83,6 +84,11 @@ const bufSize = 4096
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
 func (c *countingReader) ReadByte() (byte, error) {
+	if len(c.pre) > 0 {
+		b := c.pre[0]
+		c.pre = c.pre[1:]
+		return b, nil
+	}
 	if c.n >= c.max {
 		c.capped = true
 		return 0, errOverLimit
@@ -129,10 +135,7 @@ func (c *countingReader) waitInput() {
 	if c.r < c.w || c.wait != nil {
 		return
 	}
-	if c.buf != nil {
-		bufPool.Put(c.buf)
-		c.buf = nil
-	}
+	c.release()
 	var one [1]byte
 	for {
 		n, err := c.src.Read(one[:])
@@ -147,6 +150,32 @@ func (c *countingReader) waitInput() {
 	c.buf = bufPool.Get().(*[]byte)
 	(*c.buf)[0] = one[0]
 	c.r, c.w = 0, 1
+}
+
+// skipSpace consumes the whitespace at the front of the buffer, so that a
+// whitespace keepalive between top-level elements never reaches the XML
+// parser (which would block in the middle of a text token waiting for the
+// next '<'). It reports whether a byte other than whitespace, or an
+// error, is waiting.
+func (c *countingReader) skipSpace() bool {
+	for c.r < c.w {
+		switch (*c.buf)[c.r] {
+		case ' ', '\t', '\r', '\n':
+			c.r++
+		default:
+			return true
+		}
+	}
+	return c.wait != nil
+}
+
+// release gives a drained buffer back to the pool.
+func (c *countingReader) release() {
+	if c.buf != nil && c.r == c.w {
+		bufPool.Put(c.buf)
+		c.buf = nil
+		c.r, c.w = 0, 0
+	}
 }
 
 // Read lets the decoder's charset handling see an io.Reader; it is never
@@ -167,11 +196,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // use; the session's reader goroutine owns it.
 type Reader struct {
 	cr    countingReader
-	dec   *xml.Decoder
+	dec   *xml.Decoder // nil while idle (see Idle)
 	lim   Limits
 	depth int // 0 before the header, 1 inside the stream
 	last  int // input bytes of the last complete top-level element
 	err   error
+	// reopen is a start tag with the stream header's name and namespace
+	// declarations: a parser made anew after Idle reads it first, and is
+	// then where the old one was.
+	reopen string
 }
 
 // NewReader returns a Reader over r. Bytes are read from r through an
@@ -245,6 +278,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 			}
 			r.depth = 1
 			r.reset()
+			r.reopen = reopenTag(t)
 			h := Header{}
 			for _, a := range t.Attr {
 				switch {
@@ -278,7 +312,17 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 		return xml.StartElement{}, errors.New("wire: NextElement inside an element")
 	}
 	if r.err == nil {
-		r.cr.waitInput()
+		// Whitespace is skipped here rather than by the parser, and the
+		// next byte awaited with nothing buffered (see waitInput).
+		for !r.cr.skipSpace() {
+			r.cr.waitInput()
+		}
+		r.reset()
+		if r.dec == nil {
+			if err := r.resume(); err != nil {
+				return xml.StartElement{}, err
+			}
+		}
 	}
 	for {
 		tok, err := r.token()
@@ -340,6 +384,106 @@ func (r *Reader) Token() (xml.Token, error) {
 		return nil, r.restricted(tok)
 	}
 }
+
+// ErrNoInput is what a poll function given to Idle returns when no input
+// is waiting.
+var ErrNoInput = errors.New("wire: no input waiting")
+
+// Idle reports whether the reader is between top-level elements with no
+// input waiting, neither in its own buffer nor from poll, which reads like
+// io.Reader but returns ErrNoInput at once instead of blocking. Whitespace
+// is consumed on the way. When Idle returns true the reader has let go of
+// its read buffer and its XML parser, so that an idle stream holds neither;
+// NextElement makes a new parser, at the cost of a few microseconds.
+func (r *Reader) Idle(poll func([]byte) (int, error)) bool {
+	if r.depth != 1 || r.err != nil {
+		return false
+	}
+	c := &r.cr
+	for !c.skipSpace() {
+		if c.buf == nil {
+			c.buf = bufPool.Get().(*[]byte)
+		}
+		n, err := poll(*c.buf)
+		if n > 0 {
+			c.r, c.w = 0, n
+			c.wait = err
+			continue
+		}
+		if errors.Is(err, ErrNoInput) {
+			c.release()
+			r.dec = nil
+			r.reset()
+			return true
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		c.wait = err
+	}
+	return false
+}
+
+// Fill reads once from the source into the reader's buffer if it is
+// empty, blocking until input is there: it is for use after something
+// else said input is waiting, so that Idle looks at it before asking the
+// source again. Whitespace alone then still leaves the reader idle.
+func (r *Reader) Fill() {
+	c := &r.cr
+	if r.depth != 1 || r.err != nil || c.r < c.w || c.wait != nil {
+		return
+	}
+	if err := c.fill(); err != nil {
+		c.wait = err
+	}
+}
+
+// resume makes a new parser after Idle and has it read the stream's
+// opening again from reopen, not from the input.
+func (r *Reader) resume() error {
+	r.dec = newDecoder(&r.cr)
+	r.cr.pre = r.reopen
+	tok, err := r.dec.Token()
+	r.cr.pre = ""
+	if _, ok := tok.(xml.StartElement); !ok || err != nil {
+		return r.fail(fmt.Errorf("wire: resuming the stream after idle: %v", err))
+	}
+	return nil
+}
+
+// reopenTag writes a start tag with start's name and namespace
+// declarations, the default one first. The stream element's prefix is the
+// one declared for the streams namespace ("stream" if several are).
+func reopenTag(start xml.StartElement) string {
+	prefix := ""
+	var def, decls []byte
+	for _, a := range start.Attr {
+		switch {
+		case a.Name.Space == "xmlns":
+			if a.Value == NSStream && (prefix == "" || a.Name.Local == "stream") {
+				prefix = a.Name.Local
+			}
+			decls = append(decls, " xmlns:"+a.Name.Local+"='"...)
+			decls = append(AppendEscaped(decls, a.Value), '\'')
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			def = append(AppendEscaped(append(def[:0], " xmlns='"...), a.Value), '\'')
+		}
+	}
+	b := []byte("<")
+	if prefix != "" {
+		b = append(b, prefix+":"...)
+	}
+	b = append(b, start.Name.Local...)
+	b = append(append(append(b, def...), decls...), '>')
+	if string(b) == usualReopen {
+		return usualReopen
+	}
+	return string(b)
+}
+
+// usualReopen is what reopenTag returns for the usual header, shared
+// rather than kept once per stream.
+const usualReopen = "<stream:stream xmlns='" + NSClient + "' xmlns:stream='" + NSStream + "'>"
 
 // LastSize returns how many bytes of input the last complete top-level
 // element took (give or take the byte that ended the whitespace before it).

@@ -64,7 +64,10 @@ func TestElementsAndLimits(t *testing.T) {
 		{"stream close", "<a/></stream:stream>", Limits{}, []string{"a"}, ErrStreamClosed},
 		{"size limit per element", "<a>" + strings.Repeat("x", 50) + "</a><b>" + strings.Repeat("y", 200) + "</b>", Limits{MaxStanzaBytes: 100}, []string{"a", "b"}, stanza.StreamPolicyViolation},
 		{"many small elements under the limit", strings.Repeat("<a>xxxxxxxxxx</a>", 100), Limits{MaxStanzaBytes: 30}, repeat("a", 100), io.ErrUnexpectedEOF},
-		{"a whitespace run counts like an element", strings.Repeat(" ", 500) + "<a/>", Limits{MaxStanzaBytes: 100}, nil, stanza.StreamPolicyViolation},
+		// Whitespace between elements is skipped byte by byte, never held
+		// as a text token, so it needs no limit.
+		{"whitespace between elements is skipped", strings.Repeat(" \n", 500) + "<a/>" + strings.Repeat("\t", 500) + "<b/>", Limits{MaxStanzaBytes: 100}, []string{"a", "b"}, io.ErrUnexpectedEOF},
+		{"text between elements", "<a/> x <b/>", Limits{}, []string{"a"}, stanza.StreamNotWellFormed},
 		{"depth limit", "<a><b><c><d/></c></b></a>", Limits{MaxDepth: 2}, []string{"a"}, stanza.StreamPolicyViolation},
 		{"depth at the limit", "<a><b><c/></b></a>", Limits{MaxDepth: 2}, []string{"a"}, io.ErrUnexpectedEOF},
 		{"comment inside", "<a><!-- x --></a>", Limits{}, []string{"a"}, stanza.StreamRestrictedXML},

@@ -1,0 +1,68 @@
+package wire
+
+import "testing"
+
+// repeating is an endless source of the same element, with poll saying
+// that no input is waiting after each one when idle is set.
+type repeating struct {
+	head string // read first
+	elem []byte
+	off  int
+	idle bool
+	gap  bool // the last element was read whole and poll has not said so yet
+}
+
+func (r *repeating) Read(p []byte) (int, error) {
+	if r.head != "" {
+		n := copy(p, r.head)
+		r.head = r.head[n:]
+		return n, nil
+	}
+	n := copy(p, r.elem[r.off:])
+	r.off += n
+	if r.off == len(r.elem) {
+		r.off = 0
+		r.gap = r.idle
+	}
+	return n, nil
+}
+
+func (r *repeating) poll(p []byte) (int, error) {
+	if r.gap {
+		r.gap = false
+		return 0, ErrNoInput
+	}
+	return r.Read(p)
+}
+
+// BenchmarkElement reads one message per op: straight on, and with the
+// reader going idle (dropping buffer and parser) before each one, which
+// is what a session does when stanzas come one at a time.
+func BenchmarkElement(b *testing.B) {
+	elem := []byte("<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m1'><body>Art thou not Romeo, and a Montague?</body></message>")
+	for _, idle := range []bool{false, true} {
+		name := "straight"
+		if idle {
+			name = "idle-between"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			src := &repeating{head: header, elem: elem, idle: idle, gap: idle}
+			r := NewReader(src, Limits{})
+			if _, err := r.ReadHeader(); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if idle && !r.Idle(src.poll) {
+					b.Fatal("not idle")
+				}
+				if _, err := r.NextElement(); err != nil {
+					b.Fatal(err)
+				}
+				if err := drain(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

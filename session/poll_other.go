@@ -1,0 +1,20 @@
+//go:build !unix
+
+package session
+
+import (
+	"net"
+
+	"github.com/parleyim/parley/internal/wire"
+)
+
+// poller is not implemented here, and transports are not pollable: the
+// reader waits for input in Read. Were its methods called, they would
+// still be right: nothing is known to be waiting, and waiting is left to
+// Read.
+type poller struct{}
+
+func newPoller(net.Conn) *poller         { return nil }
+func (*poller) read([]byte) (int, error) { return 0, wire.ErrNoInput }
+func (*poller) wait() error              { return nil }
+func (*poller) readable() bool           { return false }

@@ -1,0 +1,112 @@
+//go:build unix
+
+package session
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/parleyim/parley/internal/wire"
+)
+
+// poller looks at a socket's input without blocking, or waits for some
+// without reading it, through the runtime's network poller. Its functions
+// are made once per connection, so that polling allocates nothing.
+type poller struct {
+	rc syscall.RawConn
+
+	p      []byte // read's buffer
+	n      int
+	err    error
+	peek   [1]byte
+	ready  bool
+	readFn func(fd uintptr) bool
+	waitFn func(fd uintptr) bool
+	peekFn func(fd uintptr) bool
+}
+
+// newPoller returns a poller for c, or nil if c is not a socket this
+// package can poll.
+func newPoller(c net.Conn) *poller {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	p := &poller{rc: rc}
+	p.readFn = p.readOnce
+	p.waitFn = p.peekOnce
+	p.peekFn = func(fd uintptr) bool {
+		p.ready = p.peekOnce(fd)
+		return true
+	}
+	return p
+}
+
+// readOnce reads once without blocking; it is never asked to wait.
+func (p *poller) readOnce(fd uintptr) bool {
+	for {
+		p.n, p.err = syscall.Read(int(fd), p.p)
+		if p.err != syscall.EINTR {
+			return true
+		}
+	}
+}
+
+// peekOnce reports whether the socket has a byte, the end of input or an
+// error to read, without taking anything.
+func (p *poller) peekOnce(fd uintptr) bool {
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), p.peek[:], syscall.MSG_PEEK)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		return true
+	}
+}
+
+// read reads what the socket has, or returns wire.ErrNoInput.
+func (p *poller) read(b []byte) (int, error) {
+	p.p = b
+	err := p.rc.Read(p.readFn)
+	p.p = nil
+	n, rerr := p.n, p.err
+	p.n, p.err = 0, nil
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr == syscall.EAGAIN:
+		return 0, wire.ErrNoInput
+	case rerr != nil:
+		return 0, os.NewSyscallError("read", rerr)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// readable reports, without blocking, whether the socket has something
+// to read.
+func (p *poller) readable() bool {
+	p.ready = false
+	if err := p.rc.Read(p.peekFn); err != nil {
+		return true // the error is the next Read's to report
+	}
+	return p.ready
+}
+
+// wait blocks until the socket has something to read.
+func (p *poller) wait() error { return p.rc.Read(p.waitFn) }
