@@ -90,7 +90,10 @@ type Config struct {
 
 	// KeepAlive is how long the stream may be idle (nothing received)
 	// before the session checks the server: zero means 2 minutes, a
-	// negative value turns the check off.
+	// negative value turns the check off. While it is on, a server that
+	// announced how long it lets a client stay silent (XEP-0478
+	// idle-seconds) gets a whitespace keepalive after half that time
+	// without anything sent.
 	KeepAlive time.Duration
 	// KeepAliveTimeout is how long the server has to answer the check
 	// (an XEP-0199 ping) before the session ends with

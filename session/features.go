@@ -2,6 +2,9 @@ package session
 
 import (
 	"encoding/xml"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/parleyim/parley/stanza"
 )
@@ -17,6 +20,7 @@ const (
 	nsPreApproval = "urn:xmpp:features:pre-approval"
 	nsSM3         = "urn:xmpp:sm:3"
 	nsCaps        = "http://jabber.org/protocol/caps"
+	nsLimits      = "urn:xmpp:stream-limits:0"
 )
 
 // Features is what a server offered in a <stream:features> element (RFC
@@ -45,9 +49,24 @@ type Features struct {
 	PreApproval bool
 	// StreamManagement reports XEP-0198 version 3.
 	StreamManagement bool
+	// Limits are what the server announced it enforces on what it
+	// receives (XEP-0478). The session honours them: see Session.Send
+	// and Config.KeepAlive.
+	Limits StreamLimits
 
 	// all keeps every feature element, unknown ones included, in order.
 	all []*stanza.Raw
+}
+
+// StreamLimits are limits a server enforces on what it receives on a
+// stream (XEP-0478). Zero means not announced.
+type StreamLimits struct {
+	// MaxBytes is the largest top-level element the server accepts, in
+	// bytes; a larger one would end the stream.
+	MaxBytes int
+	// IdleSeconds is how long the client may stay silent before the
+	// server checks the stream or closes it.
+	IdleSeconds int
 }
 
 // Lookup returns the feature element with the given name, if offered. It
@@ -107,8 +126,29 @@ func parseFeatures(r xml.TokenReader) (*Features, error) {
 			f.PreApproval = true
 		case xml.Name{Space: nsSM3, Local: "sm"}:
 			f.StreamManagement = true
+		case xml.Name{Space: nsLimits, Local: "limits"}:
+			f.Limits = StreamLimits{
+				MaxBytes:    positiveInt(childTexts(raw, "max-bytes", "")),
+				IdleSeconds: positiveInt(childTexts(raw, "idle-seconds", "")),
+			}
 		}
 	}
+}
+
+// positiveInt returns the first of texts that is a positive integer,
+// capped at MaxInt32, or 0 when none is: a limit that cannot be read is
+// no limit.
+func positiveInt(texts []string) int {
+	for _, t := range texts {
+		n, err := strconv.ParseUint(strings.TrimSpace(t), 10, 64)
+		if err == nil && n > 0 {
+			return int(min(n, math.MaxInt32))
+		}
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return math.MaxInt32
+		}
+	}
+	return 0
 }
 
 // hasChild reports whether raw has a direct child with that local name in

@@ -60,10 +60,14 @@ func FuzzFeatures(f *testing.F) {
 	f.Add(featStartTLS + mechanisms("SCRAM-SHA-1", "PLAIN") + featBind)
 	f.Add("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/></sasl-channel-binding>")
 	f.Add("<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session><a><b><c/></b></a>")
+	f.Add("<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>10000</max-bytes><idle-seconds>600</idle-seconds></limits>")
 	f.Fuzz(func(t *testing.T, children string) {
 		feats, err := readFeatures(t, children)
 		if err == nil && feats == nil {
 			t.Fatal("nil features without an error")
+		}
+		if err == nil && (feats.Limits.MaxBytes < 0 || feats.Limits.IdleSeconds < 0) {
+			t.Fatalf("negative limits: %+v", feats.Limits)
 		}
 	})
 }

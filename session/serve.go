@@ -24,6 +24,11 @@ var (
 	ErrHandlerBlocked = errors.New("session: a handler blocked too long: incoming queue over its hard cap")
 )
 
+// ErrStanzaTooLarge is what Send returns (wrapped, with the sizes) for a
+// stanza larger than the server announced it accepts (XEP-0478). The
+// stanza is not sent and the stream goes on.
+var ErrStanzaTooLarge = errors.New("session: stanza larger than the server accepts")
+
 // readLoop is the session's reader. There is one reader goroutine at a
 // time, but not always the same one: where the transport can be polled,
 // a reader that has read all the input there is starts a new goroutine
@@ -295,7 +300,13 @@ func (s *Session) handleIQ(iq *stanza.IQ) {
 			reply = iq.Result(p)
 		}
 	}
-	if err := s.Send(s.ctx, reply); err != nil && !errors.Is(err, ErrClosed) {
+	err := s.Send(s.ctx, reply)
+	if errors.Is(err, ErrStanzaTooLarge) && reply.Type == stanza.IQResult {
+		// The iq must still be answered (RFC 6120 §8.2.3).
+		s.log.Warn("iq result too large for the server", "id", iq.ID, "err", err)
+		err = s.Send(s.ctx, iq.ErrorReply(stanza.NewError(stanza.InternalServerError, "result too large for the server")))
+	}
+	if err != nil && !errors.Is(err, ErrClosed) {
 		s.log.Warn("could not answer iq", "id", iq.ID, "err", err)
 	}
 }
@@ -350,7 +361,9 @@ func (s *Session) isReplySender(to, from jid.JID) bool {
 // Send writes a stanza to the stream. It returns once the stanza is
 // written, or when ctx ends; if ctx ends in the middle of a write the
 // stream cannot go on and the session ends. After the stream has ended it
-// fails at once with an error wrapping ErrClosed and the cause.
+// fails at once with an error wrapping ErrClosed and the cause. A stanza
+// larger than the server announced it accepts is not sent: Send returns
+// an error wrapping ErrStanzaTooLarge, and the stream goes on.
 func (s *Session) Send(ctx context.Context, st stanza.Stanza) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -360,6 +373,9 @@ func (s *Session) Send(ctx context.Context, st stanza.Stanza) error {
 	}
 	if cap(b) <= 64<<10 {
 		*bp = b[:0]
+	}
+	if limit := s.features.Limits.MaxBytes; limit > 0 && len(b) > limit {
+		return fmt.Errorf("%w: %d bytes, the server announced %d", ErrStanzaTooLarge, len(b), limit)
 	}
 	if err := s.acquire(ctx); err != nil {
 		return err
@@ -465,6 +481,9 @@ func (s *Session) writeCtx(ctx context.Context, b []byte) error {
 
 func (s *Session) writeRaw(b []byte) error {
 	_, err := s.tr.Write(b)
+	if err == nil {
+		s.lastSent.Store(time.Now().UnixNano())
+	}
 	return err
 }
 
@@ -597,37 +616,79 @@ func (s *Session) wait(ctx context.Context) error {
 // runKeepalive runs on the keepalive timer: when nothing was received for
 // the whole interval it checks the server, else it waits for the rest.
 func (s *Session) runKeepalive() {
-	iv := s.cfg.keepAliveInterval()
-	idle := time.Since(time.Unix(0, s.lastActivity.Load()))
-	if idle < iv {
-		s.resetKeepalive(iv - idle)
+	iv, out := s.cfg.keepAliveInterval(), s.sendInterval()
+	next := iv // after a check
+	if out > 0 {
+		next = min(iv, out)
+	}
+	now := time.Now()
+	idle := now.Sub(time.Unix(0, s.lastActivity.Load()))
+	quiet := now.Sub(time.Unix(0, s.lastSent.Load()))
+	switch {
+	case idle >= iv:
+		s.goBackground(func() { s.checkServer(next) })
+	case out > 0 && quiet >= out:
+		// The server announced how long it lets the client stay silent
+		// (XEP-0478): a space keeps the stream alive and asks for no
+		// answer.
+		s.goBackground(func() {
+			if s.sendSpace() == nil {
+				s.resetKeepalive(min(iv-time.Since(time.Unix(0, s.lastActivity.Load())), out))
+			}
+		})
+	default:
+		wait := iv - idle
+		if out > 0 {
+			wait = min(wait, out-quiet)
+		}
+		s.resetKeepalive(wait)
+	}
+}
+
+// checkServer sends the keepalive check after a silence of the keepalive
+// interval: a ping whose answer shows the server is there, or a space.
+func (s *Session) checkServer(next time.Duration) {
+	if s.cfg.WhitespaceKeepAlive {
+		if s.sendSpace() == nil {
+			s.resetKeepalive(next)
+		}
 		return
 	}
-	s.goBackground(func() {
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
-		defer cancel()
-		if s.cfg.WhitespaceKeepAlive {
-			if err := s.acquire(ctx); err != nil {
-				return
-			}
-			err := s.writeCtx(ctx, []byte{' '})
-			<-s.wsem
-			if err == nil {
-				s.resetKeepalive(iv)
-			}
-			return
-		}
-		domain, _ := jid.New("", s.addr.Domain(), "")
-		_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: domain}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
-		var se *stanza.Error
-		switch {
-		case err == nil, errors.As(err, &se):
-			// Any answer, even an error, shows the server is there.
-			s.resetKeepalive(iv)
-		case errors.Is(err, context.DeadlineExceeded) && !s.isEnded():
-			s.failWith(&stanza.StreamError{Condition: stanza.StreamConnectionTimeout, Text: "no answer to ping"}, ErrKeepaliveTimeout)
-		}
-	})
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
+	defer cancel()
+	domain, _ := jid.New("", s.addr.Domain(), "")
+	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: domain}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
+	var se *stanza.Error
+	switch {
+	case err == nil, errors.As(err, &se):
+		// Any answer, even an error, shows the server is there.
+		s.resetKeepalive(next)
+	case errors.Is(err, context.DeadlineExceeded) && !s.isEnded():
+		s.failWith(&stanza.StreamError{Condition: stanza.StreamConnectionTimeout, Text: "no answer to ping"}, ErrKeepaliveTimeout)
+	}
+}
+
+// sendSpace writes a whitespace keepalive (RFC 6120 §4.6.1).
+func (s *Session) sendSpace() error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
+	defer cancel()
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer func() { <-s.wsem }()
+	if s.wclosed {
+		return s.closedErr()
+	}
+	return s.writeCtx(ctx, []byte{' '})
+}
+
+// sendInterval is how long the client lets itself stay silent: half the
+// idle time the server announced (XEP-0478), or zero.
+func (s *Session) sendInterval() time.Duration {
+	if n := s.features.Limits.IdleSeconds; n > 0 {
+		return time.Duration(n) * time.Second / 2
+	}
+	return 0
 }
 
 func (s *Session) resetKeepalive(d time.Duration) {

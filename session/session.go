@@ -82,7 +82,8 @@ type Session struct {
 	closing    atomic.Bool
 
 	received     atomic.Uint64
-	lastActivity atomic.Int64
+	lastActivity atomic.Int64 // when something was last received
+	lastSent     atomic.Int64 // when something was last written
 	keepalive    *time.Timer
 }
 
@@ -117,6 +118,7 @@ func newSession(n *negotiator, addr jid.JID, feats *Features) *Session {
 	s.qcond = sync.NewCond(&s.qmu)
 	s.ctx, s.cancel = context.WithCancel(context.WithValue(context.Background(), dispatchKey{}, s))
 	s.touch()
+	s.lastSent.Store(time.Now().UnixNano())
 	return s
 }
 
@@ -124,6 +126,9 @@ func newSession(n *negotiator, addr jid.JID, feats *Features) *Session {
 // over.
 func (s *Session) start() {
 	if iv := s.cfg.keepAliveInterval(); iv > 0 {
+		if out := s.sendInterval(); out > 0 {
+			iv = min(iv, out)
+		}
 		// Under bgmu: the timer's own goroutine reads the field.
 		s.bgmu.Lock()
 		s.keepalive = time.AfterFunc(iv, s.runKeepalive)
