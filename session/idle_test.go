@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -181,5 +182,31 @@ func TestIdleReaderReadsBufferedRecords(t *testing.T) {
 	require.NoError(t, p.hold.flush())
 	for _, body := range []string{"a", "b", "c"} {
 		receive(t, got, body)
+	}
+}
+
+// A connection that ends while the reader waits in the poller ends the
+// session with the read's error, over TLS and without.
+func TestIdleReaderSeesEndOfInput(t *testing.T) {
+	for _, withTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", withTLS), func(t *testing.T) {
+			cfg := clientConfig(t)
+			var s *Session
+			var p *peer
+			if withTLS {
+				s, p = establish(t, cfg)
+			} else {
+				s, p = establishPlain(t, cfg)
+			}
+			waitIdleReader(t)
+			under := p.conn
+			if tc, ok := under.(interface{ NetConn() net.Conn }); ok {
+				under = tc.NetConn()
+			}
+			require.NoError(t, under.(interface{ CloseWrite() error }).CloseWrite())
+			err := waitEnd(t, s)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		})
 	}
 }
