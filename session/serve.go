@@ -37,9 +37,8 @@ var ErrStanzaTooLarge = errors.New("session: stanza larger than the server accep
 // session's goroutine keeps the smallest stack (the runtime halves a
 // stack only when less than a quarter of it is in use, so a reader
 // waiting in place would keep what parsing grew); the wire reader has
-// let go of its buffer and parser
-// (wire.Reader.Idle). Once the socket is readable it reads what is there
-// (Fill) and goes on as before. A busy stream reads on in the same
+// let go of its buffer and parser (wire.Reader.Idle). Once the socket is
+// readable it reads what is there (Fill) and goes on as before. A busy stream reads on in the same
 // goroutine, since it is never idle between two elements.
 func (s *Session) readLoop(wait bool) {
 	if wait {
@@ -374,15 +373,15 @@ func (s *Session) Send(ctx context.Context, st stanza.Stanza) error {
 	if cap(b) <= 64<<10 {
 		*bp = b[:0]
 	}
-	if limit := s.features.Limits.MaxBytes; limit > 0 && len(b) > limit {
-		return fmt.Errorf("%w: %d bytes, the server announced %d", ErrStanzaTooLarge, len(b), limit)
-	}
 	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	defer func() { <-s.wsem }()
 	if s.wclosed {
 		return s.closedErr()
+	}
+	if limit := s.features.Limits.MaxBytes; limit > 0 && len(b) > limit {
+		return fmt.Errorf("%w: %d bytes, the server announced %d", ErrStanzaTooLarge, len(b), limit)
 	}
 	if err := s.writeCtx(ctx, b); err != nil {
 		return err
@@ -614,7 +613,9 @@ func (s *Session) wait(ctx context.Context) error {
 }
 
 // runKeepalive runs on the keepalive timer: when nothing was received for
-// the whole interval it checks the server, else it waits for the rest.
+// the whole interval it checks the server; when the client has been
+// silent for half the idle time the server announced, it sends a space;
+// else it waits for whichever comes first.
 func (s *Session) runKeepalive() {
 	iv, out := s.cfg.keepAliveInterval(), s.sendInterval()
 	next := iv // after a check
