@@ -1,7 +1,8 @@
+//go:build linux
+
 package testservers
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,16 +12,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// childEnv is the environment of every server process: nothing inherited
-// from the test's environment can redirect a server's files or runtime.
-func childEnv(home string) []string {
-	return []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=" + home,
-		"LANG=C.UTF-8",
-	}
-}
 
 // process is a server running in the foreground as a child of the test, as
 // the leader of its own process group.
@@ -225,6 +216,3 @@ func procStat(pid int) (procInfo, bool) {
 	}
 	return procInfo{state: fields[0], ppid: ppid, pgrp: pgrp}, true
 }
-
-// errExited says the server process ended before it was ready.
-var errExited = errors.New("server process exited")
