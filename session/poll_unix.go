@@ -68,14 +68,16 @@ func (p *poller) readOnce(fd uintptr) bool {
 func (p *poller) peekOnce(fd uintptr) bool {
 	for {
 		_, _, err := syscall.Recvfrom(int(fd), p.peek[:], syscall.MSG_PEEK)
-		switch err {
-		case syscall.EINTR:
+		if err == syscall.EINTR {
 			continue
-		case syscall.EAGAIN:
-			return false
 		}
-		return true
+		return !wouldBlock(err)
 	}
+}
+
+// wouldBlock reports whether err says a non-blocking call found nothing.
+func wouldBlock(err error) bool {
+	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
 }
 
 // read reads what the socket has, or returns wire.ErrNoInput.
@@ -88,7 +90,7 @@ func (p *poller) read(b []byte) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err
-	case rerr == syscall.EAGAIN:
+	case wouldBlock(rerr):
 		return 0, wire.ErrNoInput
 	case rerr != nil:
 		return 0, os.NewSyscallError("read", rerr)

@@ -480,7 +480,8 @@ func (s *Session) writeCtx(ctx context.Context, b []byte) error {
 
 func (s *Session) writeRaw(b []byte) error {
 	_, err := s.tr.Write(b)
-	if err == nil {
+	if err == nil && s.features.Limits.IdleSeconds > 0 {
+		// Only runKeepalive's XEP-0478 check reads it.
 		s.lastSent.Store(time.Now().UnixNano())
 	}
 	return err

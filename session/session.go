@@ -83,7 +83,7 @@ type Session struct {
 
 	received     atomic.Uint64
 	lastActivity atomic.Int64 // when something was last received
-	lastSent     atomic.Int64 // when something was last written
+	lastSent     atomic.Int64 // when something was last written, if the server announced idle-seconds
 	keepalive    *time.Timer
 }
 
