@@ -1,7 +1,10 @@
 package sasl
 
 import (
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
+	"crypto/x509"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +27,8 @@ func TestChannelBindingFor(t *testing.T) {
 		{name: "tls-unique on TLS 1.2", client: &c12, server: &s12, typ: TLSUnique, wantLen: 12},
 		{name: "tls-exporter on TLS 1.2", client: &c12, typ: TLSExporter, wantErr: "tls-exporter needs TLS 1.3, the connection uses TLS 1.2"},
 		{name: "tls-unique on TLS 1.3", client: &c13, typ: TLSUnique, wantErr: "tls-unique is not defined on this TLS 1.3 connection"},
-		{name: "unknown type", client: &c13, typ: "tls-server-end-point", wantErr: `type "tls-server-end-point" is not supported`},
+		{name: "unknown type", client: &c13, typ: "tls-foo", wantErr: `type "tls-foo" is not supported`},
+		{name: "tls-server-end-point without a certificate", client: &tls.ConnectionState{Version: tls.VersionTLS13}, typ: TLSServerEndPoint, wantErr: "needs the server's certificate"},
 		{name: "no TLS", typ: TLSExporter, wantErr: "tls-exporter needs TLS"},
 		{name: "synthetic state", client: &tls.ConnectionState{Version: tls.VersionTLS13}, typ: TLSExporter, wantErr: "exporter unavailable"},
 	}
@@ -59,4 +63,58 @@ func TestChannelBindingDiffers(t *testing.T) {
 	cbB, err := ChannelBindingFor(&b, TLSExporter)
 	require.NoError(t, err)
 	assert.NotEqual(t, cbA.Data, cbB.Data)
+}
+
+// tls-server-end-point is the same for the client, from the certificate
+// it was shown, and for the server, from its own; it does not depend on
+// the TLS version.
+func TestServerEndPoint(t *testing.T) {
+	t.Parallel()
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		client, _ := tlsPair(t, version)
+		cert := client.PeerCertificates[0]
+		cb, err := ChannelBindingFor(&client, TLSServerEndPoint)
+		require.NoError(t, err)
+		assert.Equal(t, TLSServerEndPoint, cb.Type)
+		require.Equal(t, x509.ECDSAWithSHA256, cert.SignatureAlgorithm)
+		sum := sha256.Sum256(cert.Raw)
+		assert.Equal(t, sum[:], cb.Data)
+		own, err := ServerEndPoint(cert)
+		require.NoError(t, err)
+		assert.Equal(t, cb.Data, own.Data)
+	}
+}
+
+// The hash follows the certificate's signature (RFC 5929 §4.1): SHA-256
+// in place of MD5 and SHA-1, and none for Ed25519.
+func TestServerEndPointHash(t *testing.T) {
+	t.Parallel()
+	raw := []byte("a certificate")
+	s256, s384, s512 := sha256.Sum256(raw), sha512.Sum384(raw), sha512.Sum512(raw)
+	tests := []struct {
+		alg  x509.SignatureAlgorithm
+		want []byte // nil: no binding
+	}{
+		{x509.MD5WithRSA, s256[:]},
+		{x509.SHA1WithRSA, s256[:]},
+		{x509.ECDSAWithSHA1, s256[:]},
+		{x509.SHA256WithRSA, s256[:]},
+		{x509.ECDSAWithSHA256, s256[:]},
+		{x509.SHA384WithRSAPSS, s384[:]},
+		{x509.ECDSAWithSHA384, s384[:]},
+		{x509.SHA512WithRSA, s512[:]},
+		{x509.ECDSAWithSHA512, s512[:]},
+		{x509.PureEd25519, nil},
+		{x509.UnknownSignatureAlgorithm, nil},
+	}
+	for _, tt := range tests {
+		cb, err := ServerEndPoint(&x509.Certificate{Raw: raw, SignatureAlgorithm: tt.alg})
+		if tt.want == nil {
+			assert.ErrorIs(t, err, ErrNoBinding, "%v", tt.alg)
+			continue
+		}
+		if assert.NoError(t, err, "%v", tt.alg) {
+			assert.Equal(t, tt.want, cb.Data, "%v", tt.alg)
+		}
+	}
 }

@@ -2,9 +2,9 @@
 // (RFC 6120 §6): the SCRAM family of RFC 5802 and RFC 7677
 // (SCRAM-SHA-1, SCRAM-SHA-256 and SCRAM-SHA-512, each also as a -PLUS
 // variant with channel binding), PLAIN (RFC 4616), the choice of a mechanism,
-// channel binding data (RFC 5929 tls-unique, RFC 9266 tls-exporter, with the
-// types a server advertises under XEP-0440), and the failure conditions of
-// RFC 6120 §6.5.
+// channel binding data (RFC 5929 tls-unique and tls-server-end-point, RFC
+// 9266 tls-exporter, with the types a server advertises under XEP-0440),
+// and the failure conditions of RFC 6120 §6.5.
 //
 // The package knows nothing about XML or streams: the session package sends
 // <auth/>, <response/> and <abort/>, reads <challenge/>, <success/> and

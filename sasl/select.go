@@ -33,10 +33,10 @@ var ErrNoMechanism = errors.New("sasl: no usable mechanism")
 //
 // A -PLUS mechanism is usable when its channel binding can be computed and
 // the server can verify it: the server's XEP-0440 list names a type Parley
-// computes (tls-exporter preferred over tls-unique), or, with no XEP-0440
-// list, the connection is TLS 1.2 with tls-unique available (the default
-// type for SCRAM-PLUS in XMPP, RFC 5929). A Plaintext mechanism is usable
-// only on an encrypted stream.
+// computes (tls-exporter, then tls-unique, then tls-server-end-point), or,
+// with no XEP-0440 list, the connection is TLS 1.2 with tls-unique
+// available (the default type for SCRAM-PLUS in XMPP, RFC 5929). A
+// Plaintext mechanism is usable only on an encrypted stream.
 //
 // Select is a pure function of its arguments, safe from several goroutines.
 func Select(prefs []Mechanism, offer Offer) (Mechanism, Negotiation, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -325,13 +326,19 @@ func TestNegotiateChannelBinding(t *testing.T) {
 		{"TLS 1.3 without XEP-0440: plain SCRAM", tls.VersionTLS13, []string{"SCRAM-SHA-1-PLUS", "SCRAM-SHA-1"}, "", "SCRAM-SHA-1"},
 		{"TLS 1.3 with tls-exporter", tls.VersionTLS13, []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1"},
 			"<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/></sasl-channel-binding>", "SCRAM-SHA-256-PLUS"},
+		{"TLS 1.3 with tls-server-end-point", tls.VersionTLS13, []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"},
+			"<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-server-end-point'/></sasl-channel-binding>", "SCRAM-SHA-256-PLUS"},
 		{"SHA-512 preferred", tls.VersionTLS13, []string{"SCRAM-SHA-1", "SCRAM-SHA-512", "SCRAM-SHA-256"}, "", "SCRAM-SHA-512"},
 	}
+	cert, _ := testTLS(t)
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
 			s, wait, err := dialPeerWait(t, juliet, clientConfig(t), func(p *peer) {
 				p.tlsMax = tt.tlsMax
+				p.sasl.Certificate = leaf // for tls-server-end-point
 				p.header()
 				p.features(featStartTLS)
 				p.startTLS()

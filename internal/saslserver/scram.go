@@ -165,7 +165,7 @@ func (sc *scramExchange) first(msg []byte) ([]byte, error) {
 		// it offered -PLUS: the offer was stripped in transit.
 		return nil, fail(sasl.NotAuthorized, "channel binding downgrade detected")
 	case cf.flag == 'p':
-		cb, err := sasl.ChannelBindingFor(sc.state, cf.cbType)
+		cb, err := sc.srv.binding(sc.state, cf.cbType)
 		if err != nil {
 			return nil, fail(sasl.NotAuthorized, "unsupported channel binding type "+cf.cbType)
 		}

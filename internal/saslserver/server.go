@@ -12,6 +12,7 @@ package saslserver
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -46,6 +47,10 @@ type Server struct {
 	// NoPlus leaves the -PLUS mechanisms out, as a server that cannot
 	// bind does; a client's GS2 flag "y" is then no sign of a downgrade.
 	NoPlus bool
+	// Certificate is the server's own certificate, for the
+	// tls-server-end-point channel binding (which a server cannot read
+	// from its connection state); nil means that binding is refused.
+	Certificate *x509.Certificate
 
 	// nonce makes the server's part of the SCRAM nonce; tests replace it
 	// to replay published exchanges.
@@ -89,6 +94,18 @@ func ChannelBindingTypes(state *tls.ConnectionState) []string {
 		}
 	}
 	return types
+}
+
+// binding computes the channel binding of type typ that the client must
+// have sent on the connection.
+func (s *Server) binding(state *tls.ConnectionState, typ string) (*sasl.ChannelBinding, error) {
+	if typ != sasl.TLSServerEndPoint {
+		return sasl.ChannelBindingFor(state, typ)
+	}
+	if state == nil || s.Certificate == nil {
+		return nil, fmt.Errorf("%w: no server certificate for tls-server-end-point", sasl.ErrNoBinding)
+	}
+	return sasl.ServerEndPoint(s.Certificate)
 }
 
 // Exchange is one authentication in progress on the server. It is used by

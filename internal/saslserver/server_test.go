@@ -3,6 +3,7 @@ package saslserver
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -383,6 +384,43 @@ func TestParseClientFirst(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// tls-server-end-point is verified against the server's own certificate:
+// the right one passes, another one or none fails the exchange.
+func TestServerEndPointBinding(t *testing.T) {
+	t.Parallel()
+	c13, s13 := tlsPair(t, tls.VersionTLS13)
+	other := &x509.Certificate{Raw: []byte("another certificate"), SignatureAlgorithm: x509.ECDSAWithSHA256}
+	tests := []struct {
+		name string
+		cert *x509.Certificate
+		ok   bool
+	}{
+		{"its own certificate", c13.PeerCertificates[0], true},
+		{"another certificate", other, false},
+		{"no certificate", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer()
+			srv.Certificate = tt.cert
+			offer := sasl.Offer{Mechanisms: srv.Mechanisms(&s13), TLS: &c13, ChannelBindings: []string{sasl.TLSServerEndPoint}}
+			m, neg, err := sasl.Select([]sasl.Mechanism{sasl.ScramSHA256Plus}, offer)
+			require.NoError(t, err)
+			require.Equal(t, sasl.TLSServerEndPoint, neg.Binding.Type)
+			neg.Username, neg.Password = "juliet", "r0m30myr0m30"
+			got := run(t, srv, m, neg, &c13, &s13, nil)
+			if tt.ok {
+				require.NoError(t, got.clientErr)
+				require.NoError(t, got.serverErr)
+				assert.Equal(t, "juliet", got.username)
+				return
+			}
+			assert.ErrorIs(t, got.serverErr, sasl.NotAuthorized)
 		})
 	}
 }
