@@ -252,17 +252,22 @@ func (r *Reader) ReadHeader() (Header, error) {
 	// does not refuse an ordinary header.
 	r.cr.max = max(r.lim.MaxStanzaBytes, headerBudget)
 	defer func() { r.cr.max = r.lim.MaxStanzaBytes }()
-	for first := true; ; first = false {
+	// Whitespace may come first: after a stream restart it can be the
+	// tail of the previous stream (a peer that ends each element with a
+	// newline), so the XML declaration is allowed after it.
+	seen := false // a token other than whitespace
+	for {
 		tok, err := r.token()
 		if err != nil {
 			return Header{}, err
 		}
 		switch t := tok.(type) {
 		case xml.ProcInst:
-			// Only the XML declaration, and only as the very first thing.
-			if t.Target != "xml" || !first {
+			// Only the XML declaration, and only before anything else.
+			if t.Target != "xml" || seen {
 				return Header{}, r.restricted(tok)
 			}
+			seen = true
 		case xml.CharData:
 			if !isSpace(t) {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text before the stream header"})

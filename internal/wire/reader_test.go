@@ -27,6 +27,8 @@ func TestReadHeader(t *testing.T) {
 		{"no declaration", "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>", Header{Version: "1.0"}, ""},
 		{"other prefix", "<s:stream xmlns:s='http://etherx.jabber.org/streams' version='1.0'>", Header{Version: "1.0"}, ""},
 		{"leading whitespace", "\n  <stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, ""},
+		{"whitespace before the declaration", "\n<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, ""},
+		{"two declarations", "<?xml version='1.0'?> <?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamRestrictedXML},
 		{"wrong namespace", "<stream:stream xmlns:stream='urn:other'>", Header{}, stanza.StreamInvalidNamespace},
 		{"wrong element", "<foo/>", Header{}, stanza.StreamNotWellFormed},
 		{"PI after declaration", "<?xml version='1.0'?><?foo?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>", Header{}, stanza.StreamRestrictedXML},
