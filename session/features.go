@@ -172,16 +172,41 @@ func childTexts(raw *stanza.Raw, local, attr string) []string {
 			return
 		}
 		if attr == "" {
-			out = append(out, text)
+			out = append(out, intern(text))
 			return
 		}
 		for _, a := range start.Attr {
 			if a.Name.Space == "" && a.Name.Local == attr {
-				out = append(out, a.Value)
+				out = append(out, intern(a.Value))
 			}
 		}
 	})
 	return out
+}
+
+// knownNames are the mechanism and channel binding names servers offer.
+// A session keeps what was offered; sharing these strings saves each
+// session a copy of each.
+var knownNames = func() map[string]string {
+	m := make(map[string]string)
+	for _, s := range []string{
+		"SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
+		"SCRAM-SHA-512", "SCRAM-SHA-512-PLUS", "PLAIN", "EXTERNAL", "ANONYMOUS",
+		"DIGEST-MD5", "X-OAUTH2", "OAUTHBEARER",
+		"tls-exporter", "tls-unique", "tls-server-end-point",
+	} {
+		m[s] = s
+	}
+	return m
+}()
+
+// intern returns the shared copy of a known name, or s itself copied out
+// of whatever larger string it may point into.
+func intern(s string) string {
+	if k, ok := knownNames[s]; ok {
+		return k
+	}
+	return strings.Clone(s)
 }
 
 // eachChild calls fn for each direct child element of raw with the child's
