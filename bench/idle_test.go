@@ -1,18 +1,14 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/xml"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +19,7 @@ import (
 	mxmpp "mellium.im/xmpp"
 	mjid "mellium.im/xmpp/jid"
 
+	"github.com/parleyim/parley/internal/childserver"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/xmpptest"
@@ -191,25 +188,7 @@ func BenchmarkIdleSession(b *testing.B) {
 // startServer runs this test binary again as the server (TestServer), so
 // that the server's memory is not counted, with n accounts.
 func startServer(b *testing.B, n int) (string, func()) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServer$")
-	cmd.Env = append(os.Environ(), "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_SESSIONS="+strconv.Itoa(n))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		_ = cmd.Process.Kill()
-		b.Fatalf("server: %q %v", line, err)
-	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "ADDR ")), func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}
+	return childserver.Start(b, "TestServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_SESSIONS="+strconv.Itoa(n))
 }
 
 // TestServer is the child process of the benchmarks; it does nothing in
@@ -228,6 +207,6 @@ func TestServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fmt.Println("ADDR " + srv.Addr())
+	childserver.Announce(srv.Addr())
 	select {} // until the parent kills it
 }

@@ -1,23 +1,21 @@
 package session
 
 import (
-	"bufio"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/internal/childserver"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -234,26 +232,8 @@ func startBenchServer(b *testing.B, withTLS bool) (string, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServer$")
-	cmd.Env = append(os.Environ(), "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
+	return childserver.Start(b, "TestBenchServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
 		"PARLEY_BENCH_CERT="+base64.StdEncoding.EncodeToString(cert.Certificate[0])+"."+base64.StdEncoding.EncodeToString(keyDER))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		_ = cmd.Process.Kill()
-		b.Fatalf("bench server: %q %v", line, err)
-	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "ADDR ")), func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}
 }
 
 // TestBenchServer is the child process of BenchmarkIdleSession; it does
@@ -267,7 +247,7 @@ func TestBenchServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Println("ADDR " + ln.Addr().String())
+	childserver.Announce(ln.Addr().String())
 	for {
 		c, err := ln.Accept()
 		if err != nil {
