@@ -262,3 +262,32 @@ func TestIdleReaderHoldsNoBuffer(t *testing.T) {
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Nil(t, r.cr.buf, "the drained buffer went back to the pool before waiting")
 }
+
+// FuzzReadHeader feeds arbitrary bytes as the start of a stream: the
+// reader never panics, every failure is a stream error or the end of
+// input, and a header it accepts leaves it inside the stream.
+func FuzzReadHeader(f *testing.F) {
+	for _, s := range []string{
+		header,
+		"\n<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
+		"<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:client' xml:lang='de'>",
+		"<?xml version='1.0' encoding='UTF-16'?><stream:stream>", "<!DOCTYPE x><stream:stream>",
+		"<?xml version='1.0'?> <?xml version='1.0'?>", "text", "<stream:stream xmlns:stream='urn:x'>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := NewReader(strings.NewReader(in), Limits{MaxStanzaBytes: 256})
+		_, err := r.ReadHeader()
+		if err != nil {
+			var se *stanza.StreamError
+			if !errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("unexpected error type %T: %v", err, err)
+			}
+			return
+		}
+		if r.Depth() != 1 {
+			t.Fatalf("depth %d after a header", r.Depth())
+		}
+	})
+}
