@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
 )
@@ -169,4 +171,25 @@ func TestSASLUsernameNormalized(t *testing.T) {
 	c.open("example.test")
 	c.send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
 	assert.Contains(t, c.next().String(), "<jid>alice@example.test/")
+}
+
+// The server announces the size it enforces (XEP-0478), and a Parley
+// client keeps below it: a larger stanza is refused before it is sent,
+// and the stream goes on.
+func TestStanzaLimitIsAnnounced(t *testing.T) {
+	t.Parallel()
+	def, _ := login(t, newServer(t), "alice", nil)
+	assert.Equal(t, 1<<20, def.Features().Limits.MaxBytes, "the default limit")
+
+	srv := newServer(t, xmpptest.MaxStanzaBytes(2000))
+	a, _ := login(t, srv, "alice", nil)
+	b, bobIn := login(t, srv, "bob", nil)
+	available(t, b, 0)
+	require.Equal(t, 2000, a.Features().Limits.MaxBytes)
+	bob := jid.MustParse("bob@example.test")
+	err := a.Send(ctx(t), &stanza.Message{Header: stanza.Header{To: bob}, Type: stanza.MessageChat, Body: strings.Repeat("x", 2000)})
+	require.ErrorIs(t, err, session.ErrStanzaTooLarge)
+	require.NoError(t, a.Send(ctx(t), &stanza.Message{Header: stanza.Header{To: bob}, Type: stanza.MessageChat, Body: "small"}))
+	assert.Equal(t, "small", bobIn.message(t).Body)
+	assert.NoError(t, a.Err())
 }

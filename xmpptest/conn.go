@@ -22,6 +22,7 @@ const (
 	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
 	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
 	nsSASLCB  = "urn:xmpp:sasl-cb:0"
+	nsLimits  = "urn:xmpp:stream-limits:0"
 )
 
 var (
@@ -130,7 +131,7 @@ func (c *conn) setConn(nc net.Conn) {
 	if c.tr != nil {
 		r = io.TeeReader(nc, c.tr.writer('C'))
 	}
-	c.rd = wire.NewReader(r, wire.Limits{MaxStanzaBytes: c.srv.opts.maxStanzaBytes})
+	c.rd = wire.NewReader(r, wire.Limits{MaxStanzaBytes: c.srv.maxStanzaBytes()})
 }
 
 // asStreamError turns a reading error into the stream error to send:

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/parleyim/parley/internal/wire"
@@ -103,6 +104,11 @@ func (c *conn) appendFeatures(b []byte) []byte {
 		} else {
 			b = append(b, "<session xmlns='"+nsSession+"'><optional/></session>"...)
 		}
+		// The limit the server enforces on what it reads (XEP-0478), so
+		// that a client can keep below it.
+		b = append(b, "<limits xmlns='"+nsLimits+"'><max-bytes>"...)
+		b = strconv.AppendInt(b, int64(c.srv.maxStanzaBytes()), 10)
+		b = append(b, "</max-bytes></limits>"...)
 		for _, f := range c.srv.streamFeatures {
 			b = append(b, f...)
 		}

@@ -43,7 +43,8 @@ func Listen() Option { return func(o *options) { o.listen = true } }
 func RecordTranscripts() Option { return func(o *options) { o.transcripts = true } }
 
 // MaxStanzaBytes bounds the size of one element a client sends; a larger
-// one ends its stream with policy-violation. Zero means 1 MiB.
+// one ends its stream with policy-violation. Zero means 1 MiB. The server
+// announces the bound to bound clients (XEP-0478 max-bytes).
 func MaxStanzaBytes(n int) Option { return func(o *options) { o.maxStanzaBytes = n } }
 
 // WriteTimeout bounds how long a write to a client may block before the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyim/parley/internal/saslserver"
 	"github.com/parleyim/parley/internal/selfsigned"
+	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -137,6 +138,14 @@ func (s *Server) AddUser(local, password string) (jid.JID, error) {
 
 // lookup returns the password of a SASL user name, which is read as a
 // localpart and normalized as one (so "Alice" logs in as alice).
+// maxStanzaBytes is the bound on what the server reads from a client.
+func (s *Server) maxStanzaBytes() int {
+	if s.opts.maxStanzaBytes > 0 {
+		return s.opts.maxStanzaBytes
+	}
+	return wire.DefaultMaxStanzaBytes
+}
+
 func (s *Server) lookup(user string) (string, bool) {
 	j, err := jid.New(user, s.domain.Domain(), "")
 	if err != nil {
