@@ -81,7 +81,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n.tr.TLS() == nil {
+		if !n.tr.Encrypted() {
 			n.tlsOffered, n.tlsRequired = feats.StartTLS, feats.StartTLSRequired
 			if feats.StartTLS {
 				if err := n.startTLS(ctx); err != nil {
@@ -123,7 +123,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 // openStream sends a stream header, reads the server's and its features.
 func (n *negotiator) openStream() (*Features, error) {
 	h := wire.Header{To: n.account.Domain(), Version: "1.0", Lang: n.cfg.lang()}
-	if n.tr.TLS() != nil {
+	if n.tr.Encrypted() {
 		// RFC 6120 §4.7.1: a from only once the stream is protected.
 		h.From = n.account.Bare().String()
 	}

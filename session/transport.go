@@ -24,8 +24,11 @@ type transport interface {
 	io.Writer
 	// StartTLS upgrades the connection in place and runs the handshake.
 	StartTLS(ctx context.Context, cfg *tls.Config) error
-	// TLS returns the TLS state, or nil on an unencrypted connection.
+	// TLS returns a copy of the TLS state, or nil on an unencrypted
+	// connection.
 	TLS() *tls.ConnectionState
+	// Encrypted reports whether TLS is on, without copying its state.
+	Encrypted() bool
 	SetDeadline(t time.Time) error
 	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
@@ -107,6 +110,8 @@ func (t *tcpTransport) TLS() *tls.ConnectionState {
 	st := t.tls.ConnectionState()
 	return &st
 }
+
+func (t *tcpTransport) Encrypted() bool { return t.tls != nil }
 
 func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.conn.SetDeadline(d) }
 func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
