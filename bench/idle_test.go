@@ -63,7 +63,9 @@ func user(i int) string { return "u" + strconv.Itoa(i) }
 var parleyConfig = &session.Config{TLSConfig: tlsConfig}
 
 func loginParley(ctx context.Context, addr string, i int) (func(), error) {
-	parleyConfig.Addr = addr
+	if parleyConfig.Addr != addr {
+		parleyConfig.Addr = addr // once per run, before its first session
+	}
 	s, err := session.Dial(ctx, jid.MustParse(user(i)+"@"+domain), password, parleyConfig)
 	if err != nil {
 		return nil, err

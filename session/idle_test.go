@@ -27,6 +27,15 @@ func establishPlain(t *testing.T, cfg *Config) (*Session, *peer) {
 	})
 }
 
+// establishOver is establish over TLS or not.
+func establishOver(t *testing.T, cfg *Config, withTLS bool) (*Session, *peer) {
+	t.Helper()
+	if withTLS {
+		return establish(t, cfg)
+	}
+	return establishPlain(t, cfg)
+}
+
 // readerStack returns the stack of the session package's reader goroutine.
 func readerStack() string {
 	buf := make([]byte, 1<<20)
@@ -90,13 +99,7 @@ func TestIdleReaderWaitsInPoller(t *testing.T) {
 		t.Run(fmt.Sprintf("tls=%v", withTLS), func(t *testing.T) {
 			cfg := clientConfig(t)
 			got := messages(cfg)
-			var s *Session
-			var p *peer
-			if withTLS {
-				s, p = establish(t, cfg)
-			} else {
-				s, p = establishPlain(t, cfg)
-			}
+			s, p := establishOver(t, cfg, withTLS)
 			require.True(t, s.tr.Pollable())
 			waitIdleReader(t)
 			p.send(chat("one"))
@@ -191,13 +194,7 @@ func TestIdleReaderSeesEndOfInput(t *testing.T) {
 	for _, withTLS := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tls=%v", withTLS), func(t *testing.T) {
 			cfg := clientConfig(t)
-			var s *Session
-			var p *peer
-			if withTLS {
-				s, p = establish(t, cfg)
-			} else {
-				s, p = establishPlain(t, cfg)
-			}
+			s, p := establishOver(t, cfg, withTLS)
 			waitIdleReader(t)
 			under := p.conn
 			if tc, ok := under.(interface{ NetConn() net.Conn }); ok {
