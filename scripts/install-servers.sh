@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install-servers.sh installs the XMPP servers that Parley's interop tests
-# start on 127.0.0.1: Prosody (with lua-unbound) and ejabberd, from the
-# distribution's packages (Debian 12 / Ubuntu). It does nothing else.
+# start on 127.0.0.1, from the distribution's packages (Debian 12 /
+# Ubuntu): Prosody with lua-unbound and its community modules
+# (prosody-modules, for mod_privacy_lists), and ejabberd. Without
+# arguments it installs everything the interop tests need. It does
+# nothing else.
 #
 # It is idempotent: when every package is already installed it returns at
 # once without touching apt. The distribution's services are never started:
@@ -10,12 +13,9 @@
 # helper (internal/testservers) runs its own instances with their own
 # configuration, ports and state directories.
 #
-# Usage: scripts/install-servers.sh            # both servers
-#        scripts/install-servers.sh prosody    # only Prosody
+# Usage: scripts/install-servers.sh            # all the interop tests need
+#        scripts/install-servers.sh prosody    # only Prosody and its modules
 #        scripts/install-servers.sh ejabberd   # only ejabberd
-#        scripts/install-servers.sh prosody prosody-modules
-#            # opt-in: also Prosody's community modules, for the tests
-#            # that need mod_privacy_lists (testservers Options.PrivacyLists)
 set -euo pipefail
 
 want=("$@")
@@ -26,11 +26,12 @@ fi
 packages=()
 for server in "${want[@]}"; do
 	case "$server" in
-	prosody) packages+=(prosody lua-unbound) ;;
+	# prosody-modules has mod_privacy_lists (testservers
+	# Options.PrivacyLists); Prosody's core has no privacy lists.
+	prosody) packages+=(prosody lua-unbound prosody-modules) ;;
 	ejabberd) packages+=(ejabberd) ;;
-	prosody-modules) packages+=(prosody-modules) ;;
 	*)
-		echo "install-servers: unknown server '$server' (want prosody, ejabberd or prosody-modules)" >&2
+		echo "install-servers: unknown server '$server' (want prosody or ejabberd)" >&2
 		exit 2
 		;;
 	esac

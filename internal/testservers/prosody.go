@@ -13,8 +13,8 @@ import (
 )
 
 // prosodyModulesDir is where Debian installs Prosody's modules, core and
-// community (prosody-modules) alike.
-const prosodyModulesDir = "/usr/lib/prosody/modules"
+// community (prosody-modules) alike. A variable for the tests.
+var prosodyModulesDir = "/usr/lib/prosody/modules"
 
 // prosodyModules are the modules every instance loads (besides those
 // Prosody loads by itself: presence, message, iq, offline, c2s, posix).

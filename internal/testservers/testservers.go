@@ -168,6 +168,18 @@ func backendFor(kind Kind) (backend, error) {
 	return nil, fmt.Errorf("testservers: unknown server kind %q", kind)
 }
 
+// unavailable skips tb because something a server needs is not
+// installed, or fails it when PARLEY_REQUIRE_SERVERS=1 (as in CI, where a
+// skip would hide a missing install step).
+func unavailable(tb testing.TB, kind Kind, what string) {
+	tb.Helper()
+	msg := fmt.Sprintf("testservers: %s not available: %s (run scripts/install-servers.sh)", kind, what)
+	if os.Getenv("PARLEY_REQUIRE_SERVERS") == "1" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}
+
 // Start starts a server of the given kind and returns once its ports accept
 // connections and its accounts exist. It registers Stop with tb.Cleanup. It
 // skips the test when the server is not installed (fails it instead when
@@ -180,11 +192,7 @@ func Start(tb testing.TB, kind Kind, opts Options) *Server {
 		tb.Fatal(err)
 	}
 	if what := b.missing(opts); what != "" {
-		msg := fmt.Sprintf("testservers: %s not available: %s (run scripts/install-servers.sh)", kind, what)
-		if os.Getenv("PARLEY_REQUIRE_SERVERS") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		unavailable(tb, kind, what)
 	}
 	s, err := start(kind, b, opts)
 	if err != nil {
