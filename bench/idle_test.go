@@ -199,7 +199,7 @@ func TestServer(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH_SERVER") != "1" {
 		t.Skip("only runs as the benchmarks' server")
 	}
-	srv, err := xmpptest.New(xmpptest.Domain(domain), xmpptest.Listen())
+	srv, err := xmpptest.Start(&xmpptest.Config{Domain: domain, Listen: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package disco_test
 import (
 	"context"
 	"encoding/xml"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ import (
 // and carol (password "pw").
 func newXMPPServer(t *testing.T) *xmpptest.Server {
 	t.Helper()
-	srv := xmpptest.NewServer(t)
+	srv := xmpptest.NewServer(t, nil)
 	for _, u := range []string{"alice", "bob", "carol"} {
 		_, err := srv.AddUser(u, "pw")
 		require.NoError(t, err)
@@ -37,7 +38,9 @@ func newXMPPServer(t *testing.T) *xmpptest.Server {
 // empty one) and closes the session when the test ends.
 func connect(t *testing.T, srv *xmpptest.Server, user string, mux *session.Mux) *session.Session {
 	t.Helper()
-	s, err := srv.Connect(ctxT(t), user, "pw", &session.Config{Mux: mux, KeepAlive: -1})
+	local, res, _ := strings.Cut(user, "/")
+	addr := jid.MustParse(local + "@" + srv.Domain().String() + "/" + res)
+	s, err := srv.Connect(ctxT(t), addr, "pw", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

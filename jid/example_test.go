@@ -13,7 +13,7 @@ func ExampleParse() {
 		return
 	}
 	fmt.Println(j)
-	fmt.Println(j.Local(), j.Domain(), j.Resource())
+	fmt.Println(j.Localpart(), j.Domainpart(), j.Resourcepart())
 
 	_, err = jid.Parse("juliet@example.com/")
 	fmt.Println(err)

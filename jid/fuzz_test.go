@@ -37,11 +37,11 @@ func FuzzParse(f *testing.F) {
 		if again != j {
 			t.Fatalf("%q: not idempotent: %q then %q", s, j, again)
 		}
-		rebuilt, err := New(j.Local(), j.Domain(), j.Resource())
+		rebuilt, err := New(j.Localpart(), j.Domainpart(), j.Resourcepart())
 		if err != nil || rebuilt != j {
 			t.Fatalf("%q: New from parts gives (%q, %v), want %q", s, rebuilt, err, j)
 		}
-		if b := j.Bare(); b.Resource() != "" || b.Local() != j.Local() || b.Domain() != j.Domain() {
+		if b := j.Bare(); b.Resourcepart() != "" || b.Localpart() != j.Localpart() || b.Domainpart() != j.Domainpart() {
 			t.Fatalf("%q: Bare gives %q", s, b)
 		}
 	})

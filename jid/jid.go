@@ -151,23 +151,30 @@ func MustParse(s string) JID {
 	return j
 }
 
-// Local returns the localpart, or "" if there is none.
-func (j JID) Local() string {
+// Localpart returns the localpart, or "" if there is none.
+func (j JID) Localpart() string {
 	if j.domainStart == 0 {
 		return ""
 	}
 	return j.s[:j.domainStart-1]
 }
 
-// Domain returns the domainpart.
-func (j JID) Domain() string { return j.s[j.domainStart:j.domainEnd] }
+// Domainpart returns the domainpart.
+func (j JID) Domainpart() string { return j.s[j.domainStart:j.domainEnd] }
 
-// Resource returns the resourcepart, or "" if there is none.
-func (j JID) Resource() string {
+// Resourcepart returns the resourcepart, or "" if there is none.
+func (j JID) Resourcepart() string {
 	if int(j.domainEnd) == len(j.s) {
 		return ""
 	}
 	return j.s[j.domainEnd+1:]
+}
+
+// Domain returns the JID of j's domain alone: no localpart, no
+// resourcepart (the address of j's server). The zero JID's is the zero JID.
+func (j JID) Domain() JID {
+	d := j.s[j.domainStart:j.domainEnd]
+	return JID{s: d, domainStart: 0, domainEnd: int32(len(d))}
 }
 
 // Bare returns j without its resourcepart.

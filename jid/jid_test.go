@@ -45,9 +45,9 @@ func TestParseRFC7622(t *testing.T) {
 			for _, fast := range []bool{true, false} {
 				j, err := parse(tc.in, fast)
 				require.NoError(t, err, "fast=%v", fast)
-				assert.Equal(t, tc.local, j.Local())
-				assert.Equal(t, tc.domain, j.Domain())
-				assert.Equal(t, tc.resource, j.Resource())
+				assert.Equal(t, tc.local, j.Localpart())
+				assert.Equal(t, tc.domain, j.Domainpart())
+				assert.Equal(t, tc.resource, j.Resourcepart())
 				assert.Equal(t, tc.st, j.String())
 			}
 		})
@@ -211,21 +211,26 @@ func TestAccessors(t *testing.T) {
 		j                       JID
 		local, domain, resource string
 		bare, zero              bool
+		domainJID               JID
 	}{
-		{"zero", JID{}, "", "", "", true, true},
-		{"domain", MustParse("example.com"), "", "example.com", "", true, false},
-		{"bare", MustParse("a@example.com"), "a", "example.com", "", true, false},
-		{"full", MustParse("a@example.com/r"), "a", "example.com", "r", false, false},
-		{"domain and resource", MustParse("example.com/r@s/t"), "", "example.com", "r@s/t", false, false},
+		{"zero", JID{}, "", "", "", true, true, JID{}},
+		{"domain", MustParse("example.com"), "", "example.com", "", true, false, MustParse("example.com")},
+		{"bare", MustParse("a@example.com"), "a", "example.com", "", true, false, MustParse("example.com")},
+		{"full", MustParse("a@example.com/r"), "a", "example.com", "r", false, false, MustParse("example.com")},
+		{"domain and resource", MustParse("example.com/r@s/t"), "", "example.com", "r@s/t", false, false, MustParse("example.com")},
+		{"IPv6", MustParse("a@[::1]/r"), "a", "[::1]", "r", false, false, MustParse("[::1]")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.local, tc.j.Local())
-			assert.Equal(t, tc.domain, tc.j.Domain())
-			assert.Equal(t, tc.resource, tc.j.Resource())
+			assert.Equal(t, tc.local, tc.j.Localpart())
+			assert.Equal(t, tc.domain, tc.j.Domainpart())
+			assert.Equal(t, tc.resource, tc.j.Resourcepart())
 			assert.Equal(t, tc.bare, tc.j.IsBare())
 			assert.Equal(t, tc.zero, tc.j.IsZero())
+			assert.Equal(t, tc.domainJID, tc.j.Domain())
+			assert.True(t, tc.j.Domain().IsBare())
+			assert.Empty(t, tc.j.Domain().Localpart())
 		})
 	}
 }
@@ -291,7 +296,7 @@ func TestBareAndWithResource(t *testing.T) {
 
 	nfc, err := bare.WithResource("e\u0301")
 	require.NoError(t, err)
-	assert.Equal(t, "é", nfc.Resource())
+	assert.Equal(t, "é", nfc.Resourcepart())
 
 	same, err := full.WithResource("")
 	require.NoError(t, err)
@@ -332,6 +337,6 @@ func TestParseReusesNormalisedInput(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 1.0)
 	j := MustParse(in)
-	allocs = testing.AllocsPerRun(100, func() { _ = j.String(); _ = j.Bare() })
+	allocs = testing.AllocsPerRun(100, func() { _ = j.String(); _ = j.Bare(); _ = j.Domain() })
 	assert.Zero(t, allocs)
 }

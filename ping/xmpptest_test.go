@@ -3,6 +3,7 @@ package ping_test
 import (
 	"context"
 	"encoding/xml"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // (nil for an empty one) and closes the session when the test ends.
 func connect(t *testing.T, srv *xmpptest.Server, user string, mux *session.Mux) *session.Session {
 	t.Helper()
-	s, err := srv.Connect(ctxT(t), user, "pw", &session.Config{Mux: mux, KeepAlive: -1})
+	local, res, _ := strings.Cut(user, "/")
+	addr := jid.MustParse(local + "@" + srv.Domain().String() + "/" + res)
+	s, err := srv.Connect(ctxT(t), addr, "pw", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -35,7 +38,7 @@ func connect(t *testing.T, srv *xmpptest.Server, user string, mux *session.Mux) 
 // refused by a client without it or by the server for a missing resource.
 func TestXMPPTestSend(t *testing.T) {
 	t.Parallel()
-	srv := xmpptest.NewServer(t)
+	srv := xmpptest.NewServer(t, nil)
 	for _, u := range []string{"alice", "bob", "carol"} {
 		_, err := srv.AddUser(u, "pw")
 		require.NoError(t, err)
@@ -80,7 +83,7 @@ func TestXMPPTestSend(t *testing.T) {
 // trip.
 func TestXMPPTestSendNoAnswer(t *testing.T) {
 	t.Parallel()
-	srv := xmpptest.NewServer(t)
+	srv := xmpptest.NewServer(t, nil)
 	for _, u := range []string{"alice", "bob"} {
 		_, err := srv.AddUser(u, "pw")
 		require.NoError(t, err)

@@ -57,7 +57,7 @@ func BenchmarkNegotiate(b *testing.B) {
 			p.expectClosed()
 		}()
 		conn := &countingConn{Conn: cc}
-		s, err := NewClient(context.Background(), conn, juliet, "r0m30myr0m30", cfg)
+		s, err := New(context.Background(), conn, juliet, "r0m30myr0m30", cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func benchReadLoop(b *testing.B, conn string, batch bool) {
 		}
 		close(ready)
 	}()
-	s, err := NewClient(context.Background(), cc, juliet, "r0m30myr0m30", cfg)
+	s, err := New(context.Background(), cc, juliet, "r0m30myr0m30", cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

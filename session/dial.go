@@ -33,9 +33,9 @@ func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Ses
 	ctx, cancel := context.WithDeadline(ctx, cfg.deadline(ctx))
 	defer cancel()
 
-	targets, err := cfg.targets(ctx, addr.Domain())
+	targets, err := cfg.targets(ctx, addr.Domainpart())
 	if err != nil {
-		return nil, fmt.Errorf("session: resolving %s: %w", addr.Domain(), err)
+		return nil, fmt.Errorf("session: resolving %s: %w", addr.Domainpart(), err)
 	}
 	var errs []error
 	redirects := 0
@@ -69,7 +69,7 @@ func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Ses
 	if len(errs) == 1 {
 		return nil, errs[0]
 	}
-	return nil, fmt.Errorf("session: no server of %s could be reached: %w", addr.Domain(), errors.Join(errs...))
+	return nil, fmt.Errorf("session: no server of %s could be reached: %w", addr.Domainpart(), errors.Join(errs...))
 }
 
 // redirectAddr turns the host of see-other-host (RFC 6120 §4.9.3.19: a
@@ -102,23 +102,23 @@ func (c *Config) dialTarget(ctx context.Context, t target, addr jid.JID, passwor
 		return nil, false, fmt.Errorf("session: connecting to %s: %w", t.addr, err)
 	}
 	if t.directTLS {
-		tc := tls.Client(conn, c.tlsConfig(addr.Domain()))
+		tc := tls.Client(conn, c.tlsConfig(addr.Domainpart()))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, false, fmt.Errorf("session: TLS handshake with %s (%s): %w", addr.Domain(), t.addr, err)
+			return nil, false, fmt.Errorf("session: TLS handshake with %s (%s): %w", addr.Domainpart(), t.addr, err)
 		}
 		conn = tc
 	}
 	return c.negotiate(ctx, conn, addr, password)
 }
 
-// NewClient negotiates a client stream over a connection the caller made
+// New negotiates a client stream over a connection the caller made
 // (a proxy, a test pipe, an in-memory server). If conn is a *tls.Conn the
-// stream counts as encrypted from the start (direct TLS). NewClient does
+// stream counts as encrypted from the start (direct TLS). New does
 // not follow see-other-host, since it cannot dial; the stream error is
 // returned. On failure conn is closed. See Config.DialContext for which
 // connections let an idle session use least memory.
-func NewClient(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg *Config) (*Session, error) {
+func New(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
@@ -152,10 +152,10 @@ func (c *Config) negotiate(ctx context.Context, conn net.Conn, addr jid.JID, pas
 		}
 		switch {
 		case ctx.Err() != nil:
-			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", addr.Domain(), context.Cause(ctx), err)
+			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", addr.Domainpart(), context.Cause(ctx), err)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			// The connection's deadline is ctx's, and may fire first.
-			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", addr.Domain(), context.DeadlineExceeded, err)
+			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", addr.Domainpart(), context.DeadlineExceeded, err)
 		}
 		return nil, n.authStarted, err
 	}

@@ -122,7 +122,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 
 // openStream sends a stream header, reads the server's and its features.
 func (n *negotiator) openStream() (*Features, error) {
-	h := wire.Header{To: n.account.Domain(), Version: "1.0", Lang: n.cfg.lang()}
+	h := wire.Header{To: n.account.Domainpart(), Version: "1.0", Lang: n.cfg.lang()}
 	if n.tr.Encrypted() {
 		// RFC 6120 §4.7.1: a from only once the stream is protected.
 		h.From = n.account.Bare().String()
@@ -172,7 +172,7 @@ func (n *negotiator) startTLS(ctx context.Context) error {
 		return n.abort(fmt.Errorf("session: expected <proceed/>, got <%s>", start.Name.Local),
 			stanza.StreamUnsupportedStanzaType, "expected proceed")
 	}
-	if err := n.tr.StartTLS(ctx, n.cfg.tlsConfig(n.account.Domain())); err != nil {
+	if err := n.tr.StartTLS(ctx, n.cfg.tlsConfig(n.account.Domainpart())); err != nil {
 		return err
 	}
 	n.rd = wire.NewReader(n.tr, n.limits())
@@ -182,7 +182,7 @@ func (n *negotiator) startTLS(ctx context.Context) error {
 // authenticate runs SASL (RFC 6120 §6) with one mechanism; a failure is
 // final: Parley never retries with a weaker mechanism.
 func (n *negotiator) authenticate(feats *Features) error {
-	if n.account.Local() == "" {
+	if n.account.Localpart() == "" {
 		return errors.New("session: the JID has no localpart to log in with")
 	}
 	state := n.tr.TLS()
@@ -191,7 +191,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 	if err != nil {
 		return n.abort(fmt.Errorf("session: %w", err), stanza.StreamPolicyViolation, "no acceptable SASL mechanism")
 	}
-	neg.Username, neg.Password, neg.Authzid = n.account.Local(), n.password, n.cfg.Authzid
+	neg.Username, neg.Password, neg.Authzid = n.account.Localpart(), n.password, n.cfg.Authzid
 	n.authStarted = true
 	n.trace.note("SEND ", "<auth xmlns='"+nsSASL+"' mechanism='"+mech.Name()+"'>[payload redacted]</auth>")
 	n.trace.setRedact(true)
@@ -308,7 +308,7 @@ func (n *negotiator) readFailure(mech string) error {
 func (n *negotiator) bind() (jid.JID, error) {
 	res := n.cfg.Resource
 	if res == "" {
-		res = n.account.Resource()
+		res = n.account.Resourcepart()
 	}
 	iq := &stanza.IQ{Header: stanza.Header{ID: newID()}, Type: stanza.IQSet, Payload: bindRequest(res)}
 	reply, err := n.roundTrip(iq)
@@ -341,11 +341,7 @@ func (n *negotiator) bind() (jid.JID, error) {
 
 // establishSession sends the RFC 3921 §3 session request.
 func (n *negotiator) establishSession() error {
-	domain, err := jid.New("", n.account.Domain(), "")
-	if err != nil {
-		return err
-	}
-	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: domain}, Type: stanza.IQSet, Payload: emptyElement{nsSession, "session"}}
+	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{nsSession, "session"}}
 	reply, err := n.roundTrip(iq)
 	if err != nil {
 		return err
@@ -374,7 +370,7 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 		return nil, n.abort(fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local),
 			stanza.StreamUnsupportedStanzaType, "expected an iq reply")
 	}
-	st, err := stanza.Decode(n.rd, start)
+	st, err := stanza.Decoder{}.Decode(n.rd, start)
 	if err != nil {
 		var inv *stanza.InvalidError
 		if errors.As(err, &inv) {

@@ -122,7 +122,7 @@ func clientConfig(t testing.TB) *Config {
 
 var juliet = jid.MustParse("juliet@example.com")
 
-// dialPeer runs NewClient against a peer whose script runs in fn on its
+// dialPeer runs New against a peer whose script runs in fn on its
 // own goroutine and returns the client's result. When it fails, the
 // script has ended; otherwise wait waits for it (close the session first:
 // scripts end when the client closes). Read what a script recorded only
@@ -146,7 +146,7 @@ func dialPeerWait(t testing.TB, account jid.JID, cfg *Config, fn func(p *peer)) 
 		}()
 		fn(p)
 	}()
-	s, err = NewClient(context.Background(), cc, account, "r0m30myr0m30", cfg)
+	s, err = New(context.Background(), cc, account, "r0m30myr0m30", cfg)
 	wait = func() { <-done }
 	if err != nil {
 		wait() // the client closed its end: the script reads EOF

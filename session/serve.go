@@ -89,7 +89,7 @@ func (s *Session) readElements() bool {
 				Text: fmt.Sprintf("unexpected top-level element <%s xmlns='%s'>", start.Name.Local, start.Name.Space)})
 			return false
 		}
-		st, err := stanza.DecodeLang(s.rd, start, s.lang)
+		st, err := stanza.Decoder{Lang: s.lang}.Decode(s.rd, start)
 		if err != nil {
 			var inv *stanza.InvalidError
 			if errors.As(err, &inv) {
@@ -658,8 +658,7 @@ func (s *Session) checkServer(next time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
 	defer cancel()
-	domain, _ := jid.New("", s.addr.Domain(), "")
-	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: domain}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
+	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: s.addr.Domain()}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
 	var se *stanza.Error
 	switch {
 	case err == nil, errors.As(err, &se):

@@ -61,7 +61,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				r.i = 0
-				if _, err := Decode(r, start); err != nil {
+				if _, err := (Decoder{}).Decode(r, start); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -84,7 +84,7 @@ func BenchmarkDecodeXML(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := Decode(d, t.(xml.StartElement)); err != nil {
+				if _, err := (Decoder{}).Decode(d, t.(xml.StartElement)); err != nil {
 					b.Fatal(err)
 				}
 			}

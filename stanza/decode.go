@@ -77,6 +77,16 @@ func (e *InvalidError) Answerable() bool {
 	return true
 }
 
+// Decoder turns the stanzas of one stream into typed values. The zero
+// Decoder is ready to use, for a stream without a default language.
+type Decoder struct {
+	// Lang is the stream's default xml:lang (the stream header's): a
+	// stanza without xml:lang of its own inherits it (RFC 6120 §4.7.4),
+	// so its Lang is Lang and a body or status in that language is the
+	// default one rather than an alternative.
+	Lang string
+}
+
 // Decode reads one stanza whose start element start has just been read
 // from r, through its matching end element, and returns a *Message, a
 // *Presence or an *IQ. r must resolve namespaces as encoding/xml's
@@ -87,15 +97,8 @@ func (e *InvalidError) Answerable() bool {
 // jabber:client is skipped, and the error returned matches
 // StreamUnsupportedStanzaType with errors.Is. Errors of r are returned
 // wrapped.
-func Decode(r xml.TokenReader, start xml.StartElement) (Stanza, error) {
-	return DecodeLang(r, start, "")
-}
-
-// DecodeLang is Decode for a stream whose default xml:lang is lang (the
-// stream header's): a stanza without xml:lang of its own inherits it (RFC
-// 6120 §4.7.4), so its Lang is lang and a body or status in that language
-// is the default one rather than an alternative.
-func DecodeLang(r xml.TokenReader, start xml.StartElement, lang string) (Stanza, error) {
+func (d Decoder) Decode(r xml.TokenReader, start xml.StartElement) (Stanza, error) {
+	lang := d.Lang
 	if start.Name.Space == NS {
 		switch start.Name.Local {
 		case "message":

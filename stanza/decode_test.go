@@ -216,7 +216,7 @@ func TestDecodeInvalid(t *testing.T) {
 			t.Parallel()
 			d, start, ok := firstStart([]byte(tt.in + `<next/>`))
 			require.True(t, ok)
-			s, err := Decode(d, start)
+			s, err := Decoder{}.Decode(d, start)
 			assert.Nil(t, s)
 			var inv *InvalidError
 			require.ErrorAs(t, err, &inv)
@@ -257,7 +257,7 @@ func TestDecodeNotAStanza(t *testing.T) {
 	} {
 		d, start, ok := firstStart([]byte(in + `<next/>`))
 		require.True(t, ok)
-		_, err := Decode(d, start)
+		_, err := Decoder{}.Decode(d, start)
 		assert.ErrorIs(t, err, StreamUnsupportedStanzaType, in)
 		assert.False(t, isInvalid(err))
 		tok, err := d.Token()
@@ -306,7 +306,7 @@ func TestDecodeEOFInsideStanza(t *testing.T) {
 			i++
 			return toks[i-1], nil
 		})
-		_, err := Decode(src, start)
+		_, err := Decoder{}.Decode(src, start)
 		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, in)
 		assert.False(t, isInvalid(err))
 	}
@@ -318,7 +318,7 @@ func TestDecodeReaderError(t *testing.T) {
 	boom := errors.New("boom")
 	r := readerFunc(func() (xml.Token, error) { return nil, boom })
 	for _, local := range []string{"message", "presence", "iq"} {
-		_, err := Decode(r, xml.StartElement{Name: xml.Name{Space: NS, Local: local}})
+		_, err := Decoder{}.Decode(r, xml.StartElement{Name: xml.Name{Space: NS, Local: local}})
 		assert.ErrorIs(t, err, boom, local)
 		assert.False(t, isInvalid(err))
 	}
@@ -344,7 +344,7 @@ func TestDecodeDoesNotKeepReaderBuffers(t *testing.T) {
 		}
 		return tok, err
 	})
-	s, err := Decode(r, start)
+	s, err := Decoder{}.Decode(r, start)
 	require.NoError(t, err)
 	for _, cd := range handed {
 		for i := range cd {
@@ -375,7 +375,7 @@ func TestDecodeLangInherits(t *testing.T) {
 			d := xml.NewDecoder(strings.NewReader(tt.in))
 			tok, err := d.Token()
 			require.NoError(t, err)
-			st, err := DecodeLang(d, tok.(xml.StartElement), tt.lang)
+			st, err := Decoder{Lang: tt.lang}.Decode(d, tok.(xml.StartElement))
 			require.NoError(t, err)
 			m := st.(*Message)
 			assert.Equal(t, tt.wantLang, m.Lang)

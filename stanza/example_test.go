@@ -30,7 +30,7 @@ func Example_buildMessage() {
 	// <message id='ktx72v49' to='romeo@example.net' type='chat'><body>Art thou not Romeo, and a Montague?</body></message>
 }
 
-func ExampleDecode() {
+func ExampleDecoder_Decode() {
 	const in = `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>
 <iq id='a78b4q6ha463' type='set'>
   <query xmlns='jabber:iq:roster'>
@@ -54,7 +54,7 @@ func ExampleDecode() {
 			break
 		}
 	}
-	s, err := stanza.Decode(d, start)
+	s, err := stanza.Decoder{}.Decode(d, start)
 	if err != nil {
 		fmt.Println(err)
 		return

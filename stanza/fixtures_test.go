@@ -119,7 +119,7 @@ func decodeAny(t *testing.T, data []byte) any {
 		require.NoError(t, err)
 		return e
 	}
-	s, err := Decode(d, start)
+	s, err := Decoder{}.Decode(d, start)
 	require.NoError(t, err)
 	return s
 }

@@ -92,7 +92,7 @@ func FuzzDecodeIQ(f *testing.F) {
 
 func FuzzDecode(f *testing.F) {
 	fuzzStanza(f, func(d *xml.Decoder, start xml.StartElement) (Stanza, error) {
-		return Decode(d, start)
+		return Decoder{}.Decode(d, start)
 	})
 }
 

@@ -41,7 +41,7 @@ func decodeString(t testing.TB, s string) (Stanza, error) {
 	t.Helper()
 	d, start, ok := firstStart([]byte(s))
 	require.True(t, ok, "no start element in %s", s)
-	return Decode(d, start)
+	return Decoder{}.Decode(d, start)
 }
 
 // mustRaw parses s as a Raw.

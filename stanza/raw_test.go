@@ -128,7 +128,7 @@ func TestReadRawDeep(t *testing.T) {
 	in := `<message><x xmlns='u'>` + strings.Repeat("<y>", depth) + strings.Repeat("</y>", depth) + `</x></message><next/>`
 	d, start, ok := firstStart([]byte(in))
 	require.True(t, ok)
-	s, err := Decode(d, start)
+	s, err := Decoder{}.Decode(d, start)
 	require.NoError(t, err)
 	raw, ok := s.(*Message).Extension(xml.Name{Space: "u", Local: "x"})
 	require.True(t, ok)
@@ -145,7 +145,7 @@ func TestReadRawUnusable(t *testing.T) {
 	t.Parallel()
 	d, start, ok := firstStart([]byte(`<message id='m'><x xmlns='u'><?pi x?><y/></x><body>b</body></message><next/>`))
 	require.True(t, ok)
-	_, err := Decode(d, start)
+	_, err := Decoder{}.Decode(d, start)
 	var inv *InvalidError
 	require.ErrorAs(t, err, &inv)
 	assert.Equal(t, BadRequest, inv.Reply.Condition)

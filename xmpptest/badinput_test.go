@@ -43,7 +43,7 @@ func TestStreamErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, xmpptest.MaxStanzaBytes(1024))
+			srv := newServer(t, &xmpptest.Config{MaxStanzaBytes: 1024})
 			c := dialRaw(t, srv)
 			switch tc.stage {
 			case "plain":
@@ -83,7 +83,7 @@ func TestStanzaErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t)
+			srv := newServer(t, nil)
 			c := dialRaw(t, srv)
 			c.login("alice")
 			c.send(tc.input)
@@ -121,7 +121,7 @@ func stanzaError(st stanza.Stanza) error {
 // attempts end the stream.
 func TestSASLFailures(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	c := dialRaw(t, srv)
 	c.open("example.test")
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3LWFsaWNl</auth>")
@@ -144,7 +144,7 @@ func TestSASLFailures(t *testing.T) {
 // not-authorized; after it, the stream works.
 func TestRequiredSessionRaw(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, xmpptest.RequireSession())
+	srv := newServer(t, &xmpptest.Config{RequireSession: true})
 	c := dialRaw(t, srv)
 	c.login("alice")
 	c.send("<iq type='get' id='p1' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>")
@@ -160,7 +160,7 @@ func TestRequiredSessionRaw(t *testing.T) {
 // The SASL user name is read as a localpart: "Alice" is alice.
 func TestSASLUsernameNormalized(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	c := dialRaw(t, srv)
 	c.open("example.test")
 	c.startTLS()
@@ -177,10 +177,10 @@ func TestSASLUsernameNormalized(t *testing.T) {
 // and the stream goes on.
 func TestStanzaLimitIsAnnounced(t *testing.T) {
 	t.Parallel()
-	def, _ := login(t, newServer(t), "alice", nil)
+	def, _ := login(t, newServer(t, nil), "alice", nil)
 	assert.Equal(t, 1<<20, def.Features().Limits.MaxBytes, "the default limit")
 
-	srv := newServer(t, xmpptest.MaxStanzaBytes(2000))
+	srv := newServer(t, &xmpptest.Config{MaxStanzaBytes: 2000})
 	a, _ := login(t, srv, "alice", nil)
 	b, bobIn := login(t, srv, "bob", nil)
 	require.Equal(t, 2000, a.Features().Limits.MaxBytes)

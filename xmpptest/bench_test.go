@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
@@ -15,7 +16,7 @@ import (
 // JID through the in-memory server and waits until bob's handler has seen
 // all of them; msgs/s is the rate.
 func BenchmarkMessageThroughput(b *testing.B) {
-	srv, err := xmpptest.New()
+	srv, err := xmpptest.Start(nil)
 	require.NoError(b, err)
 	defer srv.Close()
 	_, _ = srv.AddUser("alice", "pw")
@@ -24,10 +25,10 @@ func BenchmarkMessageThroughput(b *testing.B) {
 	got := make(chan struct{}, 1024)
 	mux := session.NewMux()
 	mux.HandleMessageFunc(session.MessageRoute{}, func(context.Context, *session.Session, *stanza.Message) { got <- struct{}{} })
-	bob, err := srv.Connect(ctx, "bob/bench", "pw", &session.Config{Mux: mux, KeepAlive: -1})
+	bob, err := srv.Connect(ctx, jid.MustParse("bob@example.test/bench"), "pw", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(b, err)
 	defer bob.Close(ctx)
-	alice, err := srv.Connect(ctx, "alice/bench", "pw", &session.Config{KeepAlive: -1})
+	alice, err := srv.Connect(ctx, jid.MustParse("alice@example.test/bench"), "pw", &session.Config{KeepAlive: -1})
 	require.NoError(b, err)
 	defer alice.Close(ctx)
 

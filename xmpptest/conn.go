@@ -69,7 +69,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, raw: nc, nc: nc}
-	if s.opts.transcripts {
+	if s.cfg.RecordTranscripts {
 		c.tr = &transcript{}
 	}
 	return c
@@ -111,7 +111,7 @@ func (c *conn) serve() error {
 }
 
 func (c *conn) handshake(tc *tls.Conn) error {
-	_ = c.raw.SetDeadline(time.Now().Add(c.srv.opts.writeTimeout))
+	_ = c.raw.SetDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 	err := tc.Handshake()
 	_ = c.raw.SetDeadline(time.Time{})
 	if err != nil {
@@ -131,7 +131,7 @@ func (c *conn) setConn(nc net.Conn) {
 	if c.tr != nil {
 		r = io.TeeReader(nc, c.tr.writer('C'))
 	}
-	c.rd = wire.NewReader(r, wire.Limits{MaxStanzaBytes: c.srv.maxStanzaBytes()})
+	c.rd = wire.NewReader(r, wire.Limits{MaxStanzaBytes: c.srv.cfg.MaxStanzaBytes})
 }
 
 // asStreamError turns a reading error into the stream error to send:
@@ -169,8 +169,8 @@ func (c *conn) finish(err error) {
 	delete(s.conns, c)
 	wasBound := c.bound
 	if c.bound {
-		if a := s.accounts[c.addr.Local()]; a != nil && a.resources[c.addr.Resource()] == c {
-			delete(a.resources, c.addr.Resource())
+		if a := s.accounts[c.addr.Localpart()]; a != nil && a.resources[c.addr.Resourcepart()] == c {
+			delete(a.resources, c.addr.Resourcepart())
 		}
 		c.bound, c.available = false, false
 	}
@@ -191,7 +191,7 @@ func (c *conn) shutdown(se *stanza.StreamError, grace time.Duration) {
 	if !c.dead {
 		var b []byte
 		if !c.headerSent {
-			b = wire.AppendHeader(b, wire.Header{From: c.srv.domain.Domain(), ID: newID(), Version: "1.0", Lang: "en"})
+			b = wire.AppendHeader(b, wire.Header{From: c.srv.domain.Domainpart(), ID: newID(), Version: "1.0", Lang: "en"})
 		}
 		if se != nil {
 			if eb, err := se.AppendXML(b); err == nil {
@@ -233,7 +233,7 @@ func (c *conn) writeLocked(b []byte) error {
 	if d := time.Duration(c.delay.Load()); d > 0 {
 		time.Sleep(d)
 	}
-	_ = c.raw.SetWriteDeadline(time.Now().Add(c.srv.opts.writeTimeout))
+	_ = c.raw.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 	if c.closing.Load() && c.dead {
 		return errConnClosed
 	}

@@ -62,7 +62,7 @@ const (
 // server; the two answers differ.
 func TestDiscoScopes(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	a, _ := login(t, srv, "alice", nil)
 	_, _ = login(t, srv, "bob/desk", nil) // an online resource changes nothing
 
@@ -131,7 +131,7 @@ func TestDiscoScopes(t *testing.T) {
 // full JID, with the id of the query.
 func TestAccountDiscoRaw(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	c := dialRaw(t, srv)
 	c.login("alice")
 	c.send("<iq type='get' id='d1' to='bob@example.test'><query xmlns='" + nsInfo + "'/></iq>")

@@ -13,24 +13,24 @@ import (
 
 // A server in memory, two Parley clients and a message between them.
 func Example() {
-	srv, err := xmpptest.New()
+	srv, err := xmpptest.Start(nil)
 	if err != nil {
 		panic(err)
 	}
 	defer srv.Close()
-	_, _ = srv.AddUser("alice", "alice-pw")
-	_, _ = srv.AddUser("bob", "bob-pw")
+	aliceAddr, _ := srv.AddUser("alice", "alice-pw")
+	bobAddr, _ := srv.AddUser("bob", "bob-pw")
 	ctx := context.Background()
 
 	got := make(chan *stanza.Message, 1)
 	mux := session.NewMux()
 	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) { got <- m })
-	bob, err := srv.Connect(ctx, "bob/laptop", "bob-pw", &session.Config{Mux: mux})
+	bob, err := srv.Connect(ctx, bobAddr, "bob-pw", &session.Config{Mux: mux, Resource: "laptop"})
 	if err != nil {
 		panic(err)
 	}
 	defer bob.Close(ctx)
-	alice, err := srv.Connect(ctx, "alice", "alice-pw", nil)
+	alice, err := srv.Connect(ctx, aliceAddr, "alice-pw", nil)
 	if err != nil {
 		panic(err)
 	}
@@ -45,11 +45,12 @@ func Example() {
 // In a test, NewServer closes the server when the test ends.
 func ExampleNewServer() {
 	var t *testing.T // the test's own
-	srv := xmpptest.NewServer(t, xmpptest.Domain("chat.example"), xmpptest.RequireSession())
-	if _, err := srv.AddUser("alice", "secret"); err != nil {
+	srv := xmpptest.NewServer(t, &xmpptest.Config{Domain: "chat.example", RequireSession: true})
+	addr, err := srv.AddUser("alice", "secret")
+	if err != nil {
 		t.Fatal(err)
 	}
-	alice, err := srv.Connect(t.Context(), "alice", "secret", nil)
+	alice, err := srv.Connect(t.Context(), addr, "secret", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,16 +60,16 @@ func ExampleNewServer() {
 
 // Watch sees every stanza the server routes, with the 'from' it stamped.
 func ExampleServer_Watch() {
-	srv, _ := xmpptest.New()
+	srv, _ := xmpptest.Start(nil)
 	defer srv.Close()
-	_, _ = srv.AddUser("alice", "pw")
+	addr, _ := srv.AddUser("alice", "pw")
 	srv.Watch(func(r xmpptest.Routed) {
 		if iq, ok := r.Stanza.(*stanza.IQ); ok {
 			fmt.Println(iq.Type, "iq from", iq.From.Bare(), "to", iq.To)
 		}
 	})
 	ctx := context.Background()
-	alice, _ := srv.Connect(ctx, "alice", "pw", nil)
+	alice, _ := srv.Connect(ctx, addr, "pw", nil)
 	defer alice.Close(ctx)
 	ping, _ := stanza.ParseRaw([]byte("<ping xmlns='urn:xmpp:ping'/>"))
 	_, _ = alice.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: srv.Domain()}, Type: stanza.IQGet, Payload: ping})
@@ -78,7 +79,7 @@ func ExampleServer_Watch() {
 // Other clients (slixmpp, go-sendxmpp) connect over TCP and trust the
 // server's certificate from CertPEM.
 func ExampleListen() {
-	srv, _ := xmpptest.New(xmpptest.Listen())
+	srv, _ := xmpptest.Start(&xmpptest.Config{Listen: true})
 	defer srv.Close()
 	_, _ = srv.AddUser("alice", "pw")
 	cfg := &session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}

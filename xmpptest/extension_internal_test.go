@@ -19,7 +19,7 @@ import (
 // use: iq handlers, message and presence hooks, end hooks, stream
 // features and disco features.
 func TestExtensionPoints(t *testing.T) {
-	srv := NewServer(t)
+	srv := NewServer(t, nil)
 	_, err := srv.AddUser("alice", "pw")
 	require.NoError(t, err)
 
@@ -54,7 +54,7 @@ func TestExtensionPoints(t *testing.T) {
 	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) { got <- m })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := srv.Connect(ctx, "alice", "pw", &session.Config{Mux: mux, KeepAlive: -1})
+	s, err := srv.Connect(ctx, jid.MustParse("alice@example.test"), "pw", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)
 	assert.True(t, s.Features().RosterVersioning)
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
 )
@@ -37,7 +38,7 @@ func FuzzServerInput(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	srv, err := xmpptest.New()
+	srv, err := xmpptest.Start(nil)
 	require.NoError(f, err)
 	f.Cleanup(func() { _ = srv.Close() })
 	for _, u := range []string{"alice", "bob"} {
@@ -45,7 +46,7 @@ func FuzzServerInput(f *testing.F) {
 		require.NoError(f, err)
 	}
 	ctx := context.Background()
-	bob, err := srv.Connect(ctx, "bob/fuzz", "pw-bob", nil)
+	bob, err := srv.Connect(ctx, jid.MustParse("bob@example.test/fuzz"), "pw-bob", nil)
 	require.NoError(f, err)
 	f.Cleanup(func() { _ = bob.Close(ctx) })
 	require.NoError(f, bob.Send(ctx, &stanza.Presence{}))
@@ -93,7 +94,7 @@ func FuzzServerHandshake(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		srv, err := xmpptest.New()
+		srv, err := xmpptest.Start(nil)
 		require.NoError(t, err)
 		_, _ = srv.AddUser("alice", "pw-alice")
 		conn, err := srv.Pipe()

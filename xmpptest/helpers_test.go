@@ -2,6 +2,7 @@ package xmpptest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,25 +67,26 @@ func login(t *testing.T, srv *xmpptest.Server, user string, cfg *session.Config)
 	}
 	c.Mux = mux
 	c.KeepAlive = -1
-	s, err := srv.Connect(ctx(t), user, "pw-"+localOf(user), &c)
+	s, err := srv.Connect(ctx(t), account(srv, user), "pw-"+account(srv, user).Localpart(), &c)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s, in
 }
 
-func localOf(user string) string {
-	for i := range len(user) {
-		if user[i] == '/' {
-			return user[:i]
-		}
+// account returns the JID of user ("name" or "name/resource") on srv.
+func account(srv *xmpptest.Server, user string) jid.JID {
+	local, res, _ := strings.Cut(user, "/")
+	addr, err := jid.New(local, srv.Domain().Domainpart(), res)
+	if err != nil {
+		panic(err)
 	}
-	return user
+	return addr
 }
 
 // newServer starts a server with alice, bob and carol (passwords "pw-" +
 // name).
-func newServer(t *testing.T, opts ...xmpptest.Option) *xmpptest.Server {
-	srv := xmpptest.NewServer(t, opts...)
+func newServer(t *testing.T, cfg *xmpptest.Config) *xmpptest.Server {
+	srv := xmpptest.NewServer(t, cfg)
 	for _, u := range []string{"alice", "bob", "carol"} {
 		_, err := srv.AddUser(u, "pw-"+u)
 		require.NoError(t, err)
@@ -99,3 +101,9 @@ func available(t *testing.T, s *session.Session, prio int8) {
 }
 
 var alice = jid.MustParse("alice@example.test")
+
+// withTranscripts returns a copy of cfg that records transcripts.
+func withTranscripts(cfg xmpptest.Config) *xmpptest.Config {
+	cfg.RecordTranscripts = true
+	return &cfg
+}

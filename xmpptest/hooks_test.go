@@ -17,7 +17,7 @@ import (
 
 func TestWatch(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	var mu sync.Mutex
 	var seen []xmpptest.Routed
 	srv.Watch(func(r xmpptest.Routed) {
@@ -47,7 +47,7 @@ func TestWatch(t *testing.T) {
 
 func TestInject(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	b, bin := login(t, srv, "bob/one", nil)
 	_, bin2 := login(t, srv, "bob/two", nil)
 	spoof := &stanza.Message{Header: stanza.Header{From: jid.MustParse("santa@north.pole/sleigh")}, Body: "ho ho"}
@@ -69,7 +69,7 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	t.Run("drop", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t)
+		srv := newServer(t, nil)
 		a, _ := login(t, srv, "alice", nil)
 		require.NoError(t, srv.Drop(a.Addr()))
 		<-a.Done()
@@ -79,7 +79,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("stream error", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t)
+		srv := newServer(t, nil)
 		a, _ := login(t, srv, "alice", nil)
 		require.NoError(t, srv.StreamError(a.Addr(), &stanza.StreamError{Condition: stanza.StreamSeeOtherHost, Host: "elsewhere.example"}))
 		<-a.Done()
@@ -90,7 +90,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("delay", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t)
+		srv := newServer(t, nil)
 		a, _ := login(t, srv, "alice", nil)
 		b, bin := login(t, srv, "bob/one", nil)
 		require.NoError(t, srv.Delay(b.Addr(), 200*time.Millisecond))
@@ -102,7 +102,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("unknown address", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t)
+		srv := newServer(t, nil)
 		nobody := jid.MustParse("alice@example.test/nobody")
 		assert.ErrorIs(t, srv.Drop(nobody), xmpptest.ErrNotConnected)
 		assert.ErrorIs(t, srv.Delay(nobody, time.Second), xmpptest.ErrNotConnected)
@@ -112,7 +112,7 @@ func TestFaults(t *testing.T) {
 
 func TestTranscript(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, xmpptest.RecordTranscripts())
+	srv := newServer(t, &xmpptest.Config{RecordTranscripts: true})
 	a, _ := login(t, srv, "alice", nil)
 	b, _ := login(t, srv, "bob/one", nil)
 	require.NoError(t, a.Send(ctx(t), chat(b.Addr(), "for the record")))
@@ -123,18 +123,18 @@ func TestTranscript(t *testing.T) {
 	assert.Contains(t, tr, "S: <stream:features><bind")
 	assert.True(t, strings.HasSuffix(strings.TrimSpace(tr), "S: </stream:stream>"), "the transcript ends with the server's close:\n%s", tr)
 	assert.Contains(t, srv.Transcript(b.Addr()), "S: <message")
-	assert.Empty(t, newServer(t).Transcript(a.Addr()), "no transcripts unless asked for")
+	assert.Empty(t, newServer(t, nil).Transcript(a.Addr()), "no transcripts unless asked for")
 }
 
 // Close ends every stream with system-shutdown and leaves no goroutine
 // (TestMain checks with goleak).
 func TestClose(t *testing.T) {
 	t.Parallel()
-	srv, err := xmpptest.New(xmpptest.Listen())
+	srv, err := xmpptest.Start(&xmpptest.Config{Listen: true})
 	require.NoError(t, err)
 	_, err = srv.AddUser("alice", "pw-alice")
 	require.NoError(t, err)
-	a, err := srv.Connect(ctx(t), "alice", "pw-alice", nil)
+	a, err := srv.Connect(ctx(t), account(srv, "alice"), "pw-alice", nil)
 	require.NoError(t, err)
 	require.NoError(t, srv.Close())
 	<-a.Done()
@@ -142,6 +142,6 @@ func TestClose(t *testing.T) {
 	assert.NoError(t, srv.Close(), "Close twice")
 	_, err = srv.Pipe()
 	assert.ErrorIs(t, err, xmpptest.ErrClosed)
-	_, err = srv.Connect(ctx(t), "alice", "pw-alice", nil)
+	_, err = srv.Connect(ctx(t), account(srv, "alice"), "pw-alice", nil)
 	assert.Error(t, err)
 }

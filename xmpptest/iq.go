@@ -187,7 +187,7 @@ func (c *conn) bind(iq *stanza.IQ, raw *stanza.Raw) (bool, error) {
 		res = "xmpptest-" + newID()[:8]
 	}
 	s := c.srv
-	full, err := jid.New(c.user, s.domain.Domain(), res)
+	full, err := jid.New(c.user, s.domain.Domainpart(), res)
 	if err != nil {
 		return false, c.writeStanza(iq.ErrorReply(stanza.NewError(stanza.BadRequest, "invalid resourcepart")))
 	}
@@ -197,15 +197,15 @@ func (c *conn) bind(iq *stanza.IQ, raw *stanza.Raw) (bool, error) {
 		s.mu.Unlock()
 		return false, &stanza.StreamError{Condition: stanza.StreamNotAuthorized, Text: "the account is gone"}
 	}
-	old := a.resources[full.Resource()]
-	if old != nil && s.opts.refuseConflicts {
+	old := a.resources[full.Resourcepart()]
+	if old != nil && s.cfg.RefuseConflicts {
 		s.mu.Unlock()
 		return false, c.writeStanza(iq.ErrorReply(stanza.NewError(stanza.Conflict, "the resource is bound by another session")))
 	}
 	if old != nil {
 		old.bound, old.available = false, false
 	}
-	a.resources[full.Resource()] = c
+	a.resources[full.Resourcepart()] = c
 	c.addr, c.bound = full, true
 	s.last[full] = c
 	s.mu.Unlock()
@@ -229,7 +229,7 @@ func appendBindResult(b []byte, full jid.JID) []byte {
 
 // saslserverBindings returns the channel binding types to advertise.
 func saslserverBindings(c *conn) []string {
-	if c.srv.opts.noBinding {
+	if c.srv.cfg.NoChannelBinding {
 		return nil
 	}
 	return saslserver.ChannelBindingTypes(c.tlsState)

@@ -23,7 +23,7 @@ func TestLogin(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		opts     []xmpptest.Option
+		server   xmpptest.Config
 		cfg      session.Config
 		wantMech string
 		wantTLS  uint16
@@ -36,13 +36,13 @@ func TestLogin(t *testing.T) {
 		{name: "SCRAM-SHA-1-PLUS", cfg: session.Config{Mechanisms: []sasl.Mechanism{sasl.ScramSHA1Plus}}, wantMech: "SCRAM-SHA-1-PLUS", wantTLS: tls.VersionTLS13, wantCB: []string{"tls-exporter"}},
 		{name: "SCRAM-SHA-256-PLUS", cfg: session.Config{Mechanisms: []sasl.Mechanism{sasl.ScramSHA256Plus}}, wantMech: "SCRAM-SHA-256-PLUS", wantTLS: tls.VersionTLS13, wantCB: []string{"tls-exporter"}},
 		{name: "PLAIN", cfg: session.Config{Mechanisms: []sasl.Mechanism{sasl.Plain}}, wantMech: "PLAIN", wantTLS: tls.VersionTLS13, wantCB: []string{"tls-exporter"}},
-		{name: "TLS 1.2 with tls-unique", opts: []xmpptest.Option{xmpptest.TLSMaxVersion(tls.VersionTLS12)}, wantMech: "SCRAM-SHA-512-PLUS", wantTLS: tls.VersionTLS12, wantCB: []string{"tls-unique"}},
-		{name: "no channel binding", opts: []xmpptest.Option{xmpptest.NoChannelBinding()}, wantMech: "SCRAM-SHA-512", wantTLS: tls.VersionTLS13},
+		{name: "TLS 1.2 with tls-unique", server: xmpptest.Config{TLSMaxVersion: tls.VersionTLS12}, wantMech: "SCRAM-SHA-512-PLUS", wantTLS: tls.VersionTLS12, wantCB: []string{"tls-unique"}},
+		{name: "no channel binding", server: xmpptest.Config{NoChannelBinding: true}, wantMech: "SCRAM-SHA-512", wantTLS: tls.VersionTLS13},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, append(tc.opts, xmpptest.RecordTranscripts())...)
+			srv := newServer(t, withTranscripts(tc.server))
 			s, _ := login(t, srv, "alice/phone", &tc.cfg)
 			assert.Equal(t, "alice@example.test/phone", s.Addr().String())
 			require.NotNil(t, s.TLS())
@@ -77,7 +77,7 @@ func TestLoginFails(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t)
+			srv := newServer(t, nil)
 			cfg := &session.Config{KeepAlive: -1}
 			if tc.want == nil {
 				cfg.TLSConfig = &tls.Config{} // system roots: the self-signed certificate is not trusted
@@ -91,7 +91,7 @@ func TestLoginFails(t *testing.T) {
 				c, cancel = context.WithTimeout(c, 500*time.Millisecond)
 				defer cancel()
 			}
-			s, err := srv.Connect(c, tc.user, tc.password, cfg)
+			s, err := srv.Connect(c, account(srv, tc.user), tc.password, cfg)
 			require.Error(t, err)
 			assert.Nil(t, s)
 			if tc.want != nil {
@@ -106,7 +106,7 @@ func TestLoginFails(t *testing.T) {
 // DialContext.
 func TestTransports(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, xmpptest.Listen())
+	srv := newServer(t, &xmpptest.Config{Listen: true})
 	require.NotEmpty(t, srv.Addr())
 	assert.True(t, strings.HasPrefix(srv.Addr(), "127.0.0.1:"))
 	alice := jid.MustParse("alice@example.test")
@@ -137,7 +137,7 @@ func TestResourceConflict(t *testing.T) {
 	t.Parallel()
 	t.Run("new session wins", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t)
+		srv := newServer(t, nil)
 		old, _ := login(t, srv, "alice/phone", nil)
 		s, _ := login(t, srv, "alice/phone", nil)
 		<-old.Done()
@@ -148,9 +148,9 @@ func TestResourceConflict(t *testing.T) {
 	})
 	t.Run("refuse the new bind", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, xmpptest.RefuseConflicts())
+		srv := newServer(t, &xmpptest.Config{RefuseConflicts: true})
 		old, _ := login(t, srv, "alice/phone", nil)
-		_, err := srv.Connect(ctx(t), "alice/phone", "pw-alice", &session.Config{KeepAlive: -1})
+		_, err := srv.Connect(ctx(t), account(srv, "alice/phone"), "pw-alice", &session.Config{KeepAlive: -1})
 		var be *session.BindError
 		require.ErrorAs(t, err, &be)
 		assert.ErrorIs(t, err, stanza.Conflict)
@@ -159,7 +159,7 @@ func TestResourceConflict(t *testing.T) {
 	})
 	t.Run("server-assigned resources differ", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t)
+		srv := newServer(t, nil)
 		a, _ := login(t, srv, "alice", nil)
 		b, _ := login(t, srv, "alice", nil)
 		assert.NotEqual(t, a.Addr(), b.Addr())
@@ -170,7 +170,7 @@ func TestResourceConflict(t *testing.T) {
 // With RequireSession a Parley client sends the session iq and works.
 func TestRequiredSession(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, xmpptest.RequireSession(), xmpptest.RecordTranscripts())
+	srv := newServer(t, &xmpptest.Config{RequireSession: true, RecordTranscripts: true})
 	a, _ := login(t, srv, "alice", nil)
 	assert.True(t, a.Features().Session)
 	assert.False(t, a.Features().SessionOptional)
@@ -181,7 +181,7 @@ func TestRequiredSession(t *testing.T) {
 
 func TestAddUser(t *testing.T) {
 	t.Parallel()
-	srv := xmpptest.NewServer(t, xmpptest.Domain("chat.example"))
+	srv := xmpptest.NewServer(t, &xmpptest.Config{Domain: "chat.example"})
 	j, err := srv.AddUser("Dave", "pw-dave")
 	require.NoError(t, err)
 	assert.Equal(t, "dave@chat.example", j.String())
@@ -192,8 +192,8 @@ func TestAddUser(t *testing.T) {
 	// Setting the password again replaces it.
 	_, err = srv.AddUser("dave", "new")
 	require.NoError(t, err)
-	s, err := srv.Connect(ctx(t), "dave", "new", &session.Config{KeepAlive: -1})
+	s, err := srv.Connect(ctx(t), account(srv, "dave"), "new", &session.Config{KeepAlive: -1})
 	require.NoError(t, err)
-	assert.Equal(t, "chat.example", s.Addr().Domain())
+	assert.Equal(t, "chat.example", s.Addr().Domainpart())
 	require.NoError(t, s.Close(ctx(t)))
 }

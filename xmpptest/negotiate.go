@@ -53,8 +53,8 @@ func (c *conn) openStream() error {
 		return &stanza.StreamError{Condition: stanza.StreamInvalidNamespace, Text: "the content namespace must be jabber:client"}
 	case h.To == "":
 		return &stanza.StreamError{Condition: stanza.StreamHostUnknown, Text: "the stream header has no 'to'"}
-	case !strings.EqualFold(h.To, c.srv.domain.Domain()):
-		return &stanza.StreamError{Condition: stanza.StreamHostUnknown, Text: "this server serves " + c.srv.domain.Domain()}
+	case !strings.EqualFold(h.To, c.srv.domain.Domainpart()):
+		return &stanza.StreamError{Condition: stanza.StreamHostUnknown, Text: "this server serves " + c.srv.domain.Domainpart()}
 	}
 	if major, _, _ := strings.Cut(h.Version, "."); major != "1" {
 		return &stanza.StreamError{Condition: stanza.StreamUnsupportedVersion, Text: "version 1.0 is required"}
@@ -64,7 +64,7 @@ func (c *conn) openStream() error {
 
 func (c *conn) writeHeader() error {
 	id := newID()
-	b := wire.AppendHeader(nil, wire.Header{From: c.srv.domain.Domain(), ID: id, Version: "1.0", Lang: "en"})
+	b := wire.AppendHeader(nil, wire.Header{From: c.srv.domain.Domainpart(), ID: id, Version: "1.0", Lang: "en"})
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if err := c.writeLocked(b); err != nil {
@@ -99,7 +99,7 @@ func (c *conn) appendFeatures(b []byte) []byte {
 		}
 	default:
 		b = append(b, "<bind xmlns='"+nsBind+"'/>"...)
-		if c.srv.opts.requireSession {
+		if c.srv.cfg.RequireSession {
 			b = append(b, "<session xmlns='"+nsSession+"'/>"...)
 		} else {
 			b = append(b, "<session xmlns='"+nsSession+"'><optional/></session>"...)
@@ -107,7 +107,7 @@ func (c *conn) appendFeatures(b []byte) []byte {
 		// The limit the server enforces on what it reads (XEP-0478), so
 		// that a client can keep below it.
 		b = append(b, "<limits xmlns='"+nsLimits+"'><max-bytes>"...)
-		b = strconv.AppendInt(b, int64(c.srv.maxStanzaBytes()), 10)
+		b = strconv.AppendInt(b, int64(c.srv.cfg.MaxStanzaBytes), 10)
 		b = append(b, "</max-bytes></limits>"...)
 		for _, f := range c.srv.streamFeatures {
 			b = append(b, f...)
@@ -192,7 +192,7 @@ func (c *conn) awaitBind() error {
 			}
 			return outOfOrder(start)
 		}
-		st, err := stanza.Decode(c.rd, start)
+		st, err := stanza.Decoder{}.Decode(c.rd, start)
 		if err != nil {
 			if ierr := (*stanza.InvalidError)(nil); errors.As(err, &ierr) {
 				if ierr.Answerable() {

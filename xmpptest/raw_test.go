@@ -126,7 +126,7 @@ func (c *rawClient) stanza() stanza.Stanza {
 	c.t.Helper()
 	start, err := c.rd.NextElement()
 	require.NoError(c.t, err)
-	st, err := stanza.Decode(c.rd, start)
+	st, err := stanza.Decoder{}.Decode(c.rd, start)
 	require.NoError(c.t, err)
 	return st
 }

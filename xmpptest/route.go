@@ -28,7 +28,7 @@ type (
 )
 
 // isLocal reports whether to is an address of this server's domain.
-func (s *Server) isLocal(to jid.JID) bool { return to.Domain() == s.domain.Domain() }
+func (s *Server) isLocal(to jid.JID) bool { return to.Domainpart() == s.domain.Domainpart() }
 
 // routeMessage applies RFC 6121 §8 to a message.
 func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
@@ -45,7 +45,7 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 	case !s.isLocal(to):
 		c.bounceCond(m, stanza.RemoteServerNotFound)
 		return nil
-	case to.Local() == "":
+	case to.Localpart() == "":
 		c.bounceCond(m, stanza.ServiceUnavailable)
 		return nil
 	}
@@ -54,21 +54,21 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 		typ = stanza.MessageNormal
 	}
 	s.mu.Lock()
-	a := s.accounts[to.Local()]
+	a := s.accounts[to.Localpart()]
 	if a == nil {
 		s.mu.Unlock()
 		c.bounceCond(m, stanza.ServiceUnavailable) // RFC 6121 §8.5.1
 		return nil
 	}
 	var targets []*conn
-	if rc := a.resources[to.Resource()]; to.Resource() != "" && rc != nil {
+	if rc := a.resources[to.Resourcepart()]; to.Resourcepart() != "" && rc != nil {
 		targets = []*conn{rc} // RFC 6121 §8.5.3.1
 	} else {
 		switch typ {
 		case stanza.MessageNormal, stanza.MessageChat:
 			targets = highestPriority(a) // §8.5.2.1.1, §8.5.3.2.1
 		case stanza.MessageHeadline:
-			if to.Resource() == "" {
+			if to.Resourcepart() == "" {
 				targets = available(a, 0) // §8.5.2.1.3
 			}
 		}
@@ -139,7 +139,7 @@ func (s *Server) routePresence(c *conn, p *stanza.Presence) []jid.JID {
 		}
 	}
 	to := p.To
-	if to.IsZero() || !s.isLocal(to) || to.Local() == "" {
+	if to.IsZero() || !s.isLocal(to) || to.Localpart() == "" {
 		return nil // broadcast is the presence hooks' job; no federation
 	}
 	if p.Type == stanza.PresenceProbe {
@@ -147,9 +147,9 @@ func (s *Server) routePresence(c *conn, p *stanza.Presence) []jid.JID {
 	}
 	s.mu.Lock()
 	var targets []*conn
-	if a := s.accounts[to.Local()]; a != nil {
-		if to.Resource() != "" {
-			if rc := a.resources[to.Resource()]; rc != nil {
+	if a := s.accounts[to.Localpart()]; a != nil {
+		if to.Resourcepart() != "" {
+			if rc := a.resources[to.Resourcepart()]; rc != nil {
 				targets = []*conn{rc}
 			}
 		} else {
@@ -171,22 +171,22 @@ func (s *Server) routeIQ(c *conn, iq *stanza.IQ) []jid.JID {
 	case !s.isLocal(to):
 		c.bounceCond(iq, stanza.RemoteServerNotFound)
 		return nil
-	case to.Local() == "":
+	case to.Localpart() == "":
 		s.answerIQ(c, iq, s.domain, scopeServer)
 		return nil
 	}
 	s.mu.Lock()
-	a := s.accounts[to.Local()]
+	a := s.accounts[to.Localpart()]
 	var rc *conn
-	if a != nil && to.Resource() != "" {
-		rc = a.resources[to.Resource()]
+	if a != nil && to.Resourcepart() != "" {
+		rc = a.resources[to.Resourcepart()]
 	}
 	s.mu.Unlock()
 	switch {
 	case a == nil:
 		c.bounceCond(iq, stanza.ServiceUnavailable)
 		return nil
-	case to.Resource() == "":
+	case to.Resourcepart() == "":
 		s.answerIQ(c, iq, to, scopeAccount)
 		return nil
 	case rc == nil:
@@ -232,12 +232,12 @@ func (s *Server) notify(r Routed) {
 func (s *Server) connsFor(addr jid.JID) []*conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.accounts[addr.Local()]
+	a := s.accounts[addr.Localpart()]
 	if a == nil || !s.isLocal(addr) {
 		return nil
 	}
-	if addr.Resource() != "" {
-		if rc := a.resources[addr.Resource()]; rc != nil {
+	if addr.Resourcepart() != "" {
+		if rc := a.resources[addr.Resourcepart()]; rc != nil {
 			return []*conn{rc}
 		}
 		return nil

@@ -40,7 +40,7 @@ func TestBareJIDMessages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t)
+			srv := newServer(t, nil)
 			a, ain := login(t, srv, "alice", nil)
 			var inboxes []*inbox
 			for i, p := range tc.priorities {
@@ -79,15 +79,14 @@ func TestBareJIDMessages(t *testing.T) {
 // syncServer waits until the server has handled everything s sent.
 func syncServer(t *testing.T, s *session.Session) {
 	t.Helper()
-	d, _ := jid.New("", s.Addr().Domain(), "")
-	_, err := s.SendIQ(ctx(t), pingIQ(d))
+	_, err := s.SendIQ(ctx(t), pingIQ(s.Addr().Domain()))
 	require.NoError(t, err)
 }
 
 // RFC 6121 §8.5.3: full JIDs.
 func TestFullJIDMessages(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	a, ain := login(t, srv, "alice", nil)
 	b1, b1in := login(t, srv, "bob/one", nil)
 	_, b2in := login(t, srv, "bob/two", nil)
@@ -124,7 +123,7 @@ func TestFullJIDMessages(t *testing.T) {
 
 func TestUnroutable(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	a, ain := login(t, srv, "alice", nil)
 	tests := []struct {
 		name string
@@ -163,7 +162,7 @@ func TestUnroutable(t *testing.T) {
 // bare JID or to the domain the server answers.
 func TestIQRouting(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	a, _ := login(t, srv, "alice", nil)
 	mux := session.NewMux()
 	type query struct {
@@ -174,7 +173,7 @@ func TestIQRouting(t *testing.T) {
 		func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
 			return stanza.Marshal(query{Text: "from bob, asked by " + iq.From.String()})
 		})
-	b, err := srv.Connect(ctx(t), "bob/desk", "pw-bob", &session.Config{Mux: mux, KeepAlive: -1})
+	b, err := srv.Connect(ctx(t), account(srv, "bob/desk"), "pw-bob", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)
 	defer b.Close(context.Background())
 	q, err := stanza.Marshal(query{})
@@ -223,7 +222,7 @@ func TestIQRouting(t *testing.T) {
 // XEP-0030 for the domain.
 func TestDisco(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	a, _ := login(t, srv, "alice", nil)
 	info, _ := stanza.ParseRaw([]byte("<query xmlns='http://jabber.org/protocol/disco#info'/>"))
 	reply, err := a.SendIQ(ctx(t), &stanza.IQ{Header: stanza.Header{To: srv.Domain()}, Type: stanza.IQGet, Payload: info})
@@ -263,7 +262,7 @@ func TestDisco(t *testing.T) {
 // of a bare JID.
 func TestDirectedPresence(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newServer(t, nil)
 	a, _ := login(t, srv, "alice", nil)
 	b, bin := login(t, srv, "bob/one", nil)
 	available(t, b, 0)

@@ -67,8 +67,8 @@ func (c *conn) saslExchange(auth *stanza.Raw) (done bool, err error) {
 				return false, err
 			}
 			c.user = ex.Username()
-			if j, err := jid.New(c.user, c.srv.domain.Domain(), ""); err == nil {
-				c.user = j.Local() // as lookup found it
+			if j, err := jid.New(c.user, c.srv.domain.Domainpart(), ""); err == nil {
+				c.user = j.Localpart() // as lookup found it
 			}
 			c.rd.Restart()
 			return true, nil

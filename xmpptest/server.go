@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyim/parley/internal/saslserver"
 	"github.com/parleyim/parley/internal/selfsigned"
-	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -25,9 +23,10 @@ import (
 var ErrClosed = errors.New("xmpptest: server closed")
 
 // Server is an XMPP server for tests. Its methods are safe for concurrent
-// use. Make one with New or NewServer and end it with Close.
+// use. Make one with NewServer in a test or Start in a program, and end it
+// with Close.
 type Server struct {
-	opts    options
+	cfg     Config
 	domain  jid.JID
 	cert    *selfsigned.Cert
 	tlsConf *tls.Config
@@ -37,7 +36,7 @@ type Server struct {
 	// iq handlers of the server itself, by payload name (or namespace
 	// with an empty Local) and scope, and the message and presence hooks: the
 	// extension points where the roster, presence and privacy rules plug
-	// in. They are set up in New and only read afterwards.
+	// in. They are set up in Start and only read afterwards.
 	iqHandlers     map[iqKey]iqFunc
 	messageHooks   []messageHook
 	presenceHooks  []presenceHook
@@ -65,31 +64,23 @@ type account struct {
 	resources map[string]*conn
 }
 
-// New starts a server. Close it when done.
-func New(opts ...Option) (*Server, error) {
-	s := &Server{accounts: map[string]*account{}, conns: map[*conn]struct{}{}, last: map[jid.JID]*conn{}}
-	for _, o := range opts {
-		o(&s.opts)
-	}
-	if s.opts.domain == "" {
-		s.opts.domain = "example.test"
-	}
-	if s.opts.writeTimeout == 0 {
-		s.opts.writeTimeout = 30 * time.Second
-	}
-	d, err := jid.New("", s.opts.domain, "")
+// Start starts a server configured by cfg (nil for the defaults), for
+// programs such as examples/demo; tests use NewServer. Close it when done.
+func Start(cfg *Config) (*Server, error) {
+	s := &Server{cfg: cfg.withDefaults(), accounts: map[string]*account{}, conns: map[*conn]struct{}{}, last: map[jid.JID]*conn{}}
+	d, err := jid.New("", s.cfg.Domain, "")
 	if err != nil {
 		return nil, fmt.Errorf("xmpptest: invalid domain: %w", err)
 	}
 	s.domain = d
-	s.cert, err = selfsigned.New("Parley xmpptest", 24*time.Hour, d.Domain(), "localhost", "127.0.0.1")
+	s.cert, err = selfsigned.New("Parley xmpptest", 24*time.Hour, d.Domainpart(), "localhost", "127.0.0.1")
 	if err != nil {
 		return nil, fmt.Errorf("xmpptest: %w", err)
 	}
-	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert.TLS}, MinVersion: tls.VersionTLS12, MaxVersion: s.opts.tlsMaxVersion}
-	s.sasl = &saslserver.Server{Domain: d.Domain(), Lookup: s.lookup, NoPlus: s.opts.noBinding}
+	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert.TLS}, MinVersion: tls.VersionTLS12, MaxVersion: s.cfg.TLSMaxVersion}
+	s.sasl = &saslserver.Server{Domain: d.Domainpart(), Lookup: s.lookup, NoPlus: s.cfg.NoChannelBinding}
 	s.registerCore()
-	if s.opts.listen {
+	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("xmpptest: %w", err)
@@ -101,11 +92,11 @@ func New(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// NewServer is New for tests: it fails tb when the server cannot start
-// and closes the server when the test ends.
-func NewServer(tb testing.TB, opts ...Option) *Server {
+// NewServer starts a server for a test: it fails tb when the server
+// cannot start and closes the server when the test ends. cfg may be nil.
+func NewServer(tb testing.TB, cfg *Config) *Server {
 	tb.Helper()
-	s, err := New(opts...)
+	s, err := Start(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -119,7 +110,7 @@ func (s *Server) Domain() jid.JID { return s.domain }
 // AddUser creates an account (or sets its password) and returns its bare
 // JID.
 func (s *Server) AddUser(local, password string) (jid.JID, error) {
-	j, err := jid.New(local, s.domain.Domain(), "")
+	j, err := jid.New(local, s.domain.Domainpart(), "")
 	if err != nil {
 		return jid.JID{}, fmt.Errorf("xmpptest: invalid user %q: %w", local, err)
 	}
@@ -128,32 +119,24 @@ func (s *Server) AddUser(local, password string) (jid.JID, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.accounts[j.Local()]; ok {
+	if a, ok := s.accounts[j.Localpart()]; ok {
 		a.password = password
 	} else {
-		s.accounts[j.Local()] = &account{password: password, resources: map[string]*conn{}}
+		s.accounts[j.Localpart()] = &account{password: password, resources: map[string]*conn{}}
 	}
 	return j, nil
 }
 
 // lookup returns the password of a SASL user name, which is read as a
 // localpart and normalized as one (so "Alice" logs in as alice).
-// maxStanzaBytes is the bound on what the server reads from a client.
-func (s *Server) maxStanzaBytes() int {
-	if s.opts.maxStanzaBytes > 0 {
-		return s.opts.maxStanzaBytes
-	}
-	return wire.DefaultMaxStanzaBytes
-}
-
 func (s *Server) lookup(user string) (string, bool) {
-	j, err := jid.New(user, s.domain.Domain(), "")
+	j, err := jid.New(user, s.domain.Domainpart(), "")
 	if err != nil {
 		return "", false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.accounts[j.Local()]
+	a, ok := s.accounts[j.Localpart()]
 	if !ok {
 		return "", false
 	}
@@ -170,7 +153,7 @@ func (s *Server) CertPEM() []byte { return s.cert.CertPEM() }
 // TLSConfig returns a client TLS configuration that trusts the server's
 // certificate, for session.Config.TLSConfig. Each call returns a new one.
 func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.cert.Pool, ServerName: s.domain.Domain(), MinVersion: tls.VersionTLS12}
+	return &tls.Config{RootCAs: s.cert.Pool, ServerName: s.domain.Domainpart(), MinVersion: tls.VersionTLS12}
 }
 
 // Addr returns the TCP address ("127.0.0.1:port") on which the server
@@ -212,16 +195,15 @@ func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Con
 	return s.Pipe()
 }
 
-// Connect logs user (a localpart, optionally with "/resource") in over an
-// in-memory connection with Parley's session package and returns the
-// negotiated session. cfg may be nil; a nil cfg.TLSConfig is replaced by
-// TLSConfig, and with cfg.DirectTLS the stream starts with TLS. The caller
-// closes the session.
-func (s *Server) Connect(ctx context.Context, user, password string, cfg *session.Config) (*session.Session, error) {
-	local, res, _ := strings.Cut(user, "/")
-	addr, err := jid.New(local, s.domain.Domain(), res)
-	if err != nil {
-		return nil, fmt.Errorf("xmpptest: invalid user %q: %w", user, err)
+// Connect logs the account addr in over an in-memory connection with
+// Parley's session package and returns the negotiated session. addr is an
+// account's JID as AddUser returns it; a full JID asks to bind its
+// resource (as does cfg.Resource), a bare one lets the server choose. cfg
+// may be nil; a nil cfg.TLSConfig is replaced by TLSConfig, and with
+// cfg.DirectTLS the stream starts with TLS. The caller closes the session.
+func (s *Server) Connect(ctx context.Context, addr jid.JID, password string, cfg *session.Config) (*session.Session, error) {
+	if addr.Domainpart() != s.domain.Domainpart() || addr.Localpart() == "" {
+		return nil, fmt.Errorf("xmpptest: %s is not an account of %s", addr, s.domain)
 	}
 	var c session.Config
 	if cfg != nil {
@@ -236,10 +218,10 @@ func (s *Server) Connect(ctx context.Context, user, password string, cfg *sessio
 	}
 	if c.DirectTLS {
 		tc := c.TLSConfig.Clone()
-		tc.ServerName = s.domain.Domain()
+		tc.ServerName = s.domain.Domainpart()
 		conn = tls.Client(conn, tc)
 	}
-	return session.NewClient(ctx, conn, addr, password, &c)
+	return session.New(ctx, conn, addr, password, &c)
 }
 
 func (s *Server) accept(ln net.Listener) {
@@ -304,8 +286,8 @@ func (s *Server) Close() error {
 func (s *Server) Resources(addr jid.JID) []jid.JID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.accounts[addr.Local()]
-	if !ok || addr.Domain() != s.domain.Domain() {
+	a, ok := s.accounts[addr.Localpart()]
+	if !ok || addr.Domainpart() != s.domain.Domainpart() {
 		return nil
 	}
 	out := make([]jid.JID, 0, len(a.resources))

@@ -21,7 +21,7 @@ func (c *conn) readStanzas() error {
 			}
 			return &stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected <" + start.Name.Local + "/>"}
 		}
-		st, err := stanza.Decode(c.rd, start)
+		st, err := stanza.Decoder{}.Decode(c.rd, start)
 		if err != nil {
 			var ierr *stanza.InvalidError
 			if errors.As(err, &ierr) {
@@ -60,7 +60,7 @@ func (c *conn) handle(st stanza.Stanza) error {
 		return &stanza.StreamError{Condition: stanza.StreamInvalidFrom, Text: "'from' is not the sender's address"}
 	}
 	h.From = c.addr
-	if c.srv.opts.requireSession && !c.session && !isSessionIQ(st) {
+	if c.srv.cfg.RequireSession && !c.session && !isSessionIQ(st) {
 		c.bounce(st, stanza.NewError(stanza.NotAuthorized, "establish the session first (RFC 3921 §3)"))
 		c.flushReplies()
 		return nil

@@ -79,7 +79,7 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 	p := newPrinter(out)
 	st := &story{cfg: cfg, out: p}
 	if cfg.server == "" {
-		srv, err := xmpptest.New(xmpptest.Domain("parley.example"))
+		srv, err := xmpptest.Start(&xmpptest.Config{Domain: "parley.example"})
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 		}
 		p.note("started an in-memory xmpptest server for %s", srv.Domain())
 		st.connect = func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error) {
-			return srv.Connect(ctx, who.addr.Local(), who.password, c)
+			return srv.Connect(ctx, who.addr, who.password, c)
 		}
 		st.alice = &actor{name: "alice", addr: jid.MustParse("alice@parley.example"), password: "alice-secret"}
 		st.bob = &actor{name: "bob", addr: jid.MustParse("bob@parley.example"), password: "bob-secret"}

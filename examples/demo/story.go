@@ -100,7 +100,7 @@ func becomeAvailable(ctx context.Context, st *story) error {
 		// A round trip on the same stream: the server has handled the
 		// presence once the answer is back, so messages to the bare JID
 		// find this resource.
-		if _, err := who.sess.SendIQ(ctx, pingIQ(domainOf(who))); err != nil {
+		if _, err := who.sess.SendIQ(ctx, pingIQ(who.sess.Addr().Domain())); err != nil {
 			return fmt.Errorf("%s: the server did not answer after the presence: %w", who.name, err)
 		}
 		st.out.event(who.name, "is available")
@@ -148,19 +148,15 @@ func (st *story) chat(ctx context.Context, from, to *actor, body string) error {
 }
 
 func pingServer(ctx context.Context, st *story) error {
-	return st.ping(ctx, st.alice, st.alice.sess.Addr().Domain(), jid.JID{})
+	return st.ping(ctx, st.alice, st.alice.sess.Addr().Domainpart(), st.alice.sess.Addr().Domain())
 }
 
 func pingBob(ctx context.Context, st *story) error {
 	return st.ping(ctx, st.alice, st.bob.name, st.bob.sess.Addr())
 }
 
-// ping sends an XEP-0199 ping (to the server when to is zero) and waits
-// for the answer.
+// ping sends an XEP-0199 ping and waits for the answer.
 func (st *story) ping(ctx context.Context, from *actor, label string, to jid.JID) error {
-	if to.IsZero() {
-		to = domainOf(from)
-	}
 	st.out.event(from.name, "pings %s", to)
 	start := nowFunc()
 	if _, err := from.sess.SendIQ(ctx, pingIQ(to)); err != nil {
@@ -168,12 +164,6 @@ func (st *story) ping(ctx context.Context, from *actor, label string, to jid.JID
 	}
 	st.out.event(from.name, "pong from %s after %s", to, sinceRounded(start))
 	return nil
-}
-
-// domainOf returns the server's address of who's session.
-func domainOf(who *actor) jid.JID {
-	d, _ := jid.New("", who.sess.Addr().Domain(), "") // the domain of a bound JID is valid
-	return d
 }
 
 // pingIQ is an XEP-0199 ping to to.

@@ -7,7 +7,7 @@ import (
 )
 
 func newTCPServer() (*xmpptest.Server, error) {
-	srv, err := xmpptest.New(xmpptest.Domain("parley.example"), xmpptest.Listen())
+	srv, err := xmpptest.Start(&xmpptest.Config{Domain: "parley.example", Listen: true})
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func Dial(t testing.TB, mux *session.Mux, h Handler) (*session.Session, *Conn) {
 		Resource:  Resource,
 		Mux:       mux,
 	}
-	s, err := session.NewClient(context.Background(), cc, jid.MustParse(Account), password, cfg)
+	s, err := session.New(context.Background(), cc, jid.MustParse(Account), password, cfg)
 	if err != nil {
 		<-done
 		t.Fatalf("fakeserver: client: %v", err)

@@ -212,7 +212,7 @@ func runLoginCases(t *testing.T, e *env) {
 					assert.Contains(t, trace.String(), "SEND <starttls")
 				}
 				assert.Equal(t, "alice@"+e.servers[hashed].Domain, s.Addr().Bare().String())
-				assert.NotEmpty(t, s.Addr().Resource())
+				assert.NotEmpty(t, s.Addr().Resourcepart())
 				assert.NoError(t, s.Err())
 			case notOffered, unusable:
 				require.Error(t, err)

@@ -99,14 +99,14 @@ func testBindServerAssigned(t *testing.T, e *env, _ behaviour) {
 	assert.True(t, s.Features().Session)
 	assert.True(t, s.Features().SessionOptional)
 	assert.NotContains(t, sentOnly(trace.String()), "urn:ietf:params:xml:ns:xmpp-session", "no session iq")
-	assert.NotEmpty(t, s.Addr().Resource(), "server-assigned resource")
-	assert.Equal(t, "alice", s.Addr().Local())
-	assert.Equal(t, e.servers[hashed].Domain, s.Addr().Domain())
+	assert.NotEmpty(t, s.Addr().Resourcepart(), "server-assigned resource")
+	assert.Equal(t, "alice", s.Addr().Localpart())
+	assert.Equal(t, e.servers[hashed].Domain, s.Addr().Domainpart())
 
 	// A second session gets another resource.
 	s2, _, err := e.dial(t, dialSpec{})
 	require.NoError(t, err)
-	assert.NotEqual(t, s.Addr().Resource(), s2.Addr().Resource())
+	assert.NotEqual(t, s.Addr().Resourcepart(), s2.Addr().Resourcepart())
 	assert.NoError(t, s.Err(), "the first session is not disturbed")
 }
 
@@ -114,8 +114,8 @@ func testBindRequested(t *testing.T, e *env, _ behaviour) {
 	const resource = "Parley requested é"
 	s, _, err := e.dial(t, dialSpec{user: "bob", resource: resource})
 	require.NoError(t, err)
-	assert.Equal(t, resource, s.Addr().Resource())
-	assert.Equal(t, "bob", s.Addr().Local())
+	assert.Equal(t, resource, s.Addr().Resourcepart())
+	assert.Equal(t, "bob", s.Addr().Localpart())
 	assert.NoError(t, ping(t, s))
 }
 
@@ -126,11 +126,11 @@ func testBindNewCodePoint(t *testing.T, e *env, want behaviour) {
 	switch want.newCodePoint {
 	case honoured:
 		require.NoError(t, err)
-		assert.Equal(t, resource, s.Addr().Resource())
+		assert.Equal(t, resource, s.Addr().Resourcepart())
 	case otherAssigned:
 		require.NoError(t, err)
-		assert.NotEqual(t, resource, s.Addr().Resource())
-		assert.NotEmpty(t, s.Addr().Resource())
+		assert.NotEqual(t, resource, s.Addr().Resourcepart())
+		assert.NotEmpty(t, s.Addr().Resourcepart())
 		assert.NoError(t, ping(t, s))
 	case refusedBadReq:
 		var be *session.BindError
@@ -154,13 +154,13 @@ func testBindConflict(t *testing.T, e *env, want behaviour) {
 	const resource = "parley-conflict"
 	first, _, err := e.dial(t, dialSpec{user: "carol", resource: resource})
 	require.NoError(t, err)
-	require.Equal(t, resource, first.Addr().Resource())
+	require.Equal(t, resource, first.Addr().Resourcepart())
 
 	second, _, err := e.dial(t, dialSpec{user: "carol", resource: resource})
 	switch want.conflict {
 	case kickOld:
 		require.NoError(t, err, "the second bind succeeds")
-		assert.Equal(t, resource, second.Addr().Resource())
+		assert.Equal(t, resource, second.Addr().Resourcepart())
 		select {
 		case <-first.Done():
 		case <-time.After(10 * time.Second):
@@ -321,7 +321,7 @@ func ping(t *testing.T, s *session.Session) error {
 	payload, err := stanza.ParseRaw([]byte(`<ping xmlns='urn:xmpp:ping'/>`))
 	require.NoError(t, err)
 	reply, err := s.SendIQ(ctxFor(t), &stanza.IQ{
-		Header:  stanza.Header{To: jid.MustParse(s.Addr().Domain())},
+		Header:  stanza.Header{To: s.Addr().Domain()},
 		Type:    stanza.IQGet,
 		Payload: payload,
 	})

@@ -1,0 +1,68 @@
+package xmpptest
+
+import (
+	"time"
+
+	"github.com/parleyim/parley/internal/wire"
+)
+
+// Config configures a Server. The zero value (or a nil *Config) is a
+// server for the domain "example.test", reached through Connect, Pipe or
+// DialContext, with the defaults below. Start copies the Config: changing
+// it afterwards has no effect on the server.
+type Config struct {
+	// Domain is the server's domain; empty means "example.test".
+	Domain string
+
+	// RefuseConflicts makes a bind to a resource that is already bound
+	// fail with a conflict stanza error (RFC 6120 §7.7.2.2, policy 2),
+	// instead of the default of ending the older session with a
+	// <conflict/> stream error.
+	RefuseConflicts bool
+	// RequireSession offers the RFC 3921 session iq without <optional/>:
+	// a client must establish the session before it sends any other
+	// stanza, or the stanza is answered with a not-authorized error.
+	RequireSession bool
+	// NoChannelBinding leaves the -PLUS mechanisms and the XEP-0440
+	// advertisement out, as a server behind a TLS-terminating proxy does.
+	NoChannelBinding bool
+	// TLSMaxVersion caps the TLS version the server negotiates (for
+	// instance tls.VersionTLS12, to test tls-unique channel binding);
+	// zero means crypto/tls's maximum.
+	TLSMaxVersion uint16
+
+	// Listen makes the server also accept TCP connections on 127.0.0.1 on
+	// a free port; Addr returns it.
+	Listen bool
+	// RecordTranscripts makes the server keep the XML of every
+	// connection, for Transcript.
+	RecordTranscripts bool
+
+	// MaxStanzaBytes bounds the size of one element a client sends; a
+	// larger one ends its stream with policy-violation. Zero means 1 MiB.
+	// The server announces the bound to bound clients (XEP-0478
+	// max-bytes).
+	MaxStanzaBytes int
+	// WriteTimeout bounds how long a write to a client may block before
+	// the client's connection is dropped. Zero means 30 seconds.
+	WriteTimeout time.Duration
+}
+
+// withDefaults returns a copy of c (nil for the zero Config) with the
+// defaults filled in.
+func (c *Config) withDefaults() Config {
+	var out Config
+	if c != nil {
+		out = *c
+	}
+	if out.Domain == "" {
+		out.Domain = "example.test"
+	}
+	if out.WriteTimeout <= 0 {
+		out.WriteTimeout = 30 * time.Second
+	}
+	if out.MaxStanzaBytes <= 0 {
+		out.MaxStanzaBytes = wire.DefaultMaxStanzaBytes
+	}
+	return out
+}
