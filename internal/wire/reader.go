@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -540,15 +543,33 @@ func (r *Reader) token() (xml.Token, error) {
 	case errors.As(err, &se):
 		err = se
 	default:
+		msg := err.Error()
 		var syn *xml.SyntaxError
 		if errors.As(err, &syn) {
-			err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: syn.Msg}
-		} else {
-			err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: err.Error()}
+			msg = syn.Msg
 		}
+		err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: sendable(msg)}
 	}
 	r.err = err
 	return nil, err
+}
+
+// sendable returns the parser's message with each character that XML
+// cannot carry, and each byte that is not UTF-8, replaced by U+FFFD.
+// encoding/xml quotes the offending input in some messages (a bad name, a
+// bad entity), and a stream error whose text cannot be encoded could not
+// be sent at all.
+func sendable(msg string) string {
+	if xmlenc.Valid(msg) == nil {
+		return msg
+	}
+	return strings.Map(func(r rune) rune {
+		// An invalid byte arrives here as utf8.RuneError, which is valid.
+		if xmlenc.Valid(string(r)) != nil {
+			return utf8.RuneError
+		}
+		return r
+	}, msg)
 }
 
 func isSpace(b []byte) bool {
