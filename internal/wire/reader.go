@@ -132,8 +132,9 @@ func (c *countingReader) fill() error {
 
 // waitInput blocks until input is there. Called between top-level
 // elements, it gives a drained buffer back to the pool and waits with a
-// one-byte read at a shallow stack depth (no parser frames), so an idle
-// stream holds no read buffer and its goroutine's stack can shrink.
+// one-byte read outside the parser, so an idle stream holds no read
+// buffer: the fallback of the session's idle hand-over where the source
+// cannot be polled (session/idle.go says why).
 func (c *countingReader) waitInput() {
 	if c.r < c.w || c.wait != nil {
 		return
@@ -401,8 +402,10 @@ var ErrNoInput = errors.New("wire: no input waiting")
 // input waiting, neither in its own buffer nor from poll, which reads like
 // io.Reader but returns ErrNoInput at once instead of blocking. Whitespace
 // is consumed on the way. When Idle returns true the reader has let go of
-// its read buffer and its XML parser, so that an idle stream holds neither;
-// NextElement makes a new parser, at the cost of a few microseconds.
+// its read buffer and its XML parser; NextElement makes a new parser (see
+// resume), at the cost of a few microseconds. Idle, Fill and resume are
+// this package's part of the session's idle hand-over, whose reasons
+// session/idle.go gives.
 func (r *Reader) Idle(poll func([]byte) (int, error)) bool {
 	if r.depth != 1 || r.err != nil {
 		return false
