@@ -18,8 +18,9 @@ import (
 //   - closeStream(): send our </stream:stream> (once); nothing is
 //     written after it.
 //   - fail(se, cause): end the stream for a fault: send the stream error
-//     se followed by the close tag, and end with cause (the negotiator
-//     returns it). It does not touch the connection.
+//     se followed by the close tag (the close tag goes out even when se
+//     cannot be encoded: appendStreamEnd), and end with cause (the
+//     negotiator returns it). It does not touch the connection.
 //   - readError(err): what the reader does when it fails with err: bad
 //     XML from the server (a *stanza.StreamError) is answered with fail;
 //     the server's </stream:stream> with closeStream; anything else
@@ -174,11 +175,18 @@ func (s *Session) fail(se *stanza.StreamError, cause error) {
 func (s *Session) hangUp() { s.tr.Close() }
 
 // appendStreamEnd appends se and the close tag that must follow it (RFC
-// 6120 §4.9.1.1), or nothing if se cannot be encoded.
+// 6120 §4.9.1.1). A stream error that cannot be encoded (its text or its
+// application condition holds what XML cannot carry) is sent with its
+// condition alone, or as undefined-condition, so that the close tag
+// always goes out.
 func appendStreamEnd(b []byte, se *stanza.StreamError, closeTag string) []byte {
 	out, err := se.AppendXML(b)
 	if err != nil {
-		return b
+		cond := se.Condition
+		if !cond.Known() {
+			cond = stanza.StreamUndefinedCondition
+		}
+		out, _ = (&stanza.StreamError{Condition: cond}).AppendXML(b)
 	}
 	return append(out, closeTag...)
 }
