@@ -27,6 +27,8 @@ import (
 //     (the connection failed) just ends the stream.
 //   - hangUp(): close the connection at once; a reader waiting on it
 //     wakes with an error.
+//   - linger(): hang up after the reader failed the stream while the
+//     server may still be writing (see Session.linger).
 //   - closedErr(): what Send and SendIQ return after the end.
 //
 // Whoever ends the stream hangs up (during negotiation, Dial or New
@@ -173,6 +175,24 @@ func (s *Session) fail(se *stanza.StreamError, cause error) {
 
 // hangUp closes the connection.
 func (s *Session) hangUp() { s.tr.Close() }
+
+// Bounds of linger.
+const (
+	lingerBytes = 16 << 20
+	lingerTime  = 2 * time.Second
+)
+
+// linger hangs up after the reader failed the stream (fail) while the
+// server may still be writing: an element over the size limit leaves
+// megabytes unread, and a socket closed with input unread makes the
+// kernel reset the connection, which throws away what the server has
+// not read yet — the stream error among it — and fails the server's
+// writes, after which a server reads no more. So the connection stops
+// writing (the server reads our end of input after the close tag),
+// reads and discards input until the server hangs up, up to lingerBytes
+// (a few milliseconds of work) or lingerTime, and only then closes.
+// Only the reader goroutine lingers, and Close cuts it short.
+func (s *Session) linger() { s.tr.Linger(lingerBytes, lingerTime) }
 
 // appendStreamEnd appends se and the close tag that must follow it (RFC
 // 6120 §4.9.1.1). A stream error that cannot be encoded (its text or its

@@ -1,8 +1,12 @@
 package session
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -96,6 +100,94 @@ func TestAppendStreamEnd(t *testing.T) {
 			assert.Equal(t, tt.want, string(se.Condition))
 			_, err = r.NextElement()
 			assert.ErrorIs(t, err, wire.ErrStreamClosed)
+		})
+	}
+}
+
+// A server that goes on writing megabytes after an element over the size
+// limit, and reads only once its writes are done, still reads the stream
+// error and the close tag: the client stops writing and reads on for a
+// while before it closes, so that its kernel does not reset the
+// connection under the server's writes (a server that sees its write fail
+// hangs up without reading what came).
+func TestOversizedElementErrorReachesPeer(t *testing.T) {
+	for _, withTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", withTLS), func(t *testing.T) {
+			cfg := clientConfig(t)
+			s, p := establishOver(t, cfg, withTLS)
+			// 2 MiB in one element, then 6 MiB of stanzas.
+			_, err := io.WriteString(p.conn, "<message><body>"+strings.Repeat("x", 2<<20)+"</body></message>")
+			require.NoError(t, err, "the client reset the connection under the server's writes")
+			msg := strings.Repeat(chat(strings.Repeat("y", 900)), 64)
+			for range 6 << 20 / len(msg) {
+				_, err := io.WriteString(p.conn, msg)
+				require.NoError(t, err, "the client reset the connection under the server's writes")
+			}
+			err = waitEnd(t, s)
+			assert.ErrorIs(t, err, stanza.StreamPolicyViolation)
+			sent, closed := p.streamEnd()
+			require.Len(t, sent, 1, "the stream error reaches the server")
+			assert.Contains(t, sent[0], "policy-violation")
+			assert.True(t, closed, "the close tag follows")
+		})
+	}
+}
+
+// Linger ends however the peer behaves: when it hangs up, when it has
+// sent maxBytes, when maxWait has passed, or when Close is called; and the
+// peer reads what was written and then the end of input.
+func TestLingerIsBounded(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxWait time.Duration
+		peer    func(c net.Conn)
+		closeIt bool
+	}{
+		{"the peer hangs up", time.Minute, func(c net.Conn) { c.Close() }, false},
+		{"the peer floods", time.Minute, func(c net.Conn) {
+			chunk := make([]byte, 64<<10)
+			for {
+				if _, err := c.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, false},
+		{"the peer says nothing", 50 * time.Millisecond, func(net.Conn) {}, false},
+		{"Close cuts it short", time.Minute, func(net.Conn) {}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := loopback(t)
+			tr := newTCPTransport(client, nil)
+			_, err := tr.Write([]byte("bye"))
+			require.NoError(t, err)
+			got := make(chan string, 1)
+			go func() {
+				b, _ := io.ReadAll(server) // to the end of input: our FIN
+				got <- string(b)
+				tt.peer(server)
+			}()
+			done := make(chan struct{})
+			go func() {
+				tr.Linger(1<<20, tt.maxWait)
+				close(done)
+			}()
+			select {
+			case b := <-got:
+				assert.Equal(t, "bye", b, "the peer reads what was written, then the end of input")
+			case <-time.After(10 * time.Second):
+				t.Fatal("the peer read no end of input")
+			}
+			if tt.closeIt {
+				tr.Close()
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Linger did not return")
+			}
+			_, err = client.Read(make([]byte, 1))
+			assert.ErrorIs(t, err, net.ErrClosed, "the connection is closed")
 		})
 	}
 }

@@ -128,7 +128,7 @@ func (s *Session) enqueue(st stanza.Stanza, size int) bool {
 	switch {
 	case errors.Is(err, ErrHandlerBlocked):
 		s.fail(&stanza.StreamError{Condition: stanza.StreamResourceConstraint, Text: "client cannot keep up"}, ErrHandlerBlocked)
-		s.hangUp()
+		s.linger()
 		return false
 	case err != nil:
 		return false

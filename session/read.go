@@ -49,7 +49,7 @@ func (s *Session) readElements() bool {
 			se := &stanza.StreamError{Condition: cond,
 				Text: fmt.Sprintf("unexpected top-level element <%s xmlns='%s'>", start.Name.Local, start.Name.Space)}
 			s.fail(se, errBadXML(se))
-			s.hangUp()
+			s.linger()
 			return false
 		}
 		st, err := stanza.Decoder{Lang: s.lang}.Decode(s.rd, start)
@@ -82,7 +82,7 @@ func (s *Session) readError(err error) {
 	switch {
 	case errors.As(err, &se):
 		s.fail(se, errBadXML(se))
-		s.hangUp()
+		s.linger()
 	case errors.Is(err, wire.ErrStreamClosed):
 		s.closeStream()
 		s.end(s.endedBy(errors.New("session: server closed the stream")))

@@ -32,6 +32,11 @@ type transport interface {
 	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
 	Close() error
+	// Linger ends the connection after a stream error while the peer may
+	// still be writing: it stops writing, reads and discards input until
+	// the peer hangs up, maxBytes were read or maxWait has passed, and
+	// closes (see Session.linger). Close cuts it short.
+	Linger(maxBytes int64, maxWait time.Duration)
 	// AppendOpen appends what opens (or restarts) a stream.
 	AppendOpen(b []byte, h wire.Header) []byte
 	// CloseTag is what closes a stream.
@@ -126,6 +131,23 @@ func (t *tcpTransport) Wait() error { return t.wait() }
 // XML stream has its own close, and a peer that no longer reads could
 // otherwise hold Close for seconds.
 func (t *tcpTransport) Close() error { return t.raw.Close() }
+
+// Linger shuts down the sending side of the connection underneath (a TCP
+// FIN after what was written; no TLS close_notify, as in Close) and
+// discards what arrives, undecrypted. A connection that cannot be shut
+// down halfway (net.Pipe) is closed at once: it has no kernel buffers to
+// reset.
+func (t *tcpTransport) Linger(maxBytes int64, maxWait time.Duration) {
+	defer t.raw.Close()
+	cw, ok := t.raw.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	if t.raw.SetReadDeadline(time.Now().Add(maxWait)) != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, t.raw, maxBytes)
+}
 
 func (t *tcpTransport) CloseTag() string { return wire.Close }
 
