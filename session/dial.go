@@ -27,13 +27,11 @@ import (
 // same stream 'to' and the same certificate name. The whole negotiation
 // obeys ctx, and Config.Timeout when ctx has no deadline.
 func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Session, error) {
-	if cfg == nil {
-		cfg = &Config{}
-	}
-	ctx, cancel := context.WithDeadline(ctx, cfg.deadline(ctx))
+	d := newDialer(addr, password, cfg)
+	ctx, cancel := context.WithDeadline(ctx, d.deadline(ctx))
 	defer cancel()
 
-	targets, err := cfg.targets(ctx, addr.Domainpart())
+	targets, err := d.targets(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("session: resolving %s: %w", addr.Domainpart(), err)
 	}
@@ -41,21 +39,21 @@ func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Ses
 	redirects := 0
 	for i := 0; i < len(targets); i++ {
 		t := targets[i]
-		s, authStarted, err := cfg.dialTarget(ctx, t, addr, password)
+		s, authStarted, err := d.dial(ctx, t)
 		if err == nil {
 			return s, nil
 		}
 		var se *stanza.StreamError
 		if errors.As(err, &se) && se.Condition == stanza.StreamSeeOtherHost {
 			redirects++
-			if redirects > cfg.maxRedirects() {
-				return nil, fmt.Errorf("session: more than %d see-other-host redirects: %w", cfg.maxRedirects(), err)
+			if redirects > d.cfg.maxRedirects() {
+				return nil, fmt.Errorf("session: more than %d see-other-host redirects: %w", d.cfg.maxRedirects(), err)
 			}
 			next, herr := redirectAddr(se.Host)
 			if herr != nil {
 				return nil, fmt.Errorf("session: %w (after %w)", herr, err)
 			}
-			cfg.logger().Info("following see-other-host", "from", t.addr, "to", next)
+			d.cfg.logger().Info("following see-other-host", "from", t.addr, "to", next)
 			// Try the redirect next, with the same kind of TLS.
 			targets = append(targets[:i+1], append([]target{{addr: next, directTLS: t.directTLS}}, targets[i+1:]...)...)
 			continue
@@ -63,7 +61,7 @@ func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Ses
 		if authStarted || ctx.Err() != nil {
 			return nil, err
 		}
-		cfg.logger().Info("connection attempt failed", "addr", t.addr, "err", err)
+		d.cfg.logger().Info("connection attempt failed", "addr", t.addr, "err", err)
 		errs = append(errs, err)
 	}
 	if len(errs) == 1 {
@@ -89,29 +87,6 @@ func redirectAddr(host string) (string, error) {
 	return net.JoinHostPort(h, "5222"), nil
 }
 
-// dialTarget connects to one target and negotiates. authStarted reports
-// whether credentials were sent, after which no other target is tried.
-func (c *Config) dialTarget(ctx context.Context, t target, addr jid.JID, password string) (*Session, bool, error) {
-	dial := c.DialContext
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
-	}
-	conn, err := dial(ctx, "tcp", t.addr)
-	if err != nil {
-		return nil, false, fmt.Errorf("session: connecting to %s: %w", t.addr, err)
-	}
-	if t.directTLS {
-		tc := tls.Client(conn, c.tlsConfig(addr.Domainpart()))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return nil, false, fmt.Errorf("session: TLS handshake with %s (%s): %w", addr.Domainpart(), t.addr, err)
-		}
-		conn = tc
-	}
-	return c.negotiate(ctx, conn, addr, password)
-}
-
 // New negotiates a client stream over a connection the caller made
 // (a proxy, a test pipe, an in-memory server). If conn is a *tls.Conn the
 // stream counts as encrypted from the start (direct TLS). New does
@@ -119,10 +94,8 @@ func (c *Config) dialTarget(ctx context.Context, t target, addr jid.JID, passwor
 // returned. On failure conn is closed. See Config.DialContext for which
 // connections let an idle session use least memory.
 func New(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg *Config) (*Session, error) {
-	if cfg == nil {
-		cfg = &Config{}
-	}
-	ctx, cancel := context.WithDeadline(ctx, cfg.deadline(ctx))
+	d := newDialer(addr, password, cfg)
+	ctx, cancel := context.WithDeadline(ctx, d.deadline(ctx))
 	defer cancel()
 	if tc, ok := conn.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -130,32 +103,98 @@ func New(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg 
 			return nil, fmt.Errorf("session: TLS handshake: %w", err)
 		}
 	}
-	s, _, err := cfg.negotiate(ctx, conn, addr, password)
+	s, _, err := d.negotiate(ctx, conn)
 	return s, err
 }
 
+// dialer does what a Config describes, for one account: it finds the
+// server (resolve.go), connects, and negotiates over each connection
+// (negotiate.go). The Config itself stays plain data, as tls.Config
+// does.
+type dialer struct {
+	cfg      *Config
+	account  jid.JID // the JID the user gave
+	password string
+}
+
+func newDialer(account jid.JID, password string, cfg *Config) dialer {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	return dialer{cfg: cfg, account: account, password: password}
+}
+
+// deadline is when negotiation must be over.
+func (d *dialer) deadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(d.cfg.timeout())
+}
+
+// tlsConfig returns the TLS configuration: the user's, cloned, with
+// ServerName set to the JID's domain (RFC 6120 §13.7.2: the certificate
+// is checked against the domain, never an SRV target or a redirect).
+func (d *dialer) tlsConfig() *tls.Config {
+	var tc *tls.Config
+	if d.cfg.TLSConfig != nil {
+		tc = d.cfg.TLSConfig.Clone()
+	} else {
+		tc = &tls.Config{}
+	}
+	tc.ServerName = d.account.Domainpart()
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	return tc
+}
+
+// dial connects to one target and negotiates. authStarted reports
+// whether credentials were sent, after which no other target is tried.
+func (d *dialer) dial(ctx context.Context, t target) (s *Session, authStarted bool, err error) {
+	dial := d.cfg.DialContext
+	if dial == nil {
+		var nd net.Dialer
+		dial = nd.DialContext
+	}
+	conn, err := dial(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, false, fmt.Errorf("session: connecting to %s: %w", t.addr, err)
+	}
+	if t.directTLS {
+		tc := tls.Client(conn, d.tlsConfig())
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, false, fmt.Errorf("session: TLS handshake with %s (%s): %w", d.account.Domainpart(), t.addr, err)
+		}
+		conn = tc
+	}
+	return d.negotiate(ctx, conn)
+}
+
 // negotiate runs the negotiation over conn within ctx, closing conn on
-// failure.
-func (c *Config) negotiate(ctx context.Context, conn net.Conn, addr jid.JID, password string) (*Session, bool, error) {
-	tr := newTCPTransport(conn, &tracer{w: c.Trace})
+// failure, and starts the session.
+func (d *dialer) negotiate(ctx context.Context, conn net.Conn) (s *Session, authStarted bool, err error) {
+	tr := newTCPTransport(conn, &tracer{w: d.cfg.Trace})
 	// Deadlines on the connection, not a goroutine per read: ctx's
 	// deadline bounds every read and write, and cancelling ctx unblocks
 	// them at once.
-	_ = tr.SetDeadline(c.deadline(ctx))
-	stop := context.AfterFunc(ctx, func() { _ = tr.SetDeadline(time.Unix(1, 0)) })
-	n := &negotiator{cfg: c, account: addr, password: password, tr: tr, trace: tr.trace}
-	s, err := n.run(ctx)
+	_ = tr.SetDeadline(d.deadline(ctx))
+	stop := context.AfterFunc(ctx, func() { _ = tr.SetDeadline(longAgo) })
+	n := &negotiator{dialer: d, tr: tr, trace: tr.trace}
+	s, err = n.run(ctx)
 	if !stop() || err != nil {
 		tr.Close()
 		if err == nil {
 			err = context.Cause(ctx)
 		}
+		domain := d.account.Domainpart()
 		switch {
 		case ctx.Err() != nil:
-			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", addr.Domainpart(), context.Cause(ctx), err)
+			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", domain, context.Cause(ctx), err)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			// The connection's deadline is ctx's, and may fire first.
-			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", addr.Domainpart(), context.DeadlineExceeded, err)
+			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", domain, context.DeadlineExceeded, err)
 		}
 		return nil, n.authStarted, err
 	}

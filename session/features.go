@@ -23,20 +23,11 @@ const (
 	nsLimits      = "urn:xmpp:stream-limits:0"
 )
 
-// Features is what a server offered in a <stream:features> element (RFC
-// 6120 §4.3.2). The session keeps those of the last stream restart, after
-// authentication, which are the ones that describe the established stream;
-// Mechanisms and StartTLS are those seen before authentication.
-// A Features value is not modified after Dial returns.
+// Features are the features of a session's established stream: what the
+// server offered in its last <stream:features> (RFC 6120 §4.3.2), after
+// authentication. How the stream came about (STARTTLS, SASL) is in
+// Negotiation. A Features value is not modified after Dial returns.
 type Features struct {
-	// StartTLS reports that STARTTLS was offered, and StartTLSRequired
-	// that it was marked <required/>.
-	StartTLS, StartTLSRequired bool
-	// Mechanisms are the SASL mechanisms offered, in the server's order.
-	Mechanisms []string
-	// ChannelBindings are the channel-binding types the server advertised
-	// (XEP-0440); nil when it advertised none.
-	ChannelBindings []string
 	// Bind reports that resource binding was offered.
 	Bind bool
 	// Session reports that the RFC 3921 session iq was offered, and
@@ -56,6 +47,32 @@ type Features struct {
 
 	// all keeps every feature element, unknown ones included, in order.
 	all []*stanza.Raw
+}
+
+// Negotiation says how a session's stream was negotiated: what the server
+// offered before authentication, and what the client chose.
+type Negotiation struct {
+	// StartTLS reports that the server offered STARTTLS, and
+	// StartTLSRequired that it marked it <required/>. Both are false on a
+	// connection that started with TLS (XEP-0368).
+	StartTLS, StartTLSRequired bool
+	// Mechanisms are the SASL mechanisms offered, in the server's order.
+	Mechanisms []string
+	// ChannelBindings are the channel-binding types the server advertised
+	// (XEP-0440); nil when it advertised none.
+	ChannelBindings []string
+	// Mechanism is the SASL mechanism the client logged in with.
+	Mechanism string
+}
+
+// featuresElement is what one <stream:features> element says: the
+// features of the stream it belongs to, and what it offers for
+// negotiation. The session keeps the last one, whose Negotiation the
+// negotiator has replaced with what the earlier ones offered and what it
+// chose: one allocation for both.
+type featuresElement struct {
+	Features
+	Negotiation
 }
 
 // StreamLimits are limits a server enforces on what it receives on a
@@ -86,8 +103,8 @@ func (f *Features) All() []*stanza.Raw { return f.all }
 
 // parseFeatures reads the children of <stream:features> from r, which
 // yields the element's tokens after its start (and its end as the last).
-func parseFeatures(r xml.TokenReader) (*Features, error) {
-	f := &Features{}
+func parseFeatures(r xml.TokenReader) (*featuresElement, error) {
+	f := &featuresElement{}
 	for {
 		tok, err := r.Token()
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 
 const streamHeader = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 
-func readFeatures(t testing.TB, children string) (*Features, error) {
+func readFeatures(t testing.TB, children string) (*featuresElement, error) {
 	r := wire.NewReader(strings.NewReader(streamHeader+"<stream:features>"+children+"</stream:features>"), wire.Limits{})
 	if _, err := r.ReadHeader(); err != nil {
 		return nil, err

@@ -2,12 +2,15 @@ package session
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,6 +207,146 @@ func TestIdleReaderSeesEndOfInput(t *testing.T) {
 			err := waitEnd(t, s)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		})
+	}
+}
+
+// tlsPair returns the two ends of a TLS connection over loopback TCP
+// with the given version, the client's counting the reads crypto/tls
+// makes of the connection underneath. The server's records are held and
+// written together on flush.
+func tlsPair(t *testing.T, version uint16) (client *tls.Conn, under *countReads, server *tls.Conn, held *heldConn, raw net.Conn) {
+	t.Helper()
+	cc, sc := loopback(t)
+	cert, pool := testTLS(t)
+	under = &countReads{Conn: cc}
+	held = &heldConn{Conn: sc}
+	client = tls.Client(under, &tls.Config{RootCAs: pool, ServerName: testDomain, MinVersion: version, MaxVersion: version})
+	server = tls.Server(held, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version})
+	errc := make(chan error, 1)
+	go func() { errc <- server.Handshake() }()
+	require.NoError(t, client.Handshake())
+	require.NoError(t, <-errc)
+	return client, under, server, held, cc
+}
+
+// countReads counts the reads made of a connection.
+type countReads struct {
+	net.Conn
+	reads atomic.Int32
+}
+
+func (c *countReads) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Conn.Read(p)
+}
+
+// waitReadable waits until the socket under c has input.
+func waitReadable(t *testing.T, c net.Conn) *poller {
+	t.Helper()
+	p := newPoller(c)
+	require.NotNil(t, p, "loopback TCP can be polled")
+	require.NoError(t, p.wait())
+	require.True(t, p.readable())
+	return p
+}
+
+// readAll reads exactly n bytes.
+func readAll(t *testing.T, c net.Conn, n int) string {
+	t.Helper()
+	buf := make([]byte, n)
+	_, err := io.ReadFull(c, buf)
+	require.NoError(t, err)
+	return string(buf)
+}
+
+// The idle hand-over (idle.go) asks crypto/tls for input with a Read
+// whose deadline has passed. Go checks the deadline before the system
+// call: such a Read returns what is already buffered, and otherwise fails
+// with os.ErrDeadlineExceeded and takes nothing from the socket. If a Go
+// release changes that, this test fails.
+func TestRuntimeReadDeadlineBeforeSyscall(t *testing.T) {
+	if c, _ := loopback(t); newPoller(c) == nil {
+		t.Skip("sockets cannot be polled here: the reader waits in Read, with no deadline")
+	}
+	t.Run("tcp", func(t *testing.T) {
+		client, server := loopback(t)
+		_, err := io.WriteString(server, "waiting")
+		require.NoError(t, err)
+		p := waitReadable(t, client)
+
+		require.NoError(t, client.SetReadDeadline(longAgo))
+		n, err := client.Read(make([]byte, 64))
+		assert.Zero(t, n, "nothing read past the deadline")
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+
+		require.NoError(t, client.SetReadDeadline(time.Time{}))
+		assert.True(t, p.readable(), "the input is still in the socket")
+		assert.Equal(t, "waiting", readAll(t, client, len("waiting")))
+	})
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			client, under, server, held, raw := tlsPair(t, version)
+			// Two records reach the socket together; the first Read
+			// takes both from it.
+			held.hold()
+			_, err := io.WriteString(server, "first")
+			require.NoError(t, err)
+			_, err = io.WriteString(server, "second")
+			require.NoError(t, err)
+			require.NoError(t, held.flush())
+			waitReadable(t, raw)
+			assert.Equal(t, "first", readAll(t, client, len("first")))
+
+			require.NoError(t, client.SetReadDeadline(longAgo))
+			reads := under.reads.Load()
+			buf := make([]byte, 64)
+			n, err := client.Read(buf)
+			require.NoError(t, err, "a buffered record is returned past the deadline")
+			assert.Equal(t, "second", string(buf[:n]))
+			assert.Equal(t, reads, under.reads.Load(), "without reading the connection")
+
+			// Now crypto/tls holds nothing and the socket has a record.
+			// (The poller, too, fails at once while the deadline is
+			// past.)
+			_, err = io.WriteString(server, "third")
+			require.NoError(t, err)
+			require.NoError(t, client.SetReadDeadline(time.Time{}))
+			p := waitReadable(t, raw)
+			require.NoError(t, client.SetReadDeadline(longAgo))
+			n, err = client.Read(buf)
+			assert.Zero(t, n)
+			assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+
+			require.NoError(t, client.SetReadDeadline(time.Time{}))
+			assert.True(t, p.readable(), "the record is still in the socket")
+			assert.Equal(t, "third", readAll(t, client, len("third")))
+		})
+	}
+}
+
+// crypto/tls's timeout is not sticky: after a Read that failed with
+// os.ErrDeadlineExceeded, clearing the deadline lets the next Read
+// succeed, and the connection works both ways. The idle hand-over
+// (idle.go) relies on it after every probe that finds nothing.
+func TestRuntimeTLSTimeoutNotSticky(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			client, _, server, _, _ := tlsPair(t, version)
+			for i := range 3 {
+				require.NoError(t, client.SetReadDeadline(longAgo))
+				_, err := client.Read(make([]byte, 64))
+				require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+				require.NoError(t, client.SetReadDeadline(time.Time{}))
+
+				msg := fmt.Sprintf("ping %d", i)
+				_, err = io.WriteString(server, msg)
+				require.NoError(t, err)
+				assert.Equal(t, msg, readAll(t, client, len(msg)), "reading works again")
+				_, err = io.WriteString(client, msg)
+				require.NoError(t, err, "writing works")
+				assert.Equal(t, msg, readAll(t, server, len(msg)))
+			}
 		})
 	}
 }

@@ -2,16 +2,12 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"mellium.im/xmlstream"
 
@@ -51,21 +47,18 @@ func (e *BindError) Error() string {
 // Unwrap returns the stanza error, so errors.Is(err, stanza.Conflict) works.
 func (e *BindError) Unwrap() error { return e.Err }
 
-// negotiator runs the client side of RFC 6120 §4–7 over one transport.
+// negotiator runs the client side of RFC 6120 §4–7 over one transport,
+// for a dialer (dial.go).
 type negotiator struct {
-	cfg      *Config
-	account  jid.JID // the JID the user gave
-	password string
-	tr       transport
-	rd       *wire.Reader
-	trace    *tracer
-	buf      []byte
+	*dialer
+	tr    transport
+	rd    *wire.Reader
+	trace *tracer
+	buf   []byte
 
-	streamLang  string // xml:lang of the server's last stream header
-	authStarted bool   // credentials have been (or are being) sent
-	preAuth     *Features
-	tlsOffered  bool // STARTTLS was in the first features
-	tlsRequired bool
+	streamLang  string      // xml:lang of the server's last stream header
+	authStarted bool        // credentials have been (or are being) sent
+	neg         Negotiation // what was offered before authentication, and chosen
 }
 
 func (n *negotiator) limits() wire.Limits {
@@ -82,7 +75,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 			return nil, err
 		}
 		if !n.tr.Encrypted() {
-			n.tlsOffered, n.tlsRequired = feats.StartTLS, feats.StartTLSRequired
+			n.neg.StartTLS, n.neg.StartTLSRequired = feats.StartTLS, feats.StartTLSRequired
 			if feats.StartTLS {
 				if err := n.startTLS(ctx); err != nil {
 					return nil, err
@@ -90,11 +83,10 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 				continue
 			}
 			if !n.cfg.NoTLS {
-				return nil, n.abort(ErrNoTLS, stanza.StreamPolicyViolation, "TLS is required")
+				return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamPolicyViolation, Text: "TLS is required"}, ErrNoTLS)
 			}
 		}
 		if !authenticated {
-			n.preAuth = feats
 			if err := n.authenticate(feats); err != nil {
 				return nil, err
 			}
@@ -102,10 +94,12 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 			n.rd.Restart()
 			continue
 		}
-		feats.Mechanisms, feats.ChannelBindings = n.preAuth.Mechanisms, n.preAuth.ChannelBindings
-		feats.StartTLS, feats.StartTLSRequired = n.tlsOffered, n.tlsRequired
+		// The session keeps this element: its Features describe the
+		// established stream, and its Negotiation says how it came
+		// about.
+		feats.Negotiation = n.neg
 		if !feats.Bind {
-			return nil, n.abort(ErrNoBind, stanza.StreamUnsupportedFeature, "resource binding is required")
+			return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedFeature, Text: "resource binding is required"}, ErrNoBind)
 		}
 		full, err := n.bind()
 		if err != nil {
@@ -121,7 +115,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 }
 
 // openStream sends a stream header, reads the server's and its features.
-func (n *negotiator) openStream() (*Features, error) {
+func (n *negotiator) openStream() (*featuresElement, error) {
 	h := wire.Header{To: n.account.Domainpart(), Version: "1.0", Lang: n.cfg.lang()}
 	if n.tr.Encrypted() {
 		// RFC 6120 §4.7.1: a from only once the stream is protected.
@@ -132,24 +126,24 @@ func (n *negotiator) openStream() (*Features, error) {
 	}
 	sh, err := n.rd.ReadHeader()
 	if err != nil {
-		return nil, n.readFailed(err)
+		return nil, n.readError(err)
 	}
 	n.streamLang = sh.Lang
 	if major, _, _ := strings.Cut(sh.Version, "."); major != "1" {
-		return nil, n.abort(fmt.Errorf("session: server speaks stream version %q, not 1.x", sh.Version),
-			stanza.StreamUnsupportedVersion, "version 1.0 is required")
+		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedVersion, Text: "version 1.0 is required"},
+			fmt.Errorf("session: server speaks stream version %q, not 1.x", sh.Version))
 	}
 	start, err := n.next()
 	if err != nil {
 		return nil, err
 	}
 	if start.Name != (xml.Name{Space: wire.NSStream, Local: "features"}) {
-		return nil, n.abort(fmt.Errorf("session: expected stream features, got <%s xmlns='%s'>", start.Name.Local, start.Name.Space),
-			stanza.StreamUnsupportedStanzaType, "stream features expected")
+		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "stream features expected"},
+			fmt.Errorf("session: expected stream features, got <%s xmlns='%s'>", start.Name.Local, start.Name.Space))
 	}
 	feats, err := parseFeatures(n.rd)
 	if err != nil {
-		return nil, n.readFailed(err)
+		return nil, n.readError(err)
 	}
 	return feats, nil
 }
@@ -169,10 +163,10 @@ func (n *negotiator) startTLS(ctx context.Context) error {
 	case xml.Name{Space: nsTLS, Local: "failure"}:
 		return ErrTLSRefused
 	default:
-		return n.abort(fmt.Errorf("session: expected <proceed/>, got <%s>", start.Name.Local),
-			stanza.StreamUnsupportedStanzaType, "expected proceed")
+		return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected proceed"},
+			fmt.Errorf("session: expected <proceed/>, got <%s>", start.Name.Local))
 	}
-	if err := n.tr.StartTLS(ctx, n.cfg.tlsConfig(n.account.Domainpart())); err != nil {
+	if err := n.tr.StartTLS(ctx, n.tlsConfig()); err != nil {
 		return err
 	}
 	n.rd = wire.NewReader(n.tr, n.limits())
@@ -181,7 +175,7 @@ func (n *negotiator) startTLS(ctx context.Context) error {
 
 // authenticate runs SASL (RFC 6120 §6) with one mechanism; a failure is
 // final: Parley never retries with a weaker mechanism.
-func (n *negotiator) authenticate(feats *Features) error {
+func (n *negotiator) authenticate(feats *featuresElement) error {
 	if n.account.Localpart() == "" {
 		return errors.New("session: the JID has no localpart to log in with")
 	}
@@ -189,8 +183,10 @@ func (n *negotiator) authenticate(feats *Features) error {
 	mech, neg, err := sasl.Select(n.cfg.mechanisms(), sasl.Offer{
 		Mechanisms: feats.Mechanisms, ChannelBindings: feats.ChannelBindings, TLS: state})
 	if err != nil {
-		return n.abort(fmt.Errorf("session: %w", err), stanza.StreamPolicyViolation, "no acceptable SASL mechanism")
+		return n.fail(&stanza.StreamError{Condition: stanza.StreamPolicyViolation, Text: "no acceptable SASL mechanism"},
+			fmt.Errorf("session: %w", err))
 	}
+	n.neg.Mechanisms, n.neg.ChannelBindings, n.neg.Mechanism = feats.Mechanisms, feats.ChannelBindings, mech.Name()
 	neg.Username, neg.Password, neg.Authzid = n.account.Localpart(), n.password, n.cfg.Authzid
 	n.authStarted = true
 	n.trace.note("SEND ", "<auth xmlns='"+nsSASL+"' mechanism='"+mech.Name()+"'>[payload redacted]</auth>")
@@ -215,8 +211,8 @@ func (n *negotiator) authenticate(feats *Features) error {
 			return err
 		}
 		if start.Name.Space != nsSASL {
-			return n.abort(fmt.Errorf("session: unexpected <%s xmlns='%s'> during SASL", start.Name.Local, start.Name.Space),
-				stanza.StreamUnsupportedStanzaType, "unexpected element during SASL")
+			return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected element during SASL"},
+				fmt.Errorf("session: unexpected <%s xmlns='%s'> during SASL", start.Name.Local, start.Name.Space))
 		}
 		switch start.Name.Local {
 		case "challenge":
@@ -240,15 +236,15 @@ func (n *negotiator) authenticate(feats *Features) error {
 				return err
 			}
 			if err := ex.Verify(data); err != nil {
-				return n.abort(fmt.Errorf("session: SASL %s: server not verified: %w", mech.Name(), err),
-					stanza.StreamNotAuthorized, "server authentication failed")
+				return n.fail(&stanza.StreamError{Condition: stanza.StreamNotAuthorized, Text: "server authentication failed"},
+					fmt.Errorf("session: SASL %s: server not verified: %w", mech.Name(), err))
 			}
 			return nil
 		case "failure":
 			return n.readFailure(mech.Name())
 		default:
-			return n.abort(fmt.Errorf("session: unexpected <%s/> during SASL", start.Name.Local),
-				stanza.StreamUnsupportedStanzaType, "unexpected element during SASL")
+			return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected element during SASL"},
+				fmt.Errorf("session: unexpected <%s/> during SASL", start.Name.Local))
 		}
 	}
 }
@@ -271,8 +267,8 @@ func (n *negotiator) readBase64() ([]byte, error) {
 	}
 	data, err := base64.StdEncoding.DecodeString(text)
 	if err != nil {
-		return nil, n.abort(fmt.Errorf("session: SASL data is not base64: %w", err),
-			stanza.StreamBadFormat, "SASL data is not base64")
+		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamBadFormat, Text: "SASL data is not base64"},
+			fmt.Errorf("session: SASL data is not base64: %w", err))
 	}
 	return data, nil
 }
@@ -320,7 +316,8 @@ func (n *negotiator) bind() (jid.JID, error) {
 	}
 	raw, ok := reply.Payload.(*stanza.Raw)
 	if !ok {
-		return jid.JID{}, n.abort(errors.New("session: bind result carries no <bind/>"), stanza.StreamUndefinedCondition, "bind result without jid")
+		return jid.JID{}, n.fail(&stanza.StreamError{Condition: stanza.StreamUndefinedCondition, Text: "bind result without jid"},
+			errors.New("session: bind result carries no <bind/>"))
 	}
 	var v struct {
 		XMLName xml.Name `xml:"urn:ietf:params:xml:ns:xmpp-bind bind"`
@@ -367,8 +364,8 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 		return nil, err
 	}
 	if start.Name != (xml.Name{Space: wire.NSClient, Local: "iq"}) {
-		return nil, n.abort(fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local),
-			stanza.StreamUnsupportedStanzaType, "expected an iq reply")
+		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected an iq reply"},
+			fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local))
 	}
 	st, err := stanza.Decoder{}.Decode(n.rd, start)
 	if err != nil {
@@ -376,7 +373,7 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 		if errors.As(err, &inv) {
 			return nil, fmt.Errorf("session: bad reply to iq %s: %w", iq.ID, err)
 		}
-		return nil, n.readFailed(err)
+		return nil, n.readError(err)
 	}
 	reply, ok := st.(*stanza.IQ)
 	if !ok || reply.ID != iq.ID || (reply.Type != stanza.IQResult && reply.Type != stanza.IQError) {
@@ -393,46 +390,42 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 func (n *negotiator) next() (xml.StartElement, error) {
 	start, err := n.rd.NextElement()
 	if err != nil {
-		return start, n.readFailed(err)
+		return start, n.readError(err)
 	}
 	if start.Name == (xml.Name{Space: wire.NSStream, Local: "error"}) {
 		se, err := stanza.DecodeStreamError(n.rd, start)
 		if err != nil {
-			return start, n.readFailed(err)
+			return start, n.readError(err)
 		}
-		_ = n.write(append(n.buf[:0], n.tr.CloseTag()...))
+		n.closeStream()
 		return start, fmt.Errorf("session: server ended the stream: %w", se)
 	}
 	return start, nil
 }
 
-// readFailed handles an error from the reader: bad XML from the server is
-// answered with the stream error before the connection closes.
-func (n *negotiator) readFailed(err error) error {
+// readError answers the reader's failure as the session's readError does
+// (close.go), and returns why negotiation failed.
+func (n *negotiator) readError(err error) error {
 	var se *stanza.StreamError
 	if errors.As(err, &se) {
-		n.sendStreamError(se)
-		return fmt.Errorf("session: server sent bad XML: %w", err)
+		return n.fail(se, errBadXML(se))
 	}
 	if errors.Is(err, wire.ErrStreamClosed) {
-		_ = n.write(append(n.buf[:0], n.tr.CloseTag()...))
+		n.closeStream()
 		return fmt.Errorf("session: server closed the stream during negotiation: %w", io.ErrUnexpectedEOF)
 	}
 	return fmt.Errorf("session: reading from server: %w", err)
 }
 
-// abort sends a stream error and closes our stream, returning err.
-func (n *negotiator) abort(err error, cond stanza.StreamCondition, text string) error {
-	n.sendStreamError(&stanza.StreamError{Condition: cond, Text: text})
-	return err
+// fail sends the stream error se and the close tag, and returns cause.
+func (n *negotiator) fail(se *stanza.StreamError, cause error) error {
+	_ = n.write(appendStreamEnd(n.buf[:0], se, n.tr.CloseTag()))
+	return cause
 }
 
-func (n *negotiator) sendStreamError(se *stanza.StreamError) {
-	b, err := se.AppendXML(n.buf[:0])
-	if err != nil {
-		return
-	}
-	_ = n.write(append(b, n.tr.CloseTag()...))
+// closeStream sends the close tag.
+func (n *negotiator) closeStream() {
+	_ = n.write(append(n.buf[:0], n.tr.CloseTag()...))
 }
 
 // elementText reads the rest of the current top-level element and returns
@@ -442,7 +435,7 @@ func (n *negotiator) elementText() (string, error) {
 	for {
 		tok, err := n.rd.Token()
 		if err != nil {
-			return "", n.readFailed(err)
+			return "", n.readError(err)
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
@@ -460,7 +453,7 @@ func (n *negotiator) elementText() (string, error) {
 func (n *negotiator) decodeElement(v any) error {
 	d := xml.NewTokenDecoder(xmlstream.Wrap(readerUntilEnd{n.rd}, xml.StartElement{Name: xml.Name{Local: "x"}}))
 	if err := d.Decode(v); err != nil {
-		return n.readFailed(err)
+		return n.readError(err)
 	}
 	return nil
 }
@@ -498,30 +491,6 @@ func appendBase64(b []byte, data []byte) []byte {
 	return base64.StdEncoding.AppendEncode(b, data)
 }
 
-// tlsConfig returns the TLS configuration for domain: the user's, cloned,
-// with ServerName set to the JID's domain (RFC 6120 §13.7.2: the
-// certificate is checked against the domain, never an SRV target).
-func (c *Config) tlsConfig(domain string) *tls.Config {
-	var tc *tls.Config
-	if c.TLSConfig != nil {
-		tc = c.TLSConfig.Clone()
-	} else {
-		tc = &tls.Config{}
-	}
-	tc.ServerName = domain
-	if tc.MinVersion == 0 {
-		tc.MinVersion = tls.VersionTLS12
-	}
-	return tc
-}
-
-// newID returns an unguessable stanza id (RFC 6120 §8.1.3).
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // bindRequest is the <bind/> payload asking for a resource.
 type bindRequest string
 
@@ -554,12 +523,4 @@ func (e emptyElement) WriteXML(w xmlstream.TokenWriter) (int, error) {
 		return 1, err
 	}
 	return 2, nil
-}
-
-// deadline is when negotiation must be over.
-func (c *Config) deadline(ctx context.Context) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d
-	}
-	return time.Now().Add(c.timeout())
 }

@@ -60,10 +60,16 @@ func TestNegotiateDefault(t *testing.T) {
 	assert.True(t, f.Bind)
 	assert.True(t, f.RosterVersioning)
 	assert.True(t, f.PreApproval)
-	assert.True(t, f.StartTLS, "pre-authentication features are kept")
-	assert.Equal(t, []string{"PLAIN", "SCRAM-SHA-1"}, f.Mechanisms)
 	_, ok := f.Lookup(xmlName("urn:example:unknown", "unknown"))
 	assert.True(t, ok, "unknown features are kept")
+	_, ok = f.Lookup(xmlName(nsSASL, "mechanisms"))
+	assert.False(t, ok, "the features are the established stream's")
+	assert.Equal(t, Negotiation{
+		StartTLS:         true,
+		StartTLSRequired: true,
+		Mechanisms:       []string{"PLAIN", "SCRAM-SHA-1"},
+		Mechanism:        "SCRAM-SHA-1",
+	}, s.Negotiation())
 }
 
 func TestNegotiateResource(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 )
 
 // poller is not implemented here, and transports are not pollable: the
-// reader waits for input in Read. Were its methods called, they would
+// reader waits for input in Read (idle.go). Were its methods called, they would
 // still be right: nothing is known to be waiting, and waiting is left to
 // Read.
 type poller struct{}

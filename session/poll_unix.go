@@ -12,8 +12,9 @@ import (
 )
 
 // poller looks at a socket's input without blocking, or waits for some
-// without reading it, through the runtime's network poller. Its functions
-// are made once per connection, so that polling allocates nothing.
+// without reading it, through the runtime's network poller: the socket's
+// end of the idle hand-over (idleInput, idle.go). Its functions are made
+// once per connection, so that polling allocates nothing.
 type poller struct {
 	rc syscall.RawConn
 

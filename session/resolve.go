@@ -19,17 +19,19 @@ type target struct {
 // service (a single record with target ".", RFC 2782).
 var errNoService = errors.New("the domain offers no XMPP client service (SRV target \".\")")
 
-// targets lists where to connect for domain, in the order to try them:
-// the SRV records of _xmpps-client._tcp (direct TLS, XEP-0368) and
-// _xmpp-client._tcp (STARTTLS) merged by RFC 2782 priority and weight, or
-// the domain itself on port 5222 when there are none.
-func (c *Config) targets(ctx context.Context, domain string) ([]target, error) {
-	if c.Addr != "" {
-		return []target{{addr: c.Addr, directTLS: c.DirectTLS}}, nil
+// targets lists where to connect for the account's domain, in the order
+// to try them: Config.Addr if set; else the SRV records of
+// _xmpps-client._tcp (direct TLS, XEP-0368) and _xmpp-client._tcp
+// (STARTTLS) merged by RFC 2782 priority and weight, or the domain itself
+// on port 5222 when there are none.
+func (d *dialer) targets(ctx context.Context) ([]target, error) {
+	if d.cfg.Addr != "" {
+		return []target{{addr: d.cfg.Addr, directTLS: d.cfg.DirectTLS}}, nil
 	}
+	domain := d.account.Domainpart()
 	var r Resolver = net.DefaultResolver
-	if c.Resolver != nil {
-		r = c.Resolver
+	if d.cfg.Resolver != nil {
+		r = d.cfg.Resolver
 	}
 	type rec struct {
 		srv    *net.SRV

@@ -224,9 +224,7 @@ func TestSendIQCancel(t *testing.T) {
 	id := p.expect("iq").Attr("id")
 	cancel()
 	assert.ErrorIs(t, <-errc, context.Canceled)
-	s.pmu.Lock()
-	assert.Empty(t, s.pending, "the waiter is removed")
-	s.pmu.Unlock()
+	assert.False(t, s.pending.waiting(), "the waiter is removed")
 	// A late reply is dropped without harm.
 	p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
 	pingRoundTrip(t, s, p)
@@ -328,9 +326,7 @@ func TestBackPressure(t *testing.T) {
 		}
 	}()
 	time.Sleep(200 * time.Millisecond)
-	s.qmu.Lock()
-	queued := s.qbytes
-	s.qmu.Unlock()
+	queued := s.queue.size()
 	assert.LessOrEqual(t, queued, cfg.QueueBytes+200, "the queue stays near its bound while the handler blocks")
 	close(release)
 	<-writeDone
@@ -461,12 +457,8 @@ func TestFloodOfUnknownReplies(t *testing.T) {
 		p.send(fmt.Sprintf("<iq type='result' id='unknown%d' from='example.com'/>", i))
 	}
 	pingRoundTrip(t, s, p)
-	s.pmu.Lock()
-	assert.Empty(t, s.pending)
-	s.pmu.Unlock()
-	s.qmu.Lock()
-	assert.Zero(t, s.qbytes, "replies never enter the handler queue")
-	s.qmu.Unlock()
+	assert.False(t, s.pending.waiting())
+	assert.Zero(t, s.queue.size(), "replies never enter the handler queue")
 }
 
 func TestInvalidStanzasAreAnswered(t *testing.T) {
@@ -529,14 +521,14 @@ func TestSendRespectsContext(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
 	// Another writer holds the stream: Send must give up when ctx ends
 	// instead of waiting for it.
-	s.wsem <- struct{}{}
+	s.write.sem <- struct{}{}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	err := s.Send(ctx, &stanza.Message{Body: "x"})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
-	<-s.wsem
+	s.release()
 	assert.NoError(t, s.Err(), "giving up before writing leaves the stream intact")
 	pingRoundTrip(t, s, p)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -33,33 +32,35 @@ type transport interface {
 	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
 	Close() error
+	// Linger ends the connection after a stream error while the peer may
+	// still be writing: it stops writing, reads and discards input until
+	// the peer hangs up, maxBytes were read or maxWait has passed, and
+	// closes (see Session.linger). Close cuts it short.
+	Linger(maxBytes int64, maxWait time.Duration)
 	// AppendOpen appends what opens (or restarts) a stream.
 	AppendOpen(b []byte, h wire.Header) []byte
 	// CloseTag is what closes a stream.
 	CloseTag() string
 
-	// Pollable reports whether TryRead and Wait work. If not, the reader
+	// Pollable, TryRead and Wait are the idle hand-over (idle.go).
+	// Pollable reports whether TryRead and Wait work; if not, the reader
 	// waits for input in Read.
 	Pollable() bool
 	// TryRead is Read that returns wire.ErrNoInput at once where Read
 	// would block. Only the reader goroutine calls it.
 	TryRead(p []byte) (int, error)
 	// Wait blocks until Read would not block (input, end of input or an
-	// error), without reading, at a shallow stack depth. Only the reader
-	// goroutine calls it, after TryRead returned wire.ErrNoInput.
+	// error), without reading. Only the reader goroutine calls it, after
+	// TryRead returned wire.ErrNoInput.
 	Wait() error
 }
 
 // tcpTransport is a net.Conn, plain or TLS, carrying RFC 6120 streams.
 type tcpTransport struct {
-	conn  net.Conn  // what is read and written: the TLS conn once TLS is on
-	raw   net.Conn  // the connection underneath, closed by Close
-	tls   *tls.Conn // nil without TLS
-	poll  *poller   // raw's readiness, where it can be polled (poll_unix.go)
+	conn  net.Conn // what is read and written: the TLS conn once TLS is on
+	raw   net.Conn // the connection underneath, closed by Close
 	trace *tracer
-	// probing is set while TryRead has left the read deadline in the
-	// past; only the reader goroutine reads it.
-	probing bool
+	idleInput
 }
 
 func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
@@ -73,10 +74,7 @@ func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
 }
 
 func (t *tcpTransport) Read(p []byte) (int, error) {
-	if t.probing {
-		_ = t.tls.SetReadDeadline(time.Time{})
-		t.probing = false
-	}
+	t.endProbe()
 	n, err := t.conn.Read(p)
 	if n > 0 {
 		t.trace.chunk("RECV ", p[:n])
@@ -117,54 +115,40 @@ func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.conn.SetDe
 func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
 func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
 
-func (t *tcpTransport) Pollable() bool { return t.poll != nil }
-
-// longAgo is a deadline that has passed.
-var longAgo = time.Unix(1, 0)
+func (t *tcpTransport) Pollable() bool { return t.pollable() }
 
 func (t *tcpTransport) TryRead(p []byte) (int, error) {
-	if t.tls == nil {
-		n, err := t.poll.read(p)
-		if n > 0 {
-			t.trace.chunk("RECV ", p[:n])
-		}
-		return n, err
-	}
-	// crypto/tls may hold input: decrypted, or whole records read along
-	// with earlier ones. A read whose deadline has passed returns it
-	// without touching the socket (Go checks the deadline before the
-	// system call), and otherwise fails with a timeout that leaves the
-	// connection usable. The deadline stays in the past until the next
-	// Read, so that a busy stream does not set it for each stanza; read
-	// deadlines are not used otherwise once the stream is up.
-	if !t.probing {
-		_ = t.tls.SetReadDeadline(longAgo)
-		t.probing = true
-	}
-	n, err := t.tls.Read(p)
-	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-		// Nothing in crypto/tls; if the socket has bytes (the next
-		// record, at least in part), read them as Read does. (The
-		// poller, too, fails at once while the deadline is past.)
-		_ = t.tls.SetReadDeadline(time.Time{})
-		t.probing = false
-		if !t.poll.readable() {
-			return 0, wire.ErrNoInput
-		}
-		return t.Read(p)
-	}
+	n, err := t.tryRead(p)
 	if n > 0 {
 		t.trace.chunk("RECV ", p[:n])
 	}
 	return n, err
 }
 
-func (t *tcpTransport) Wait() error { return t.poll.wait() }
+func (t *tcpTransport) Wait() error { return t.wait() }
 
 // Close closes the connection underneath without a TLS close_notify: the
 // XML stream has its own close, and a peer that no longer reads could
 // otherwise hold Close for seconds.
-func (t *tcpTransport) Close() error     { return t.raw.Close() }
+func (t *tcpTransport) Close() error { return t.raw.Close() }
+
+// Linger shuts down the sending side of the connection underneath (a TCP
+// FIN after what was written; no TLS close_notify, as in Close) and
+// discards what arrives, undecrypted. A connection that cannot be shut
+// down halfway (net.Pipe) is closed at once: it has no kernel buffers to
+// reset.
+func (t *tcpTransport) Linger(maxBytes int64, maxWait time.Duration) {
+	defer t.raw.Close()
+	cw, ok := t.raw.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	if t.raw.SetReadDeadline(time.Now().Add(maxWait)) != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, t.raw, maxBytes)
+}
+
 func (t *tcpTransport) CloseTag() string { return wire.Close }
 
 func (t *tcpTransport) AppendOpen(b []byte, h wire.Header) []byte {

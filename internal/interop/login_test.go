@@ -199,7 +199,8 @@ func runLoginCases(t *testing.T, e *env) {
 				} else {
 					assert.Empty(t, bindings[0], "no channel binding without -PLUS")
 				}
-				assert.ElementsMatch(t, offered[e.kind][tt.spec.store][tt.spec.tls], s.Features().Mechanisms, "mechanisms offered")
+				assert.ElementsMatch(t, offered[e.kind][tt.spec.store][tt.spec.tls], s.Negotiation().Mechanisms, "mechanisms offered")
+				assert.Equal(t, names[0], s.Negotiation().Mechanism, "the mechanism the session reports")
 				require.NotNil(t, s.TLS())
 				wantVersion := uint16(0x0304)
 				if tt.spec.tls == tls12 {

@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -129,8 +132,9 @@ func (c *countingReader) fill() error {
 
 // waitInput blocks until input is there. Called between top-level
 // elements, it gives a drained buffer back to the pool and waits with a
-// one-byte read at a shallow stack depth (no parser frames), so an idle
-// stream holds no read buffer and its goroutine's stack can shrink.
+// one-byte read outside the parser, so an idle stream holds no read
+// buffer: the fallback of the session's idle hand-over where the source
+// cannot be polled (session/idle.go says why).
 func (c *countingReader) waitInput() {
 	if c.r < c.w || c.wait != nil {
 		return
@@ -398,8 +402,10 @@ var ErrNoInput = errors.New("wire: no input waiting")
 // input waiting, neither in its own buffer nor from poll, which reads like
 // io.Reader but returns ErrNoInput at once instead of blocking. Whitespace
 // is consumed on the way. When Idle returns true the reader has let go of
-// its read buffer and its XML parser, so that an idle stream holds neither;
-// NextElement makes a new parser, at the cost of a few microseconds.
+// its read buffer and its XML parser; NextElement makes a new parser (see
+// resume), at the cost of a few microseconds. Idle, Fill and resume are
+// this package's part of the session's idle hand-over, whose reasons
+// session/idle.go gives.
 func (r *Reader) Idle(poll func([]byte) (int, error)) bool {
 	if r.depth != 1 || r.err != nil {
 		return false
@@ -540,15 +546,33 @@ func (r *Reader) token() (xml.Token, error) {
 	case errors.As(err, &se):
 		err = se
 	default:
+		msg := err.Error()
 		var syn *xml.SyntaxError
 		if errors.As(err, &syn) {
-			err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: syn.Msg}
-		} else {
-			err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: err.Error()}
+			msg = syn.Msg
 		}
+		err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: sendable(msg)}
 	}
 	r.err = err
 	return nil, err
+}
+
+// sendable returns the parser's message with each character that XML
+// cannot carry, and each byte that is not UTF-8, replaced by U+FFFD.
+// encoding/xml quotes the offending input in some messages (a bad name, a
+// bad entity), and a stream error whose text cannot be encoded could not
+// be sent at all.
+func sendable(msg string) string {
+	if xmlenc.Valid(msg) == nil {
+		return msg
+	}
+	return strings.Map(func(r rune) rune {
+		// An invalid byte arrives here as utf8.RuneError, which is valid.
+		if xmlenc.Valid(string(r)) != nil {
+			return utf8.RuneError
+		}
+		return r
+	}, msg)
 }
 
 func isSpace(b []byte) bool {

@@ -166,6 +166,37 @@ func TestErrorsStick(t *testing.T) {
 	assert.Equal(t, err, err2, "a failed reader keeps failing the same way")
 }
 
+// encoding/xml quotes bad input in some of its messages; the stream
+// error made from one can still be sent.
+func TestStreamErrorTextIsSendable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+	}{
+		{"bad element name", "<\xff\xfe/>"},
+		{"bad entity name", "<a>&\xff;</a>"},
+		{"surrogate in a name", "<a\xed\xa0\x80/>"},
+		{"non-character in an entity", "<a>&b\xef\xbf\xbe;</a>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := NewReader(strings.NewReader(header+tt.in), Limits{})
+			_, err := r.ReadHeader()
+			require.NoError(t, err)
+			if _, err = r.NextElement(); err == nil {
+				err = drain(r)
+			}
+			var se *stanza.StreamError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, stanza.StreamNotWellFormed, se.Condition)
+			assert.NotEmpty(t, se.Text, "the parser's message is kept")
+			_, err = se.AppendXML(nil)
+			assert.NoError(t, err)
+		})
+	}
+}
+
 func TestAppendHeader(t *testing.T) {
 	t.Parallel()
 	b := AppendHeader(nil, Header{To: "ex'ample.com", Version: "1.0", Lang: "en"})
@@ -194,7 +225,7 @@ func FuzzReader(f *testing.F) {
 		"<message><body>hi</body></message>",
 		"<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>",
 		"<!DOCTYPE x><a/>", "<a><!-- c --></a>", "<?pi?>", "<a>&x;</a>", "\xff<a/>",
-		"<a xmlns:p='urn:x'><p:b p:c='1'/></a>", "   ", "<a><b><c><d><e/></d></c></b></a>",
+		"<a xmlns:p='urn:x'><p:b p:c='1'/></a>", "   ", "<\xff/>", "<a>&\xfe;</a>", "<a><b><c><d><e/></d></c></b></a>",
 	} {
 		f.Add(s)
 	}
@@ -214,6 +245,11 @@ func FuzzReader(f *testing.F) {
 				var se *stanza.StreamError
 				if !errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrStreamClosed) {
 					t.Fatalf("unexpected error type %T: %v", err, err)
+				}
+				if se != nil {
+					if _, err := se.AppendXML(nil); err != nil {
+						t.Fatalf("stream error cannot be sent: %v", err)
+					}
 				}
 				return
 			}

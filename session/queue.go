@@ -1,0 +1,137 @@
+package session
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/parleyim/parley/stanza"
+)
+
+// ErrHandlerBlocked means handlers fell so far behind while a request
+// was waiting for its reply that the hard queue cap was reached.
+var ErrHandlerBlocked = errors.New("session: a handler blocked too long: incoming queue over its hard cap")
+
+// dispatchQueue carries every stanza except replies from the reader to
+// the dispatcher (dispatch.go), which runs the handlers one at a time in
+// arrival order. Its rules:
+//
+//   - it is bounded in bytes of input (Config.QueueBytes); when the next
+//     stanza would go over the bound, the reader waits in push, so it
+//     stops reading and the server sees TCP back-pressure;
+//   - except while a request awaits its reply (pendingTable.waiting):
+//     then the reader queues on, so that a handler that called SendIQ
+//     gets its reply, up to a hard cap (Config.MaxQueueBytes), past
+//     which the session ends with ErrHandlerBlocked;
+//   - and except once Close was called (readOn): the reader reads on to
+//     the server's close, and what comes before it is still delivered;
+//   - the dispatcher goroutine exists only while there is work: push
+//     says when to start one, and pop tells it to exit when the queue is
+//     empty, so an idle session has none.
+type dispatchQueue struct {
+	mu      sync.Mutex
+	cond    sync.Cond // on mu: space was freed, or a rule changed
+	items   []queued
+	bytes   int
+	running bool // a dispatcher goroutine exists
+	readOn  bool // Close was called: no back-pressure
+	stopped bool // the session ended: push gives up
+}
+
+type queued struct {
+	st   stanza.Stanza
+	size int
+}
+
+// errQueueStopped is what push returns once the session has ended.
+var errQueueStopped = errors.New("session: queue stopped")
+
+// push queues a stanza that took size bytes of input, waiting while the
+// queue is full (see dispatchQueue for the rules). It reports whether the
+// caller must start a dispatcher. It fails with ErrHandlerBlocked past the
+// hard cap, and with errQueueStopped once the session has ended.
+func (q *dispatchQueue) push(st stanza.Stanza, size, bound, hardCap int, pending *pendingTable) (start bool, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.bytes+size > bound && len(q.items) > 0 && !q.readOn {
+		if q.stopped {
+			return false, errQueueStopped
+		}
+		if pending.waiting() {
+			if q.bytes+size > hardCap {
+				return false, ErrHandlerBlocked
+			}
+			break
+		}
+		q.cond.Wait()
+	}
+	q.items = append(q.items, queued{st, size})
+	q.bytes += size
+	start = !q.running
+	q.running = true
+	return start, nil
+}
+
+// pop takes the oldest stanza for the dispatcher. When the queue is empty
+// it returns false, and the dispatcher must exit: the next push starts
+// another.
+func (q *dispatchQueue) pop() (queued, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		q.items, q.running = nil, false
+		return queued{}, false
+	}
+	it := q.items[0]
+	q.items[0] = queued{}
+	q.items = q.items[1:]
+	q.bytes -= it.size
+	q.cond.Broadcast()
+	return it, true
+}
+
+// wake makes a reader that waits in push look at the rules again (a
+// request started waiting for its reply).
+func (q *dispatchQueue) wake() {
+	q.mu.Lock()
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// startReadingOn lifts back-pressure for good (Close was called).
+func (q *dispatchQueue) startReadingOn() {
+	q.mu.Lock()
+	q.readOn = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// stop makes push give up (the session ended).
+func (q *dispatchQueue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// size returns the bytes queued.
+func (q *dispatchQueue) size() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
+// enqueue hands a stanza the reader read to the dispatcher, applying
+// back-pressure. It returns false when the stream has ended (and, past
+// the hard cap, ends it).
+func (s *Session) enqueue(st stanza.Stanza, size int) bool {
+	start, err := s.queue.push(st, size, s.cfg.queueBytes(), s.cfg.maxQueueBytes(), &s.pending)
+	switch {
+	case errors.Is(err, ErrHandlerBlocked):
+		s.fail(&stanza.StreamError{Condition: stanza.StreamResourceConstraint, Text: "client cannot keep up"}, ErrHandlerBlocked)
+		s.linger()
+		return false
+	case err != nil:
+		return false
+	}
+	return !start || s.goBackground(s.dispatch)
+}

@@ -1,0 +1,119 @@
+package session
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+
+	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/stanza"
+)
+
+// readElements reads and handles top-level elements: replies go to the
+// requests awaiting them (pending.go), other stanzas to the dispatch
+// queue (queue.go), a stream error or the server's close end the stream.
+// Where the transport can be polled, it returns true when no input is
+// waiting between two elements, for the reader to hand over (idle.go); it
+// returns false when the stream has ended.
+func (s *Session) readElements() bool {
+	for {
+		if s.tr.Pollable() && s.rd.Idle(s.tr.TryRead) {
+			return true
+		}
+		start, err := s.rd.NextElement()
+		if err != nil {
+			s.readError(err)
+			return false
+		}
+		s.touch()
+		switch start.Name {
+		case xml.Name{Space: wire.NSClient, Local: "iq"},
+			xml.Name{Space: wire.NSClient, Local: "message"},
+			xml.Name{Space: wire.NSClient, Local: "presence"}:
+		case xml.Name{Space: wire.NSStream, Local: "error"}:
+			se, err := stanza.DecodeStreamError(s.rd, start)
+			if err != nil {
+				s.readError(err)
+				return false
+			}
+			s.closeStream()
+			s.end(fmt.Errorf("session: server ended the stream: %w", se))
+			s.hangUp()
+			return false
+		default:
+			cond := stanza.StreamUnsupportedStanzaType
+			if start.Name.Space != wire.NSClient {
+				cond = stanza.StreamInvalidNamespace
+			}
+			se := &stanza.StreamError{Condition: cond,
+				Text: fmt.Sprintf("unexpected top-level element <%s xmlns='%s'>", start.Name.Local, start.Name.Space)}
+			s.fail(se, errBadXML(se))
+			s.linger()
+			return false
+		}
+		st, err := stanza.Decoder{Lang: s.lang}.Decode(s.rd, start)
+		if err != nil {
+			var inv *stanza.InvalidError
+			if errors.As(err, &inv) {
+				s.received.Add(1)
+				s.answerInvalid(inv)
+				continue
+			}
+			s.readError(err)
+			return false
+		}
+		// The one place where incoming stanzas are counted.
+		s.received.Add(1)
+		if iq, ok := st.(*stanza.IQ); ok && (iq.Type == stanza.IQResult || iq.Type == stanza.IQError) {
+			s.deliverReply(iq)
+			continue
+		}
+		if !s.enqueue(st, s.rd.LastSize()) {
+			return false
+		}
+	}
+}
+
+// readError ends the session after the reader failed with err (see
+// close.go for the words).
+func (s *Session) readError(err error) {
+	var se *stanza.StreamError
+	switch {
+	case errors.As(err, &se):
+		s.fail(se, errBadXML(se))
+		s.linger()
+	case errors.Is(err, wire.ErrStreamClosed):
+		s.closeStream()
+		s.end(s.endedBy(errors.New("session: server closed the stream")))
+		s.hangUp()
+	default:
+		s.end(s.endedBy(fmt.Errorf("session: reading: %w", err)))
+		s.hangUp()
+	}
+}
+
+// answerInvalid answers a stanza the decoder refused (RFC 6120 §8.3) where
+// it can be answered, and drops it otherwise; the stream goes on.
+func (s *Session) answerInvalid(inv *stanza.InvalidError) {
+	if !inv.Answerable() {
+		s.log.Warn("dropped an invalid stanza", "err", inv)
+		return
+	}
+	h := stanza.Header{ID: inv.ID, To: inv.From}
+	var reply stanza.Stanza
+	switch inv.Kind {
+	case "iq":
+		reply = &stanza.IQ{Header: h, Type: stanza.IQError, Error: inv.Reply}
+	case "message":
+		reply = &stanza.Message{Header: h, Type: stanza.MessageError, Error: inv.Reply}
+	default:
+		reply = &stanza.Presence{Header: h, Type: stanza.PresenceError, Error: inv.Reply}
+	}
+	s.log.Info("answered an invalid stanza", "err", inv)
+	s.goBackground(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
+		defer cancel()
+		_ = s.Send(ctx, reply)
+	})
+}
