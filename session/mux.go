@@ -82,14 +82,21 @@ type PresenceRoute struct {
 // it silently would switch off someone else's handler. Messages and
 // presence go to every handler whose route matches, in registration order.
 //
+// Lifecycle hooks (HandleStart, HandleEnd) let a feature package act when
+// a stream becomes ready and when it has ended: fetch the roster before
+// initial presence goes out, forget who is online.
+//
 // A Mux is safe for concurrent use; registering while stanzas are being
-// dispatched is allowed and applies to later stanzas.
+// dispatched is allowed and applies to later stanzas (and hooks to later
+// streams).
 type Mux struct {
 	mu       sync.RWMutex
 	iq       map[iqKey]IQHandler
 	msg      []msgEntry
 	pres     []presEntry
 	features []string
+	start    []func(ctx context.Context, s *Session, resumed bool)
+	end      []func(s *Session, err error)
 }
 
 type iqKey struct {

@@ -50,6 +50,7 @@ func (s *Session) readLoop(wait bool) {
 		go s.readLoop(true)
 		return
 	}
+	s.queueEnd() // lifecycle hooks: before readerDone (see queueEnd)
 	close(s.readerDone)
 }
 
@@ -215,6 +216,11 @@ func (s *Session) enqueue(st stanza.Stanza, size int) bool {
 	s.dispatching = true
 	s.qmu.Unlock()
 	if start && !s.goBackground(s.dispatch) {
+		// Lifecycle hooks: no dispatcher runs, so none holds the queue
+		// (queueEnd starts one for the end hooks).
+		s.qmu.Lock()
+		s.queue, s.qbytes, s.dispatching = nil, 0, false
+		s.qmu.Unlock()
 		return false
 	}
 	return true
@@ -249,6 +255,8 @@ func (s *Session) dispatch() {
 		s.qmu.Unlock()
 
 		switch st := it.st.(type) {
+		case nil: // lifecycle hooks: queueEnd's item, the last
+			s.runEndHooks()
 		case *stanza.IQ:
 			s.handleIQ(st)
 		case *stanza.Message:
