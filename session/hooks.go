@@ -107,8 +107,11 @@ func (s *Session) becomeReady(ctx context.Context, resumed bool) error {
 	s.start()
 	select {
 	case <-ran:
-		if err := s.Err(); err != nil {
-			err = fmt.Errorf("session: stream ended before the start hooks returned: %w", err)
+		if s.ctx.Err() != nil {
+			// The stream ended (the hooks' ctx ended with it, a moment
+			// before Done is closed).
+			<-s.done
+			err := fmt.Errorf("session: stream ended before the start hooks returned: %w", s.Err())
 			_ = s.Close(ctx)
 			return err
 		}
@@ -150,6 +153,9 @@ func (s *Session) queueEnd() {
 
 // runEndHooks runs the end hooks, for the dispatcher.
 func (s *Session) runEndHooks() {
+	// The reader exits only after end has begun; wait until it is over
+	// (another goroutine may still be in it) and the cause is recorded.
+	<-s.done
 	err := s.Err()
 	for _, h := range s.mux.endHooks() {
 		s.safely(func() { h(s, err) })
