@@ -130,8 +130,8 @@ func (s *Session) becomeReady(ctx context.Context, resumed bool) error {
 // queueEnd makes the end hooks the dispatcher's last work. The reader
 // calls it as it exits: the stream has ended and nothing is queued after
 // it. It runs before the reader closes readerDone, so the goroutine it may
-// add to bg is counted before Close, which waits for the reader first,
-// waits for bg.
+// add to bg is counted before Close waits for bg (Close waits for the
+// reader first).
 func (s *Session) queueEnd() {
 	if len(s.mux.endHooks()) == 0 {
 		return
