@@ -89,7 +89,7 @@ func (c *Cache) getLocked(k cacheKey) (*Info, bool) {
 // error.
 //
 // The Info returned is the caller's to modify; its Node is "".
-func (c *Cache) Lookup(ctx context.Context, s *session.Session, from jid.JID, caps Caps) (*Info, error) {
+func (c *Cache) Lookup(ctx context.Context, s session.Sender, from jid.JID, caps Caps) (*Info, error) {
 	if _, ok := newHash(caps.Hash); !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedHash, caps.Hash)
 	}
@@ -130,7 +130,7 @@ func (c *Cache) Lookup(ctx context.Context, s *session.Session, from jid.JID, ca
 }
 
 // fetch asks from for the disco#info of caps and verifies it.
-func (c *Cache) fetch(ctx context.Context, s *session.Session, from jid.JID, caps Caps) (*Info, error) {
+func (c *Cache) fetch(ctx context.Context, s session.Sender, from jid.JID, caps Caps) (*Info, error) {
 	info, err := GetInfo(ctx, s, from, caps.NodeVer())
 	if err != nil {
 		return nil, err

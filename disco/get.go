@@ -14,13 +14,13 @@ import (
 // its disco#info at node ("" for the entity itself). An iq error comes back
 // wrapped, so errors.Is(err, stanza.ItemNotFound) works; a result that is
 // not a well-formed disco#info query is an error wrapping ErrMalformed.
-func GetInfo(ctx context.Context, s *session.Session, to jid.JID, node string) (*Info, error) {
+func GetInfo(ctx context.Context, s session.Sender, to jid.JID, node string) (*Info, error) {
 	return GetInfoIQ(ctx, s, &stanza.IQ{Header: stanza.Header{To: to}}, node)
 }
 
 // GetInfoIQ is GetInfo with the iq envelope given by the caller (its id,
 // to, xml:lang); its Type and Payload are ignored and iq is not modified.
-func GetInfoIQ(ctx context.Context, s *session.Session, iq *stanza.IQ, node string) (*Info, error) {
+func GetInfoIQ(ctx context.Context, s session.Sender, iq *stanza.IQ, node string) (*Info, error) {
 	raw, err := query(ctx, s, iq, infoQuery{node: node}, "info")
 	if err != nil {
 		return nil, err
@@ -35,13 +35,13 @@ func GetInfoIQ(ctx context.Context, s *session.Session, iq *stanza.IQ, node stri
 // GetItems asks the entity to for its disco#items at node ("" for the
 // entity itself). Errors are as for GetInfo. Result set paging (XEP-0059)
 // is not followed: a paged answer returns its first page.
-func GetItems(ctx context.Context, s *session.Session, to jid.JID, node string) ([]Item, error) {
+func GetItems(ctx context.Context, s session.Sender, to jid.JID, node string) ([]Item, error) {
 	return GetItemsIQ(ctx, s, &stanza.IQ{Header: stanza.Header{To: to}}, node)
 }
 
 // GetItemsIQ is GetItems with the iq envelope given by the caller; its Type
 // and Payload are ignored and iq is not modified.
-func GetItemsIQ(ctx context.Context, s *session.Session, iq *stanza.IQ, node string) ([]Item, error) {
+func GetItemsIQ(ctx context.Context, s session.Sender, iq *stanza.IQ, node string) ([]Item, error) {
 	raw, err := query(ctx, s, iq, itemsQuery{node: node}, "items")
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func GetItemsIQ(ctx context.Context, s *session.Session, iq *stanza.IQ, node str
 }
 
 // query sends an iq get with payload p and returns the result's payload.
-func query(ctx context.Context, s *session.Session, iq *stanza.IQ, p stanza.Payload, what string) (*stanza.Raw, error) {
+func query(ctx context.Context, s session.Sender, iq *stanza.IQ, p stanza.Payload, what string) (*stanza.Raw, error) {
 	req := *iq
 	req.Type = stanza.IQGet
 	req.Payload = p

@@ -51,13 +51,13 @@ func (Payload) WriteXML(w xmlstream.TokenWriter) (int, error) {
 // (RFC 6121 §8.5.3.2.1), which proves nothing about the entity. A caller
 // that only wants reachability of the server can treat rtt > 0 as success.
 // When no reply arrives (ctx ends, the session ends), rtt is 0.
-func Send(ctx context.Context, s *session.Session, to jid.JID) (rtt time.Duration, err error) {
+func Send(ctx context.Context, s session.Sender, to jid.JID) (rtt time.Duration, err error) {
 	return SendIQ(ctx, s, &stanza.IQ{Header: stanza.Header{To: to}})
 }
 
 // SendIQ is Send with the iq envelope given by the caller (its id, to,
 // xml:lang); its Type and Payload are ignored and iq is not modified.
-func SendIQ(ctx context.Context, s *session.Session, iq *stanza.IQ) (rtt time.Duration, err error) {
+func SendIQ(ctx context.Context, s session.Sender, iq *stanza.IQ) (rtt time.Duration, err error) {
 	req := *iq
 	req.Type = stanza.IQGet
 	req.Payload = Payload{}

@@ -53,8 +53,9 @@ type Config struct {
 	// Lang is the default xml:lang of the stream; empty means "en".
 	Lang string
 
-	// Timeout bounds the whole negotiation when ctx has no deadline of its
-	// own. Zero means one minute.
+	// Timeout bounds Dial and New when ctx has no deadline of its own:
+	// the negotiation and the Mux's start hooks (Mux.HandleStart). Zero
+	// means one minute.
 	Timeout time.Duration
 
 	// Resolver looks up SRV records; nil means net.DefaultResolver.

@@ -25,7 +25,8 @@ import (
 // one; a failed login is final. A see-other-host stream error is followed
 // (at most Config.MaxRedirects times) with the same configuration, the
 // same stream 'to' and the same certificate name. The whole negotiation
-// obeys ctx, and Config.Timeout when ctx has no deadline.
+// obeys ctx, and Config.Timeout when ctx has no deadline. Dial returns
+// once the Mux's start hooks have returned (see Mux.HandleStart).
 func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	d := newDialer(addr, password, cfg)
 	ctx, cancel := context.WithDeadline(ctx, d.deadline(ctx))
@@ -91,7 +92,8 @@ func redirectAddr(host string) (string, error) {
 // (a proxy, a test pipe, an in-memory server). If conn is a *tls.Conn the
 // stream counts as encrypted from the start (direct TLS). New does
 // not follow see-other-host, since it cannot dial; the stream error is
-// returned. On failure conn is closed. See Config.DialContext for which
+// returned. On failure conn is closed. Like Dial, New returns once the
+// Mux's start hooks have returned. See Config.DialContext for which
 // connections let an idle session use least memory.
 func New(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	d := newDialer(addr, password, cfg)
@@ -199,6 +201,9 @@ func (d *dialer) negotiate(ctx context.Context, conn net.Conn) (s *Session, auth
 		return nil, n.authStarted, err
 	}
 	_ = tr.SetDeadline(time.Time{})
-	s.start()
+	// Lifecycle hooks: the start hooks, then the reader (s.start).
+	if err := s.becomeReady(ctx, false); err != nil {
+		return nil, true, err
+	}
 	return s, true, nil
 }

@@ -20,6 +20,8 @@ func (s *Session) dispatch() {
 			return
 		}
 		switch st := it.st.(type) {
+		case nil: // queueEnd's item, the last
+			s.runEndHooks()
 		case *stanza.IQ:
 			s.handleIQ(st)
 		case *stanza.Message:

@@ -120,5 +120,6 @@ func (s *Session) readLoop(wait bool) {
 		go s.readLoop(true)
 		return
 	}
+	s.queueEnd() // before readerDone (see queueEnd)
 	close(s.readerDone)
 }

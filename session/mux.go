@@ -77,22 +77,40 @@ type PresenceRoute struct {
 // An iq get or set goes to exactly one handler: the one registered for its
 // type and the exact name of its payload, else the one registered for its
 // type and the payload's namespace (a name with an empty Local). With none,
-// the session answers service-unavailable. Messages and presence go to
-// every handler whose route matches, in registration order.
+// the session answers service-unavailable. Registering a second handler
+// for the same type and name panics, as net/http.ServeMux does: replacing
+// it silently would switch off someone else's handler. Messages and
+// presence go to every handler whose route matches, in registration order.
+//
+// Lifecycle hooks (HandleStart, HandleEnd) let a feature package act when
+// a stream becomes ready and when it has ended: fetch the roster before
+// initial presence goes out, forget who is online.
 //
 // A Mux is safe for concurrent use; registering while stanzas are being
-// dispatched is allowed and applies to later stanzas.
+// dispatched is allowed and applies to later stanzas (and hooks to later
+// streams).
 type Mux struct {
 	mu       sync.RWMutex
 	iq       map[iqKey]IQHandler
 	msg      []msgEntry
 	pres     []presEntry
 	features []string
+	start    []func(ctx context.Context, s *Session, resumed bool)
+	end      []func(s *Session, err error)
 }
 
 type iqKey struct {
 	typ  stanza.IQType
 	name xml.Name
+}
+
+// String names the payload of k: {space local}, or {space} for a whole
+// namespace.
+func (k iqKey) String() string {
+	if k.name.Local == "" {
+		return "{" + k.name.Space + "}"
+	}
+	return "{" + k.name.Space + " " + k.name.Local + "}"
 }
 
 type msgEntry struct {
@@ -110,9 +128,10 @@ func NewMux() *Mux { return &Mux{iq: make(map[iqKey]IQHandler)} }
 
 // HandleIQ registers h for iqs of type typ (stanza.IQGet or stanza.IQSet)
 // whose payload is named payload (or, with an empty Local, is in the
-// namespace payload.Space). It replaces an earlier handler for the same
-// type and name. It panics if typ is not get or set, or payload.Space is
-// empty: those are programming errors.
+// namespace payload.Space). It panics if a handler is already registered
+// for the same type and name (a name and its namespace alone are
+// different registrations), if typ is not get or set, or if payload.Space
+// is empty: those are programming errors.
 func (m *Mux) HandleIQ(typ stanza.IQType, payload xml.Name, h IQHandler) {
 	if typ != stanza.IQGet && typ != stanza.IQSet {
 		panic("session: HandleIQ for iq type " + string(typ) + ", want get or set")
@@ -122,10 +141,14 @@ func (m *Mux) HandleIQ(typ stanza.IQType, payload xml.Name, h IQHandler) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	k := iqKey{typ, payload}
+	if _, dup := m.iq[k]; dup {
+		panic("session: multiple registrations for iq " + string(typ) + " " + k.String())
+	}
 	if m.iq == nil {
 		m.iq = make(map[iqKey]IQHandler)
 	}
-	m.iq[iqKey{typ, payload}] = h
+	m.iq[k] = h
 	m.addFeatureLocked(payload.Space)
 }
 

@@ -89,7 +89,8 @@ func (t *pendingTable) waiting() bool { return t.n.Load() > 0 }
 // sent to 'to' by the session bound to account: the same address, or,
 // for a request to the account itself (no 'to', or the bare JID), no
 // 'from', the bare JID or the session's full JID (RFC 6120 §8.1.2.1: the
-// server answers on the account's behalf).
+// server answers on the account's behalf). It is the rule for replies
+// only: a push is trusted by the narrower TrustedPush.
 func isReplySender(to, from, account jid.JID) bool {
 	if from == to {
 		return true

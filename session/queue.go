@@ -71,6 +71,37 @@ func (q *dispatchQueue) push(st stanza.Stanza, size, bound, hardCap int, pending
 	return start, nil
 }
 
+// hold marks the queue as served before anything is pushed: the
+// goroutine that runs the start hooks becomes its dispatcher afterwards
+// (hooks.go), so what the reader pushes meanwhile waits for the hooks.
+func (q *dispatchQueue) hold() {
+	q.mu.Lock()
+	q.running = true
+	q.mu.Unlock()
+}
+
+// pushLast queues the item without a stanza that makes the dispatcher
+// run the end hooks (hooks.go). The reader pushes it as it exits, so
+// nothing comes after it; bounds do not apply. It reports whether the
+// caller must start a dispatcher.
+func (q *dispatchQueue) pushLast() (start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.items = append(q.items, queued{})
+	start = !q.running
+	q.running = true
+	return start
+}
+
+// drop empties the queue when no dispatcher could be started for it
+// (the session ended meanwhile), so that pushLast starts one for the end
+// hooks.
+func (q *dispatchQueue) drop() {
+	q.mu.Lock()
+	q.items, q.bytes, q.running = nil, 0, false
+	q.mu.Unlock()
+}
+
 // pop takes the oldest stanza for the dispatcher. When the queue is empty
 // it returns false, and the dispatcher must exit: the next push starts
 // another.
@@ -133,5 +164,9 @@ func (s *Session) enqueue(st stanza.Stanza, size int) bool {
 	case err != nil:
 		return false
 	}
-	return !start || s.goBackground(s.dispatch)
+	if start && !s.goBackground(s.dispatch) {
+		s.queue.drop()
+		return false
+	}
+	return true
 }
