@@ -1,0 +1,75 @@
+//go:build interop
+
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyim/parley/internal/interop"
+	"github.com/parleyim/parley/internal/testservers"
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+// The bot against Prosody and ejabberd, started as main starts it: bob, a
+// second Parley client, writes to the bot's bare JID, which a server
+// delivers only once the bot has sent available presence (before that,
+// both keep such messages offline).
+func TestInteropEcho(t *testing.T) {
+	for _, kind := range testservers.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := testservers.Start(t, kind, testservers.Options{})
+			ca := filepath.Join(t.TempDir(), "ca.pem")
+			require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
+			addr, password, cfg, err := setup(options{jid: "alice@" + srv.Domain, server: srv.Addr, caFile: ca},
+				func(string) string { return srv.Users["alice"] })
+			require.NoError(t, err)
+			bot := addr.Bare()
+
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, addr, password, cfg) }()
+
+			mux, replies := collect()
+			bob := interop.Login(t, srv, "bob", mux)
+
+			// The first answer says the bot is online (a message sent
+			// before it was is delivered from offline storage once it is):
+			// from then on a message without a body reaches it, and
+			// "no reply" means it was ignored.
+			waitOnline(t, bob.Send, replies, bot, done)
+			checkEcho(t, bob, replies, bot, expectCases(t))
+
+			stop()
+			select {
+			case err := <-done:
+				require.NoError(t, err, "a cancelled run closes the stream and returns nil")
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not return after ctx ended")
+			}
+		})
+	}
+}
+
+// waitOnline sends the bot a message and waits for its answer.
+func waitOnline(t *testing.T, send func(context.Context, stanza.Stanza) error, replies <-chan *stanza.Message, bot jid.JID, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, send(ctx, &stanza.Message{Header: stanza.Header{To: bot}, Type: stanza.MessageChat, Body: "are you there?"}))
+	select {
+	case r := <-replies:
+		require.Equal(t, "you said: are you there?", r.Body)
+	case err := <-done:
+		t.Fatalf("run returned: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the bot never answered a message to its bare JID")
+	}
+}
