@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -228,7 +229,7 @@ func attrValue(start xml.StartElement, name string) string {
 
 func langOf(start xml.StartElement) string {
 	for _, a := range start.Attr {
-		if a.Name.Local == "lang" && (a.Name.Space == nsXML || a.Name.Space == "xml") {
+		if a.Name.Local == "lang" && (a.Name.Space == ns.XML || a.Name.Space == "xml") {
 			return a.Value
 		}
 	}

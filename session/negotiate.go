@@ -15,6 +15,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/sasl"
@@ -143,7 +144,7 @@ func (n *negotiator) openStream() (*Features, error) {
 	if err != nil {
 		return nil, err
 	}
-	if start.Name != (xml.Name{Space: wire.NSStream, Local: "features"}) {
+	if start.Name != (xml.Name{Space: ns.Stream, Local: "features"}) {
 		return nil, n.abort(fmt.Errorf("session: expected stream features, got <%s xmlns='%s'>", start.Name.Local, start.Name.Space),
 			stanza.StreamUnsupportedStanzaType, "stream features expected")
 	}
@@ -157,7 +158,7 @@ func (n *negotiator) openStream() (*Features, error) {
 // startTLS runs STARTTLS (RFC 6120 §5.4). Everything buffered from the
 // plaintext stream is dropped with the old reader.
 func (n *negotiator) startTLS(ctx context.Context) error {
-	if err := n.write(append(n.buf[:0], "<starttls xmlns='"+nsTLS+"'/>"...)); err != nil {
+	if err := n.write(append(n.buf[:0], "<starttls xmlns='"+ns.TLS+"'/>"...)); err != nil {
 		return err
 	}
 	start, err := n.next()
@@ -165,8 +166,8 @@ func (n *negotiator) startTLS(ctx context.Context) error {
 		return err
 	}
 	switch start.Name {
-	case xml.Name{Space: nsTLS, Local: "proceed"}:
-	case xml.Name{Space: nsTLS, Local: "failure"}:
+	case xml.Name{Space: ns.TLS, Local: "proceed"}:
+	case xml.Name{Space: ns.TLS, Local: "failure"}:
 		return ErrTLSRefused
 	default:
 		return n.abort(fmt.Errorf("session: expected <proceed/>, got <%s>", start.Name.Local),
@@ -193,7 +194,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 	}
 	neg.Username, neg.Password, neg.Authzid = n.account.Localpart(), n.password, n.cfg.Authzid
 	n.authStarted = true
-	n.trace.note("SEND ", "<auth xmlns='"+nsSASL+"' mechanism='"+mech.Name()+"'>[payload redacted]</auth>")
+	n.trace.note("SEND ", "<auth xmlns='"+ns.SASL+"' mechanism='"+mech.Name()+"'>[payload redacted]</auth>")
 	n.trace.setRedact(true)
 	defer n.trace.setRedact(false)
 
@@ -201,7 +202,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 	if err != nil {
 		return fmt.Errorf("session: starting SASL %s: %w", mech.Name(), err)
 	}
-	b := append(n.buf[:0], "<auth xmlns='"+nsSASL+"' mechanism='"...)
+	b := append(n.buf[:0], "<auth xmlns='"+ns.SASL+"' mechanism='"...)
 	b = wire.AppendEscaped(b, mech.Name())
 	b = append(b, "'>"...)
 	b = appendBase64(b, initial)
@@ -214,7 +215,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 		if err != nil {
 			return err
 		}
-		if start.Name.Space != nsSASL {
+		if start.Name.Space != ns.SASL {
 			return n.abort(fmt.Errorf("session: unexpected <%s xmlns='%s'> during SASL", start.Name.Local, start.Name.Space),
 				stanza.StreamUnsupportedStanzaType, "unexpected element during SASL")
 		}
@@ -229,7 +230,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 				n.abortSASL()
 				return fmt.Errorf("session: SASL %s: %w", mech.Name(), err)
 			}
-			b := append(n.buf[:0], "<response xmlns='"+nsSASL+"'>"...)
+			b := append(n.buf[:0], "<response xmlns='"+ns.SASL+"'>"...)
 			b = appendBase64(b, resp)
 			if err := n.write(append(b, "</response>"...)); err != nil {
 				return err
@@ -255,7 +256,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 
 // abortSASL tells the server the client gives up (RFC 6120 §6.4.4).
 func (n *negotiator) abortSASL() {
-	_ = n.write(append(n.buf[:0], "<abort xmlns='"+nsSASL+"'/>"...))
+	_ = n.write(append(n.buf[:0], "<abort xmlns='"+ns.SASL+"'/>"...))
 }
 
 // readBase64 reads the text of the current SASL element and decodes it.
@@ -291,7 +292,7 @@ func (n *negotiator) readFailure(mech string) error {
 	}
 	var cond, text, lang string
 	for _, c := range v.Children {
-		if c.XMLName.Space != nsSASL {
+		if c.XMLName.Space != ns.SASL {
 			continue
 		}
 		if c.XMLName.Local == "text" {
@@ -341,7 +342,7 @@ func (n *negotiator) bind() (jid.JID, error) {
 
 // establishSession sends the RFC 3921 §3 session request.
 func (n *negotiator) establishSession() error {
-	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{nsSession, "session"}}
+	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{ns.Session, "session"}}
 	reply, err := n.roundTrip(iq)
 	if err != nil {
 		return err
@@ -366,7 +367,7 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	if start.Name != (xml.Name{Space: wire.NSClient, Local: "iq"}) {
+	if start.Name != (xml.Name{Space: ns.Client, Local: "iq"}) {
 		return nil, n.abort(fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local),
 			stanza.StreamUnsupportedStanzaType, "expected an iq reply")
 	}
@@ -395,7 +396,7 @@ func (n *negotiator) next() (xml.StartElement, error) {
 	if err != nil {
 		return start, n.readFailed(err)
 	}
-	if start.Name == (xml.Name{Space: wire.NSStream, Local: "error"}) {
+	if start.Name == (xml.Name{Space: ns.Stream, Local: "error"}) {
 		se, err := stanza.DecodeStreamError(n.rd, start)
 		if err != nil {
 			return start, n.readFailed(err)
@@ -526,11 +527,11 @@ func newID() string {
 type bindRequest string
 
 func (r bindRequest) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	start := xml.StartElement{Name: xml.Name{Space: nsBind, Local: "bind"}}
+	start := xml.StartElement{Name: xml.Name{Space: ns.Bind, Local: "bind"}}
 	var toks []xml.Token
 	toks = append(toks, start)
 	if r != "" {
-		res := xml.StartElement{Name: xml.Name{Space: nsBind, Local: "resource"}}
+		res := xml.StartElement{Name: xml.Name{Space: ns.Bind, Local: "resource"}}
 		toks = append(toks, res, xml.CharData(r), res.End())
 	}
 	toks = append(toks, start.End())

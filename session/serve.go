@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
@@ -68,10 +69,10 @@ func (s *Session) readElements() bool {
 		}
 		s.touch()
 		switch start.Name {
-		case xml.Name{Space: wire.NSClient, Local: "iq"},
-			xml.Name{Space: wire.NSClient, Local: "message"},
-			xml.Name{Space: wire.NSClient, Local: "presence"}:
-		case xml.Name{Space: wire.NSStream, Local: "error"}:
+		case xml.Name{Space: ns.Client, Local: "iq"},
+			xml.Name{Space: ns.Client, Local: "message"},
+			xml.Name{Space: ns.Client, Local: "presence"}:
+		case xml.Name{Space: ns.Stream, Local: "error"}:
 			se, err := stanza.DecodeStreamError(s.rd, start)
 			if err != nil {
 				s.readFailed(err)
@@ -82,7 +83,7 @@ func (s *Session) readElements() bool {
 			return false
 		default:
 			cond := stanza.StreamUnsupportedStanzaType
-			if start.Name.Space != wire.NSClient {
+			if start.Name.Space != ns.Client {
 				cond = stanza.StreamInvalidNamespace
 			}
 			s.failStream(&stanza.StreamError{Condition: cond,
@@ -658,7 +659,7 @@ func (s *Session) checkServer(next time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
 	defer cancel()
-	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: s.addr.Domain()}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
+	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: s.addr.Domain()}, Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}})
 	var se *stanza.Error
 	switch {
 	case err == nil, errors.As(err, &se):
@@ -699,5 +700,3 @@ func (s *Session) resetKeepalive(d time.Duration) {
 		s.keepalive.Reset(d)
 	}
 }
-
-const nsPing = "urn:xmpp:ping"

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -350,7 +351,7 @@ func TestCloseSendsUnavailableAndWaits(t *testing.T) {
 	assert.ErrorIs(t, s.Err(), ErrClosed)
 	err := s.Send(context.Background(), &stanza.Message{Body: "late"})
 	assert.ErrorIs(t, err, ErrClosed)
-	_, err = s.SendIQ(context.Background(), &stanza.IQ{Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
+	_, err = s.SendIQ(context.Background(), &stanza.IQ{Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}})
 	assert.ErrorIs(t, err, ErrClosed)
 	assert.NoError(t, s.Close(context.Background()), "a second Close is harmless")
 }
@@ -548,7 +549,7 @@ func TestMuxRegistrationPanics(t *testing.T) {
 }
 
 func pingIQ() *stanza.IQ {
-	return &stanza.IQ{Header: stanza.Header{To: mustJID("example.com")}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}}
+	return &stanza.IQ{Header: stanza.Header{To: mustJID("example.com")}, Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}}
 }
 
 func TestCloseWithBlockedHandlerAndFullQueue(t *testing.T) {

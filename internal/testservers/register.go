@@ -11,19 +11,14 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/parleyim/parley/internal/ns"
 )
 
 // This file holds the one piece of XMPP the package speaks itself: in-band
 // registration (XEP-0077) of accounts on a freshly started server, over
 // STARTTLS (RFC 6120 section 5). It spares ejabberd one ejabberdctl call,
 // and so one Erlang VM boot, per account.
-
-const (
-	nsStreams  = "http://etherx.jabber.org/streams"
-	nsTLS      = "urn:ietf:params:xml:ns:xmpp-tls"
-	nsRegister = "jabber:iq:register"
-	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
-)
 
 // registerRequest is the iq that asks for an account.
 type registerRequest struct {
@@ -70,14 +65,14 @@ func registerAccounts(ctx context.Context, addr, domain string, pool *x509.CertP
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.WriteString(raw, "<starttls xmlns='"+nsTLS+"'/>"); err != nil {
+	if _, err := io.WriteString(raw, "<starttls xmlns='"+ns.TLS+"'/>"); err != nil {
 		return nil, fmt.Errorf("testservers: register: %w", err)
 	}
 	start, err := nextElement(dec)
 	if err != nil {
 		return nil, err
 	}
-	if start.Name != (xml.Name{Space: nsTLS, Local: "proceed"}) {
+	if start.Name != (xml.Name{Space: ns.TLS, Local: "proceed"}) {
 		return nil, fmt.Errorf("testservers: register: STARTTLS refused with <%s/>", start.Name.Local)
 	}
 	conn := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: domain})
@@ -125,7 +120,7 @@ func openStream(conn io.ReadWriter, domain string) (*xml.Decoder, error) {
 		return nil, fmt.Errorf("testservers: register: %w", err)
 	}
 	header := "<?xml version='1.0'?><stream:stream to='" + to.String() +
-		"' version='1.0' xmlns='jabber:client' xmlns:stream='" + nsStreams + "'>"
+		"' version='1.0' xmlns='" + ns.Client + "' xmlns:stream='" + ns.Stream + "'>"
 	if _, err := io.WriteString(conn, header); err != nil {
 		return nil, fmt.Errorf("testservers: register: %w", err)
 	}
@@ -134,14 +129,14 @@ func openStream(conn io.ReadWriter, domain string) (*xml.Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if start.Name != (xml.Name{Space: nsStreams, Local: "stream"}) {
+	if start.Name != (xml.Name{Space: ns.Stream, Local: "stream"}) {
 		return nil, fmt.Errorf("testservers: register: expected stream header, got <%s>", start.Name.Local)
 	}
 	feats, err := nextElement(dec)
 	if err != nil {
 		return nil, err
 	}
-	if feats.Name != (xml.Name{Space: nsStreams, Local: "features"}) {
+	if feats.Name != (xml.Name{Space: ns.Stream, Local: "features"}) {
 		return nil, fmt.Errorf("testservers: register: expected stream features, got <%s>", feats.Name.Local)
 	}
 	if err := dec.Skip(); err != nil {
@@ -194,7 +189,7 @@ func conditions(reply *iqReply) []string {
 	}
 	var names []string
 	for _, c := range reply.Error.Conditions {
-		if c.XMLName.Space == nsStanzas {
+		if c.XMLName.Space == ns.StanzaErrors {
 			names = append(names, c.XMLName.Local)
 		}
 	}

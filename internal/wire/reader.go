@@ -11,15 +11,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/stanza"
-)
-
-// Namespaces of the stream layer.
-const (
-	NSStream = "http://etherx.jabber.org/streams"
-	NSClient = "jabber:client"
-	NSServer = "jabber:server"
-	NSXML    = "http://www.w3.org/XML/1998/namespace"
 )
 
 // Default limits.
@@ -277,7 +270,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed,
 					Text: "expected <stream:stream>, got <" + t.Name.Local + ">"})
 			}
-			if t.Name.Space != NSStream {
+			if t.Name.Space != ns.Stream {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamInvalidNamespace,
 					Text: "stream element in namespace " + t.Name.Space})
 			}
@@ -295,7 +288,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 					h.ID = a.Value
 				case a.Name.Space == "" && a.Name.Local == "version":
 					h.Version = a.Value
-				case a.Name.Space == NSXML && a.Name.Local == "lang":
+				case a.Name.Space == ns.XML && a.Name.Local == "lang":
 					h.Lang = a.Value
 				case a.Name.Space == "" && a.Name.Local == "xmlns":
 					h.NS = a.Value
@@ -465,7 +458,7 @@ func reopenTag(start xml.StartElement) string {
 	for _, a := range start.Attr {
 		switch {
 		case a.Name.Space == "xmlns":
-			if a.Value == NSStream && (prefix == "" || a.Name.Local == "stream") {
+			if a.Value == ns.Stream && (prefix == "" || a.Name.Local == "stream") {
 				prefix = a.Name.Local
 			}
 			decls = append(decls, " xmlns:"+a.Name.Local+"='"...)
@@ -488,7 +481,7 @@ func reopenTag(start xml.StartElement) string {
 
 // usualReopen is what reopenTag returns for the usual header, shared
 // rather than kept once per stream.
-const usualReopen = "<stream:stream xmlns='" + NSClient + "' xmlns:stream='" + NSStream + "'>"
+const usualReopen = "<stream:stream xmlns='" + ns.Client + "' xmlns:stream='" + ns.Stream + "'>"
 
 // LastSize returns how many bytes of input the last complete top-level
 // element took (give or take the byte that ended the whitespace before it).

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -172,7 +173,7 @@ func TestAppendHeader(t *testing.T) {
 	r := NewReader(strings.NewReader(string(b)), Limits{})
 	h, err := r.ReadHeader()
 	require.NoError(t, err)
-	assert.Equal(t, Header{To: "ex'ample.com", Version: "1.0", Lang: "en", NS: NSClient}, h)
+	assert.Equal(t, Header{To: "ex'ample.com", Version: "1.0", Lang: "en", NS: ns.Client}, h)
 }
 
 func TestAppendEscaped(t *testing.T) {

@@ -1,12 +1,14 @@
 package wire
 
+import "github.com/parleyim/parley/internal/ns"
+
 // AppendHeader appends the opening of a stream (RFC 6120 §4.7) to b: the
 // XML declaration and the <stream:stream> start tag with h's attributes.
 // Empty attributes are left out; NS defaults to jabber:client.
 func AppendHeader(b []byte, h Header) []byte {
-	ns := h.NS
-	if ns == "" {
-		ns = NSClient
+	content := h.NS
+	if content == "" {
+		content = ns.Client
 	}
 	b = append(b, "<?xml version='1.0'?><stream:stream"...)
 	b = appendAttr(b, "to", h.To)
@@ -14,8 +16,8 @@ func AppendHeader(b []byte, h Header) []byte {
 	b = appendAttr(b, "id", h.ID)
 	b = appendAttr(b, "version", h.Version)
 	b = appendAttr(b, "xml:lang", h.Lang)
-	b = appendAttr(b, "xmlns", ns)
-	b = appendAttr(b, "xmlns:stream", NSStream)
+	b = appendAttr(b, "xmlns", content)
+	b = appendAttr(b, "xmlns:stream", ns.Stream)
 	return append(b, '>')
 }
 
