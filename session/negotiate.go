@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/stanza"
@@ -203,7 +204,7 @@ func (n *negotiator) authenticate(feats *Features) error {
 		return fmt.Errorf("session: starting SASL %s: %w", mech.Name(), err)
 	}
 	b := append(n.buf[:0], "<auth xmlns='"+ns.SASL+"' mechanism='"...)
-	b = wire.AppendEscaped(b, mech.Name())
+	b = xmlenc.AppendEscaped(b, mech.Name())
 	b = append(b, "'>"...)
 	b = appendBase64(b, initial)
 	b = append(b, "</auth>"...)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/saslserver"
-	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -149,7 +149,7 @@ func infoQuery(iq *stanza.IQ, identity string, features []string) (stanza.Payloa
 	b := []byte("<query xmlns='" + ns.DiscoInfo + "'>" + identity)
 	for _, f := range features {
 		b = append(b, "<feature var='"...)
-		b = wire.AppendEscaped(b, f)
+		b = xmlenc.AppendEscaped(b, f)
 		b = append(b, "'/>"...)
 	}
 	b = append(b, "</query>"...)
@@ -217,7 +217,7 @@ func (c *conn) bind(iq *stanza.IQ, raw *stanza.Raw) (bool, error) {
 
 func appendBindResult(b []byte, full jid.JID) []byte {
 	b = append(b, "<bind xmlns='"+ns.Bind+"'><jid>"...)
-	b = wire.AppendEscaped(b, full.String())
+	b = xmlenc.AppendEscaped(b, full.String())
 	return append(b, "</jid></bind>"...)
 }
 

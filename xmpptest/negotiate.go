@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -85,7 +86,7 @@ func (c *conn) appendFeatures(b []byte) []byte {
 		b = append(b, "<mechanisms xmlns='"+ns.SASL+"'>"...)
 		for _, m := range c.srv.sasl.Mechanisms(c.tlsState) {
 			b = append(b, "<mechanism>"...)
-			b = wire.AppendEscaped(b, m)
+			b = xmlenc.AppendEscaped(b, m)
 			b = append(b, "</mechanism>"...)
 		}
 		b = append(b, "</mechanisms>"...)
@@ -93,7 +94,7 @@ func (c *conn) appendFeatures(b []byte) []byte {
 			b = append(b, "<sasl-channel-binding xmlns='"+ns.SASLCB+"'>"...)
 			for _, t := range types {
 				b = append(b, "<channel-binding type='"...)
-				b = wire.AppendEscaped(b, t)
+				b = xmlenc.AppendEscaped(b, t)
 				b = append(b, "'/>"...)
 			}
 			b = append(b, "</sasl-channel-binding>"...)

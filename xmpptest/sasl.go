@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/parleyim/parley/internal/ns"
-	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/stanza"
@@ -110,7 +110,7 @@ func (c *conn) saslFailure(cond sasl.Condition, text string) error {
 	b = append(b, "/>"...)
 	if text != "" {
 		b = append(b, "<text xml:lang='en'>"...)
-		b = wire.AppendEscaped(b, text)
+		b = xmlenc.AppendEscaped(b, text)
 		b = append(b, "</text>"...)
 	}
 	b = append(b, "</failure>"...)

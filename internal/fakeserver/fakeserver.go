@@ -32,6 +32,7 @@ import (
 	"github.com/parleyim/parley/internal/saslserver"
 	"github.com/parleyim/parley/internal/selfsigned"
 	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -243,7 +244,7 @@ func (c *Conn) login(crt tls.Certificate) error {
 	id := iq.Attr("id")
 	var b strings.Builder
 	b.WriteString("<iq type='result' id='")
-	b.Write(wire.AppendEscaped(nil, id))
+	b.Write(xmlenc.AppendEscaped(nil, id))
 	b.WriteString("'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>" + FullJID.String() + "</jid></bind></iq>")
 	c.Send(b.String())
 	return nil

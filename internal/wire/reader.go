@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -262,7 +263,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 			}
 			seen = true
 		case xml.CharData:
-			if !isSpace(t) {
+			if !xmlenc.IsSpace(t) {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text before the stream header"})
 			}
 		case xml.StartElement:
@@ -329,7 +330,7 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			if !isSpace(t) {
+			if !xmlenc.IsSpace(t) {
 				return xml.StartElement{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text between stanzas"})
 			}
 			// Whitespace keepalives do not count against the next element
@@ -462,9 +463,9 @@ func reopenTag(start xml.StartElement) string {
 				prefix = a.Name.Local
 			}
 			decls = append(decls, " xmlns:"+a.Name.Local+"='"...)
-			decls = append(AppendEscaped(decls, a.Value), '\'')
+			decls = append(xmlenc.AppendEscaped(decls, a.Value), '\'')
 		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			def = append(AppendEscaped(append(def[:0], " xmlns='"...), a.Value), '\'')
+			def = append(xmlenc.AppendEscaped(append(def[:0], " xmlns='"...), a.Value), '\'')
 		}
 	}
 	b := []byte("<")
@@ -542,13 +543,4 @@ func (r *Reader) token() (xml.Token, error) {
 	}
 	r.err = err
 	return nil, err
-}
-
-func isSpace(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
 }

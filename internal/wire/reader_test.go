@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"encoding/xml"
 	"errors"
 	"io"
 	"strings"
@@ -174,18 +173,6 @@ func TestAppendHeader(t *testing.T) {
 	h, err := r.ReadHeader()
 	require.NoError(t, err)
 	assert.Equal(t, Header{To: "ex'ample.com", Version: "1.0", Lang: "en", NS: ns.Client}, h)
-}
-
-func TestAppendEscaped(t *testing.T) {
-	t.Parallel()
-	in := "a<b>&'\"\t\n\rc"
-	b := append([]byte("<x y='"), AppendEscaped(nil, in)...)
-	b = append(b, "'/>"...)
-	var v struct {
-		Y string `xml:"y,attr"`
-	}
-	require.NoError(t, xml.Unmarshal(b, &v))
-	assert.Equal(t, in, v.Y)
 }
 
 // FuzzReader feeds arbitrary bytes after a stream header: the reader never

@@ -109,20 +109,9 @@ func (w *Writer) EncodeToken(t xml.Token) error {
 	}
 }
 
-func isSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func (w *Writer) text(s string) error {
 	if len(w.frames) == 0 {
-		if isSpace(s) {
+		if IsSpace(s) {
 			return nil
 		}
 		return w.fail(errors.New("xmlenc: text outside an element"))
