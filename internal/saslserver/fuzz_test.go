@@ -3,6 +3,8 @@ package saslserver
 import (
 	"strings"
 	"testing"
+
+	"github.com/parleyim/parley/internal/scram"
 )
 
 func FuzzClientFirst(f *testing.F) {
@@ -17,7 +19,7 @@ func FuzzClientFirst(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg string) {
 		cf, err := parseClientFirst([]byte(msg))
 		if err == nil {
-			if cf.header+cf.bare != msg || !strings.HasPrefix(cf.bare, "n=") || !printable(cf.nonce) || cf.username == "" {
+			if cf.header+cf.bare != msg || !strings.HasPrefix(cf.bare, "n=") || !scram.Printable(cf.nonce) || cf.username == "" {
 				t.Fatalf("inconsistent parse of %q: %+v", msg, cf)
 			}
 		}

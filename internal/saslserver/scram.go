@@ -2,7 +2,6 @@ package saslserver
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -17,6 +16,7 @@ import (
 
 	"golang.org/x/text/secure/precis"
 
+	"github.com/parleyim/parley/internal/scram"
 	"github.com/parleyim/parley/sasl"
 )
 
@@ -136,12 +136,12 @@ func parseClientFirst(msg []byte) (clientFirst, error) {
 	}
 	cf.username = name
 	nonce, ok := strings.CutPrefix(attrs[1], "r=")
-	if !ok || !printable(nonce) {
+	if !ok || !scram.Printable(nonce) {
 		return cf, errMalformed
 	}
 	cf.nonce = nonce
 	for _, a := range attrs[2:] {
-		if len(a) < 2 || a[1] != '=' || !isAlpha(a[0]) {
+		if !scram.IsAttrVal(a) {
 			return cf, errMalformed
 		}
 	}
@@ -242,30 +242,18 @@ func (sc *scramExchange) final(msg []byte) ([]byte, error) {
 	}
 	authMessage := []byte(sc.clientFirstBare + "," + sc.serverFirst + "," + withoutProof)
 
-	clientKey := hmacSum(sc.hash, sc.saltedPassword, []byte("Client Key"))
-	storedKey := hashSum(sc.hash, clientKey)
-	clientSignature := hmacSum(sc.hash, storedKey, authMessage)
+	clientKey := scram.HMAC(sc.hash, sc.saltedPassword, []byte("Client Key"))
+	storedKey := scram.H(sc.hash, clientKey)
+	clientSignature := scram.HMAC(sc.hash, storedKey, authMessage)
 	gotKey := make([]byte, len(proof))
 	subtle.XORBytes(gotKey, proof, clientSignature)
-	if !sc.known || !bytes.Equal(hashSum(sc.hash, gotKey), storedKey) {
+	if !sc.known || !bytes.Equal(scram.H(sc.hash, gotKey), storedKey) {
 		return nil, fail(sasl.NotAuthorized, "")
 	}
-	serverKey := hmacSum(sc.hash, sc.saltedPassword, []byte("Server Key"))
-	sig := hmacSum(sc.hash, serverKey, authMessage)
+	serverKey := scram.HMAC(sc.hash, sc.saltedPassword, []byte("Server Key"))
+	sig := scram.HMAC(sc.hash, serverKey, authMessage)
 	sc.ex.username = sc.username
 	return []byte("v=" + base64.StdEncoding.EncodeToString(sig)), nil
-}
-
-func hmacSum(h func() hash.Hash, key, data []byte) []byte {
-	mac := hmac.New(h, key)
-	mac.Write(data)
-	return mac.Sum(nil)
-}
-
-func hashSum(h func() hash.Hash, data []byte) []byte {
-	d := h()
-	d.Write(data)
-	return d.Sum(nil)
 }
 
 // unescapeSASLName undoes saslname escaping: "=2C" is ',', "=3D" is '=',
@@ -296,26 +284,12 @@ func unescapeSASLName(s string) (string, error) {
 	return b.String(), nil
 }
 
-func printable(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x21 || c > 0x7e || c == ',' {
-			return false
-		}
-	}
-	return true
-}
-
 func validCBName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isAlpha(c) && (c < '0' || c > '9') && c != '.' && c != '-' {
+		if !scram.IsAlpha(c) && (c < '0' || c > '9') && c != '.' && c != '-' {
 			return false
 		}
 	}
 	return true
 }
-
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
