@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/disco"
-	"github.com/parleyim/parley/internal/interop"
-	"github.com/parleyim/parley/internal/testservers"
+	"github.com/parleyim/parley/internal/testkit/interop"
+	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
@@ -21,9 +21,9 @@ import (
 )
 
 func TestInteropDisco(t *testing.T) {
-	for _, kind := range testservers.Kinds {
+	for _, kind := range xmppd.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := testservers.Start(t, kind, testservers.Options{})
+			srv := xmppd.Start(t, kind, xmppd.Options{})
 			domain := jid.MustParse(srv.Domain)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

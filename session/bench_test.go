@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyim/parley/internal/childserver"
+	"github.com/parleyim/parley/internal/testkit/childproc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -232,7 +232,7 @@ func startBenchServer(b *testing.B, withTLS bool) (string, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return childserver.Start(b, "TestBenchServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
+	return childproc.Start(b, "TestBenchServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
 		"PARLEY_BENCH_CERT="+base64.StdEncoding.EncodeToString(cert.Certificate[0])+"."+base64.StdEncoding.EncodeToString(keyDER))
 }
 
@@ -247,7 +247,7 @@ func TestBenchServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	childserver.Announce(ln.Addr().String())
+	childproc.Announce(ln.Addr().String())
 	for {
 		c, err := ln.Accept()
 		if err != nil {

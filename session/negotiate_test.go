@@ -278,7 +278,7 @@ func TestNegotiateFailures(t *testing.T) {
 
 // scramScript runs TLS and a SCRAM-SHA-1 exchange in which the server's
 // messages are rewritten by first and final (nil leaves them alone); the
-// server computes its messages with saslserver and then tampers with them.
+// server computes its messages with saslauth and then tampers with them.
 func scramScript(p *peer, first, final func(string) string) {
 	p.header()
 	p.features(featStartTLS)

@@ -17,8 +17,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleyim/parley/internal/saslserver"
-	"github.com/parleyim/parley/internal/selfsigned"
+	"github.com/parleyim/parley/internal/serverside/saslauth"
+	"github.com/parleyim/parley/internal/serverside/selfsigned"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
@@ -73,7 +73,7 @@ type peer struct {
 	conn   net.Conn
 	rd     *wire.Reader
 	tlsMax uint16
-	sasl   *saslserver.Server
+	sasl   *saslauth.Server
 	// hold, if set, carries the TLS records (see heldConn).
 	hold *heldConn
 }
@@ -104,7 +104,7 @@ func loopback(t testing.TB) (client, server net.Conn) {
 
 func newPeer(t testing.TB, conn net.Conn) *peer {
 	p := &peer{t: t, conn: conn, rd: wire.NewReader(conn, wire.Limits{})}
-	p.sasl = &saslserver.Server{Domain: testDomain, Lookup: func(u string) (string, bool) {
+	p.sasl = &saslauth.Server{Domain: testDomain, Lookup: func(u string) (string, bool) {
 		if u == "juliet" {
 			return "r0m30myr0m30", true
 		}
@@ -292,7 +292,7 @@ func mechanisms(names ...string) string {
 	return b.String()
 }
 
-// authenticate runs the server side of SASL with saslserver and returns
+// authenticate runs the server side of SASL with saslauth and returns
 // the mechanism the client chose.
 func (p *peer) authenticate() string {
 	auth := p.expect("auth")

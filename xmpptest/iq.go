@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/internal/ns"
-	"github.com/parleyim/parley/internal/saslserver"
+	"github.com/parleyim/parley/internal/serverside/saslauth"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
@@ -221,12 +221,12 @@ func appendBindResult(b []byte, full jid.JID) []byte {
 	return append(b, "</jid></bind>"...)
 }
 
-// saslserverBindings returns the channel binding types to advertise.
-func saslserverBindings(c *conn) []string {
+// advertisedBindings returns the channel binding types to advertise.
+func advertisedBindings(c *conn) []string {
 	if c.srv.cfg.NoChannelBinding {
 		return nil
 	}
-	return saslserver.ChannelBindingTypes(c.tlsState)
+	return saslauth.ChannelBindingTypes(c.tlsState)
 }
 
 // newID returns 16 random hex digits.

@@ -90,7 +90,7 @@ func (c *conn) appendFeatures(b []byte) []byte {
 			b = append(b, "</mechanism>"...)
 		}
 		b = append(b, "</mechanisms>"...)
-		if types := saslserverBindings(c); len(types) > 0 {
+		if types := advertisedBindings(c); len(types) > 0 {
 			b = append(b, "<sasl-channel-binding xmlns='"+ns.SASLCB+"'>"...)
 			for _, t := range types {
 				b = append(b, "<channel-binding type='"...)

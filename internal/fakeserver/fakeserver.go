@@ -29,8 +29,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyim/parley/internal/saslserver"
-	"github.com/parleyim/parley/internal/selfsigned"
+	"github.com/parleyim/parley/internal/serverside/saslauth"
+	"github.com/parleyim/parley/internal/serverside/selfsigned"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
@@ -62,7 +62,7 @@ type Conn struct {
 	mu   sync.Mutex
 	conn net.Conn
 	rd   *wire.Reader
-	sasl *saslserver.Server
+	sasl *saslauth.Server
 	rest chan *stanza.Raw
 }
 
@@ -121,7 +121,7 @@ func Dial(t testing.TB, mux *session.Mux, h Handler) (*session.Session, *Conn) {
 		conn: sc,
 		rd:   wire.NewReader(sc, wire.Limits{}),
 		rest: make(chan *stanza.Raw, 64),
-		sasl: &saslserver.Server{Domain: Domain, NoPlus: true, Lookup: func(u string) (string, bool) {
+		sasl: &saslauth.Server{Domain: Domain, NoPlus: true, Lookup: func(u string) (string, bool) {
 			return password, u == "juliet"
 		}},
 	}
