@@ -22,8 +22,8 @@ func establishPlain(t *testing.T, cfg *Config) (*Session, *peer) {
 	t.Helper()
 	cfg.NoTLS = true
 	return establishWith(t, cfg, func(p *peer) {
-		p.header()
-		p.loginFromSASL()
+		p.Header()
+		p.LoginFromSASL()
 	})
 }
 
@@ -102,13 +102,13 @@ func TestIdleReaderWaitsInPoller(t *testing.T) {
 			s, p := establishOver(t, cfg, withTLS)
 			require.True(t, s.tr.Pollable())
 			waitIdleReader(t)
-			p.send(chat("one"))
+			p.Send(chat("one"))
 			receive(t, got, "one")
 			waitIdleReader(t)
-			p.send(" \n ")
+			p.Send(" \n ")
 			time.Sleep(20 * time.Millisecond)
 			waitIdleReader(t)
-			p.send("\n" + chat("two") + " ")
+			p.Send("\n" + chat("two") + " ")
 			receive(t, got, "two")
 			waitIdleReader(t)
 			pingRoundTrip(t, s, p)
@@ -131,7 +131,7 @@ func TestIdleReaderReadsWhatTLSHolds(t *testing.T) {
 			waitIdleReader(t)
 			first := chat(strings.Repeat("x", size-len(chat(""))))
 			require.Len(t, first, size)
-			p.send(first + chat("second")) // one TLS record
+			p.Send(first + chat("second")) // one TLS record
 			receive(t, got, strings.Repeat("x", size-len(chat(""))))
 			receive(t, got, "second")
 		})
@@ -139,7 +139,8 @@ func TestIdleReaderReadsWhatTLSHolds(t *testing.T) {
 }
 
 // heldConn keeps what is written while held and writes it at once on
-// flush: records written one by one reach the socket together.
+// flush: records written one by one reach the socket together. wrap is
+// a peer's UnderTLS.
 type heldConn struct {
 	net.Conn
 	mu   sync.Mutex
@@ -157,6 +158,8 @@ func (c *heldConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+func (c *heldConn) wrap(under net.Conn) net.Conn { c.Conn = under; return c }
+
 func (c *heldConn) hold() { c.mu.Lock(); c.held = true; c.mu.Unlock() }
 
 func (c *heldConn) flush() error {
@@ -173,16 +176,17 @@ func (c *heldConn) flush() error {
 func TestIdleReaderReadsBufferedRecords(t *testing.T) {
 	cfg := clientConfig(t)
 	got := messages(cfg)
+	held := &heldConn{}
 	_, p := establishWith(t, cfg, func(p *peer) {
-		p.hold = &heldConn{}
-		p.login()
+		p.UnderTLS = held.wrap
+		p.Login()
 	})
 	waitIdleReader(t)
-	p.hold.hold()
+	held.hold()
 	for _, body := range []string{"a", "b", "c"} {
-		p.send(chat(body)) // a record each
+		p.Send(chat(body)) // a record each
 	}
-	require.NoError(t, p.hold.flush())
+	require.NoError(t, held.flush())
 	for _, body := range []string{"a", "b", "c"} {
 		receive(t, got, body)
 	}
@@ -196,7 +200,7 @@ func TestIdleReaderSeesEndOfInput(t *testing.T) {
 			cfg := clientConfig(t)
 			s, p := establishOver(t, cfg, withTLS)
 			waitIdleReader(t)
-			under := p.conn
+			under := p.Conn()
 			if tc, ok := under.(interface{ NetConn() net.Conn }); ok {
 				under = tc.NetConn()
 			}

@@ -1,5 +1,5 @@
 // Package selfsigned makes self-signed TLS server certificates for Parley's
-// test servers (xmpptest, the interop servers, test peers). It imports no
+// test servers (xmpptest, the interop servers, the scripted peer). It imports no
 // other Parley package.
 package selfsigned
 
