@@ -1,6 +1,6 @@
 // Package selfsigned makes self-signed TLS server certificates for Parley's
-// test servers (xmpptest, the interop servers, the scripted peer). It imports no
-// other Parley package.
+// test servers (xmpptest, the interop servers, the scripted peer). It
+// imports no other Parley package.
 package selfsigned
 
 import (
