@@ -32,11 +32,7 @@ func dial(t *testing.T, mux *session.Mux, h scripted.Handler) (*session.Session,
 	cfg := &session.Config{TLSConfig: scripted.ClientTLS(t), Resource: "balcony", KeepAlive: -1, Mux: mux}
 	s, err := session.New(context.Background(), conn, scripted.Account, scripted.Password, cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
+	closeAtEnd(t, s)
 	return s, p
 }
 

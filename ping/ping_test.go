@@ -35,11 +35,7 @@ func dial(t *testing.T, mux *session.Mux) (*session.Session, *scripted.Peer) {
 	cfg := &session.Config{TLSConfig: scripted.ClientTLS(t), Resource: "balcony", KeepAlive: -1, Mux: mux}
 	s, err := session.New(context.Background(), conn, scripted.Account, scripted.Password, cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
+	closeAtEnd(t, s)
 	return s, p
 }
 

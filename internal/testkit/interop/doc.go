@@ -10,6 +10,7 @@
 //	go test -race -count=1 -tags interop ./internal/testkit/interop
 //
 // With PARLEY_REQUIRE_SERVERS=1 a missing server fails the tests instead of
-// skipping them. Its one exported helper, Login, serves the interop tests
-// of the feature packages (disco, ping).
+// skipping them. The feature packages (disco, ping) keep their interop
+// tests beside their code and start servers with internal/testkit/xmppd
+// themselves: no package under internal/ imports session.
 package interop

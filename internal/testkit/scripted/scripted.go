@@ -15,9 +15,9 @@
 // client sends (Next, Expect, ExpectClosed), or hands each element to a
 // Handler (Serve).
 //
-// A failing step reports to the test and ends the goroutine that ran it:
+// A failing read reports to the test and ends the goroutine that ran it:
 // the script's goroutine while Start's script runs, else the test's, as
-// testing.T.FailNow does. The package imports no session code, since
+// testing.T.FailNow does; a failing write only reports. The package imports no session code, since
 // session's own tests import it; glue that makes a *session.Session lives
 // in the tests that use it.
 package scripted
@@ -205,13 +205,15 @@ func (p *Peer) SetConn(c net.Conn) {
 	p.rd = wire.NewReader(c, wire.Limits{})
 }
 
-// Send writes s to the client.
+// Send writes s to the client. A failed write fails the test but does not
+// stop the caller (the script's next read fails), so Send may be called
+// from any goroutine.
 func (p *Peer) Send(s string) {
 	p.wmu.Lock()
 	_, err := io.WriteString(p.conn, s)
 	p.wmu.Unlock()
 	if err != nil {
-		p.Fatalf("write: %v", err)
+		p.TB.Errorf("scripted: write: %v", err)
 	}
 }
 
