@@ -19,7 +19,7 @@ import (
 	mxmpp "mellium.im/xmpp"
 	mjid "mellium.im/xmpp/jid"
 
-	"github.com/parleyim/parley/internal/childserver"
+	"github.com/parleyim/parley/internal/testkit/childproc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/xmpptest"
@@ -190,7 +190,7 @@ func BenchmarkIdleSession(b *testing.B) {
 // startServer runs this test binary again as the server (TestServer), so
 // that the server's memory is not counted, with n accounts.
 func startServer(b *testing.B, n int) (string, func()) {
-	return childserver.Start(b, "TestServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_SESSIONS="+strconv.Itoa(n))
+	return childproc.Start(b, "TestServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_SESSIONS="+strconv.Itoa(n))
 }
 
 // TestServer is the child process of the benchmarks; it does nothing in
@@ -209,6 +209,6 @@ func TestServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	childserver.Announce(srv.Addr())
+	childproc.Announce(srv.Addr())
 	select {} // until the parent kills it
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/disco"
-	"github.com/parleyim/parley/internal/fakeserver"
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -86,7 +86,7 @@ func TestCacheLookup(t *testing.T) {
 			t.Parallel()
 			var n atomic.Int32
 			var node atomic.Value
-			s, _ := fakeserver.Dial(t, nil, replier(t, &n, func(iq *stanza.IQ, raw *stanza.Raw) string {
+			s, _ := dial(t, nil, replier(t, &n, func(iq *stanza.IQ, raw *stanza.Raw) string {
 				node.Store(raw.Attr("node"))
 				return tt.reply(iq, raw)
 			}))
@@ -125,7 +125,7 @@ func TestCacheLiarDoesNotPoison(t *testing.T) {
 	t.Parallel()
 	mallory := jid.MustParse("mallory@evil.example/x")
 	romeo := jid.MustParse("romeo@example.net/orchard")
-	s, _ := fakeserver.Dial(t, nil, replier(t, nil, func(iq *stanza.IQ, raw *stanza.Raw) string {
+	s, _ := dial(t, nil, replier(t, nil, func(iq *stanza.IQ, raw *stanza.Raw) string {
 		if iq.To.Equal(mallory) {
 			return infoReply(exodusInfo+"<feature var='urn:xmpp:evil'/>")(iq, raw)
 		}
@@ -146,7 +146,7 @@ func TestCacheLiarDoesNotPoison(t *testing.T) {
 func TestCacheConcurrentLookupsShareOneQuery(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
-	s, c := fakeserver.Dial(t, nil, nil)
+	s, c := dial(t, nil, nil)
 	cache := disco.NewCache(0)
 	const lookups = 8
 	var wg sync.WaitGroup
@@ -158,9 +158,9 @@ func TestCacheConcurrentLookupsShareOneQuery(t *testing.T) {
 		})
 	}
 	// Answer the one query only after giving the others time to pile up.
-	el := c.Next()
+	el := c.Received()
 	n.Add(1)
-	iq, err := fakeserver.IQ(el)
+	iq, err := scripted.IQ(el)
 	require.NoError(t, err)
 	time.Sleep(50 * time.Millisecond)
 	raw, _ := iq.Raw()

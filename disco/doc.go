@@ -23,13 +23,12 @@
 // the Cache needs GetInfo: split in two, each half would import the other.
 package disco
 
+import "github.com/parleyim/parley/internal/ns"
+
 // Namespaces of the protocols this package implements.
 const (
-	NSInfo  = "http://jabber.org/protocol/disco#info"
-	NSItems = "http://jabber.org/protocol/disco#items"
-	NSCaps  = "http://jabber.org/protocol/caps"
-	NSData  = "jabber:x:data"
+	NSInfo  = ns.DiscoInfo
+	NSItems = ns.DiscoItems
+	NSCaps  = ns.Caps
+	NSData  = ns.Data
 )
-
-// nsXML is the namespace of the xml: prefix (xml:lang).
-const nsXML = "http://www.w3.org/XML/1998/namespace"

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"mellium.im/xmlstream"
+
+	"github.com/parleyim/parley/internal/ns"
 )
 
 // Identity is one identity of an entity (XEP-0030 §3.1): its category and
@@ -98,7 +100,7 @@ func (i *Info) WriteXML(w xmlstream.TokenWriter) (int, error) {
 		}
 		attrs = optAttr(attrs, "name", id.Name)
 		if id.Lang != "" {
-			attrs = append(attrs, xml.Attr{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: id.Lang})
+			attrs = append(attrs, xml.Attr{Name: xml.Name{Space: ns.XML, Local: "lang"}, Value: id.Lang})
 		}
 		tw.empty(xml.Name{Space: NSInfo, Local: "identity"}, attrs...)
 	}

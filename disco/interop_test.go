@@ -12,18 +12,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/disco"
-	"github.com/parleyim/parley/internal/interop"
-	"github.com/parleyim/parley/internal/testservers"
+	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
+// login connects user (one of srv.Users) to srv with mux (nil for an
+// empty one), trusting the server's certificate, with keepalive off; the
+// session is closed when the test ends.
+func login(t *testing.T, srv *xmppd.Server, user string, mux *session.Mux) *session.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := &session.Config{Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Mux: mux, KeepAlive: -1}
+	s, err := session.Dial(ctx, jid.MustParse(user+"@"+srv.Domain), srv.Users[user], cfg)
+	require.NoError(t, err, "%s logs in to %s", user, srv.Kind)
+	closeAtEnd(t, s)
+	return s
+}
+
 func TestInteropDisco(t *testing.T) {
-	for _, kind := range testservers.Kinds {
+	for _, kind := range xmppd.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := testservers.Start(t, kind, testservers.Options{})
+			srv := xmppd.Start(t, kind, xmppd.Options{})
 			domain := jid.MustParse(srv.Domain)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -32,7 +45,7 @@ func TestInteropDisco(t *testing.T) {
 			aliceMux := session.NewMux()
 			responder := disco.Handle(aliceMux, disco.Identity{Category: "client", Type: "bot", Name: "Parley interop"})
 			ping.Handle(aliceMux)
-			alice := interop.Login(t, srv, "alice", aliceMux)
+			alice := login(t, srv, "alice", aliceMux)
 
 			// Bob collects the caps of presence he receives.
 			capsCh := make(chan *stanza.Presence, 4)
@@ -43,7 +56,7 @@ func TestInteropDisco(t *testing.T) {
 				default:
 				}
 			})
-			bob := interop.Login(t, srv, "bob", bobMux)
+			bob := login(t, srv, "bob", bobMux)
 			require.NoError(t, bob.Send(ctx, &stanza.Presence{}))
 
 			// The server's own disco#info.

@@ -7,6 +7,9 @@ import (
 	"io"
 	"strings"
 
+	"mellium.im/xmlstream"
+
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -172,18 +175,8 @@ func eachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
 
 // skip reads through the end of the element whose start was just read.
 func skip(tr xml.TokenReader) error {
-	depth := 1
-	for depth > 0 {
-		tok, err := tr.Token()
-		if err != nil {
-			return fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		}
+	if err := xmlstream.Skip(tr); err != nil {
+		return fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
 	}
 	return nil
 }
@@ -228,7 +221,7 @@ func attrValue(start xml.StartElement, name string) string {
 
 func langOf(start xml.StartElement) string {
 	for _, a := range start.Attr {
-		if a.Name.Local == "lang" && (a.Name.Space == nsXML || a.Name.Space == "xml") {
+		if a.Name.Local == "lang" && (a.Name.Space == ns.XML || a.Name.Space == "xml") {
 			return a.Value
 		}
 	}

@@ -12,19 +12,36 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/disco"
-	"github.com/parleyim/parley/internal/fakeserver"
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
+// dial logs a session with mux (nil for an empty one) in to a scripted
+// peer, as juliet@example.com/balcony; the peer then hands what the
+// client sends to h, and leaves what h does not take (all of it when h is
+// nil) to its Received. The session is closed when the test ends.
+func dial(t *testing.T, mux *session.Mux, h scripted.Handler) (*session.Session, *scripted.Peer) {
+	t.Helper()
+	conn, p := scripted.Start(t, func(p *scripted.Peer) {
+		p.Login()
+		p.Serve(h)
+	})
+	cfg := &session.Config{TLSConfig: scripted.ClientTLS(t), Resource: "balcony", KeepAlive: -1, Mux: mux}
+	s, err := session.New(context.Background(), conn, scripted.Account, scripted.Password, cfg)
+	require.NoError(t, err)
+	closeAtEnd(t, s)
+	return s, p
+}
+
 // replier answers each iq get the client sends with reply(iq), where
 // "$id" in the returned XML is replaced by the iq's id; it counts the
 // queries in n.
-func replier(t *testing.T, n *atomic.Int32, reply func(iq *stanza.IQ, payload *stanza.Raw) string) fakeserver.Handler {
-	return func(c *fakeserver.Conn, el *stanza.Raw) bool {
-		iq, err := fakeserver.IQ(el)
+func replier(t *testing.T, n *atomic.Int32, reply func(iq *stanza.IQ, payload *stanza.Raw) string) scripted.Handler {
+	return func(p *scripted.Peer, el *stanza.Raw) bool {
+		iq, err := scripted.IQ(el)
 		if err != nil || iq.Type != stanza.IQGet {
 			return false
 		}
@@ -32,7 +49,7 @@ func replier(t *testing.T, n *atomic.Int32, reply func(iq *stanza.IQ, payload *s
 		if n != nil {
 			n.Add(1)
 		}
-		c.Send(strings.ReplaceAll(reply(iq, raw), "$id", iq.ID))
+		p.Send(strings.ReplaceAll(reply(iq, raw), "$id", iq.ID))
 		return true
 	}
 }
@@ -117,7 +134,7 @@ func TestGetInfo(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var sent atomic.Value
-			s, _ := fakeserver.Dial(t, nil, replier(t, nil, func(iq *stanza.IQ, raw *stanza.Raw) string {
+			s, _ := dial(t, nil, replier(t, nil, func(iq *stanza.IQ, raw *stanza.Raw) string {
 				sent.Store(raw.String())
 				return tt.reply
 			}))
@@ -138,7 +155,7 @@ func TestGetInfoSpoofedReplyIgnored(t *testing.T) {
 	t.Parallel()
 	// A result with the right id from another address must not be taken
 	// for the answer: the real one that follows is.
-	s, _ := fakeserver.Dial(t, nil, replier(t, nil, func(iq *stanza.IQ, _ *stanza.Raw) string {
+	s, _ := dial(t, nil, replier(t, nil, func(iq *stanza.IQ, _ *stanza.Raw) string {
 		return `<iq type='result' id='$id' from='mallory@evil.example'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='evil' type='x'/></query></iq>` + serverInfo
 	}))
 	info, err := disco.GetInfo(ctxT(t), s, jid.MustParse("example.com"), "")
@@ -150,7 +167,7 @@ func TestGetInfoSpoofedReplyIgnored(t *testing.T) {
 func TestGetInfoIQ(t *testing.T) {
 	t.Parallel()
 	var lang atomic.Value
-	s, _ := fakeserver.Dial(t, nil, replier(t, nil, func(iq *stanza.IQ, _ *stanza.Raw) string {
+	s, _ := dial(t, nil, replier(t, nil, func(iq *stanza.IQ, _ *stanza.Raw) string {
 		lang.Store(iq.Lang)
 		return serverInfo
 	}))
@@ -197,7 +214,7 @@ func TestGetItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := fakeserver.Dial(t, nil, replier(t, nil, func(*stanza.IQ, *stanza.Raw) string { return tt.reply }))
+			s, _ := dial(t, nil, replier(t, nil, func(*stanza.IQ, *stanza.Raw) string { return tt.reply }))
 			items, err := disco.GetItems(ctxT(t), s, jid.MustParse("example.com"), "")
 			if tt.err != nil {
 				assert.ErrorIs(t, err, tt.err)
@@ -210,14 +227,14 @@ func TestGetItems(t *testing.T) {
 }
 
 // query sends a disco#info get to the client and returns its reply.
-func query(t *testing.T, c *fakeserver.Conn, node string) *stanza.IQ {
+func query(t *testing.T, c *scripted.Peer, node string) *stanza.IQ {
 	t.Helper()
 	attr := ""
 	if node != "" {
 		attr = " node='" + node + "'"
 	}
 	c.Send("<iq type='get' id='q1' from='romeo@example.net/orchard' to='juliet@example.com/balcony'><query xmlns='http://jabber.org/protocol/disco#info'" + attr + "/></iq>")
-	reply, err := fakeserver.IQ(c.Next())
+	reply, err := scripted.IQ(c.Received())
 	require.NoError(t, err)
 	require.Equal(t, "q1", reply.ID)
 	assert.Equal(t, "romeo@example.net/orchard", reply.To.String())
@@ -229,7 +246,7 @@ func TestResponder(t *testing.T) {
 	mux := session.NewMux()
 	bot := disco.Identity{Category: "client", Type: "bot", Name: "Testbot", Lang: "en"}
 	r := disco.Handle(mux, bot)
-	_, c := fakeserver.Dial(t, mux, nil)
+	_, c := dial(t, mux, nil)
 
 	reply := query(t, c, "")
 	require.Equal(t, stanza.IQResult, reply.Type)

@@ -10,25 +10,38 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleyim/parley/internal/interop"
-	"github.com/parleyim/parley/internal/testservers"
+	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
+// login connects user (one of srv.Users) to srv with mux (nil for an
+// empty one), trusting the server's certificate, with keepalive off; the
+// session is closed when the test ends.
+func login(t *testing.T, srv *xmppd.Server, user string, mux *session.Mux) *session.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := &session.Config{Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Mux: mux, KeepAlive: -1}
+	s, err := session.Dial(ctx, jid.MustParse(user+"@"+srv.Domain), srv.Users[user], cfg)
+	require.NoError(t, err, "%s logs in to %s", user, srv.Kind)
+	closeAtEnd(t, s)
+	return s
+}
+
 func TestInteropPing(t *testing.T) {
-	for _, kind := range testservers.Kinds {
+	for _, kind := range xmppd.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := testservers.Start(t, kind, testservers.Options{})
+			srv := xmppd.Start(t, kind, xmppd.Options{})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 
 			aliceMux := session.NewMux()
 			ping.Handle(aliceMux)
-			alice := interop.Login(t, srv, "alice", aliceMux)
-			bob := interop.Login(t, srv, "bob", nil) // no ping handler
+			alice := login(t, srv, "alice", aliceMux)
+			bob := login(t, srv, "bob", nil) // no ping handler
 			require.NoError(t, alice.Send(ctx, &stanza.Presence{}))
 			require.NoError(t, bob.Send(ctx, &stanza.Presence{}))
 

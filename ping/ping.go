@@ -13,13 +13,14 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
 // NS is the namespace of XMPP Ping.
-const NS = "urn:xmpp:ping"
+const NS = ns.Ping
 
 // Payload is the <ping xmlns='urn:xmpp:ping'/> element. It implements
 // stanza.Payload.

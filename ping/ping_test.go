@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleyim/parley/internal/fakeserver"
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
@@ -20,6 +20,23 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// dial logs a session with mux (nil for an empty one) in to a scripted
+// peer, as juliet@example.com/balcony; the test then reads what the
+// client sends with the peer's Received. The session is closed when the
+// test ends.
+func dial(t *testing.T, mux *session.Mux) (*session.Session, *scripted.Peer) {
+	t.Helper()
+	conn, p := scripted.Start(t, func(p *scripted.Peer) {
+		p.Login()
+		p.Serve(nil)
+	})
+	cfg := &session.Config{TLSConfig: scripted.ClientTLS(t), Resource: "balcony", KeepAlive: -1, Mux: mux}
+	s, err := session.New(context.Background(), conn, scripted.Account, scripted.Password, cfg)
+	require.NoError(t, err)
+	closeAtEnd(t, s)
+	return s, p
 }
 
 func TestSend(t *testing.T) {
@@ -56,7 +73,7 @@ func TestSend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got string
-			s, c := fakeserver.Dial(t, nil, nil)
+			s, c := dial(t, nil)
 			var to jid.JID
 			if tt.to != "" {
 				to = jid.MustParse(tt.to)
@@ -74,9 +91,9 @@ func TestSend(t *testing.T) {
 				defer close(done)
 				rtt, err = ping.Send(ctx, s, to)
 			}()
-			el := c.Next()
+			el := c.Received()
 			got = el.String()
-			iq, perr := fakeserver.IQ(el)
+			iq, perr := scripted.IQ(el)
 			require.NoError(t, perr)
 			if tt.reply != "" {
 				time.Sleep(delay)
@@ -105,9 +122,9 @@ func TestHandle(t *testing.T) {
 	mux := session.NewMux()
 	ping.Handle(mux)
 	assert.Contains(t, mux.Features(), ping.NS)
-	_, c := fakeserver.Dial(t, mux, nil)
+	_, c := dial(t, mux)
 	c.Send("<iq type='get' id='p1' from='example.com' to='juliet@example.com/balcony'><ping xmlns='urn:xmpp:ping'/></iq>")
-	reply, err := fakeserver.IQ(c.Next())
+	reply, err := scripted.IQ(c.Received())
 	require.NoError(t, err)
 	assert.Equal(t, stanza.IQResult, reply.Type)
 	assert.Equal(t, "p1", reply.ID)
@@ -117,9 +134,9 @@ func TestHandle(t *testing.T) {
 
 func TestUnhandledPingIsServiceUnavailable(t *testing.T) {
 	t.Parallel()
-	_, c := fakeserver.Dial(t, session.NewMux(), nil)
+	_, c := dial(t, session.NewMux())
 	c.Send("<iq type='get' id='p1' from='example.com' to='juliet@example.com/balcony'><ping xmlns='urn:xmpp:ping'/></iq>")
-	reply, err := fakeserver.IQ(c.Next())
+	reply, err := scripted.IQ(c.Received())
 	require.NoError(t, err)
 	require.Equal(t, stanza.IQError, reply.Type)
 	assert.ErrorIs(t, reply.Error, stanza.ServiceUnavailable)
@@ -127,14 +144,14 @@ func TestUnhandledPingIsServiceUnavailable(t *testing.T) {
 
 func TestSendIQ(t *testing.T) {
 	t.Parallel()
-	s, c := fakeserver.Dial(t, nil, nil)
+	s, c := dial(t, nil)
 	req := &stanza.IQ{Header: stanza.Header{ID: "mine", To: jid.MustParse("example.com")}}
 	done := make(chan error, 1)
 	go func() {
 		_, err := ping.SendIQ(ctxT(t), s, req)
 		done <- err
 	}()
-	iq, err := fakeserver.IQ(c.Next())
+	iq, err := scripted.IQ(c.Received())
 	require.NoError(t, err)
 	assert.Equal(t, "mine", iq.ID)
 	c.Send("<iq type='result' id='mine' from='example.com'/>")

@@ -25,11 +25,7 @@ func connect(t *testing.T, srv *xmpptest.Server, user string, mux *session.Mux) 
 	addr := jid.MustParse(local + "@" + srv.Domain().String() + "/" + res)
 	s, err := srv.Connect(ctxT(t), addr, "pw", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
+	closeAtEnd(t, s)
 	return s
 }
 

@@ -3,6 +3,8 @@ package sasl
 import (
 	"strings"
 	"testing"
+
+	"github.com/parleyim/parley/internal/scram"
 )
 
 func FuzzSCRAMServerFirst(f *testing.F) {
@@ -23,7 +25,7 @@ func FuzzSCRAMServerFirst(f *testing.F) {
 			}
 			return
 		}
-		if !printable(sf.nonce) || len(sf.salt) == 0 || sf.iterations < 0 {
+		if !scram.Printable(sf.nonce) || len(sf.salt) == 0 || sf.iterations < 0 {
 			t.Fatalf("accepted invalid server-first %q: %+v", msg, sf)
 		}
 		// Drive a whole exchange with it; it must error or answer, never

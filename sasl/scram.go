@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"golang.org/x/text/secure/precis"
+
+	"github.com/parleyim/parley/internal/scram"
 )
 
 // The SCRAM mechanisms (RFC 5802, RFC 7677). The -PLUS variants bind the
@@ -61,8 +63,8 @@ func (e *ServerError) Error() string { return "sasl: SCRAM server error: " + e.V
 // nonceLength is the number of random bytes in a client nonce.
 const nonceLength = 24
 
-// scram is a SCRAM mechanism of one hash function.
-type scram struct {
+// scramMechanism is a SCRAM mechanism of one hash function.
+type scramMechanism struct {
 	name string
 	hash func() hash.Hash
 	plus bool
@@ -70,8 +72,8 @@ type scram struct {
 	nonce func() (string, error)
 }
 
-func newSCRAM(name string, h func() hash.Hash, plus bool) *scram {
-	return &scram{name: name, hash: h, plus: plus, nonce: randomNonce}
+func newSCRAM(name string, h func() hash.Hash, plus bool) *scramMechanism {
+	return &scramMechanism{name: name, hash: h, plus: plus, nonce: randomNonce}
 }
 
 // randomNonce returns 24 bytes from crypto/rand in base64 (without
@@ -85,11 +87,11 @@ func randomNonce() (string, error) {
 }
 
 // Name implements Mechanism.
-func (m *scram) Name() string { return m.name }
+func (m *scramMechanism) Name() string { return m.name }
 
 // Start implements Mechanism: it prepares the password, builds the GS2
 // header and returns the client-first-message.
-func (m *scram) Start(n *Negotiation) (Exchange, []byte, error) {
+func (m *scramMechanism) Start(n *Negotiation) (Exchange, []byte, error) {
 	if n == nil {
 		return nil, nil, fmt.Errorf("sasl: %s: no negotiation", m.name)
 	}
@@ -163,7 +165,7 @@ const (
 
 // scramExchange is the client side of one SCRAM exchange.
 type scramExchange struct {
-	mech            *scram
+	mech            *scramMechanism
 	password        string
 	clientNonce     string
 	gs2Header       string
@@ -255,13 +257,13 @@ func (e *scramExchange) clientFinal(msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sasl: %s: deriving key: %w", e.mech.name, err)
 	}
-	clientKey := hmacSum(h, salted, []byte("Client Key"))
-	storedKey := hashSum(h, clientKey)
-	clientSignature := hmacSum(h, storedKey, authMessage)
+	clientKey := scram.HMAC(h, salted, []byte("Client Key"))
+	storedKey := scram.H(h, clientKey)
+	clientSignature := scram.HMAC(h, storedKey, authMessage)
 	proof := make([]byte, len(clientKey))
 	subtle.XORBytes(proof, clientKey, clientSignature)
-	serverKey := hmacSum(h, salted, []byte("Server Key"))
-	e.serverSignature = hmacSum(h, serverKey, authMessage)
+	serverKey := scram.HMAC(h, salted, []byte("Server Key"))
+	e.serverSignature = scram.HMAC(h, serverKey, authMessage)
 
 	return []byte(withoutProof + ",p=" + base64.StdEncoding.EncodeToString(proof)), nil
 }
@@ -276,16 +278,4 @@ func (e *scramExchange) verifyServerFinal(msg []byte) error {
 		return ErrServerSignature
 	}
 	return nil
-}
-
-func hmacSum(h func() hash.Hash, key, data []byte) []byte {
-	mac := hmac.New(h, key)
-	mac.Write(data)
-	return mac.Sum(nil)
-}
-
-func hashSum(h func() hash.Hash, data []byte) []byte {
-	d := h()
-	d.Write(data)
-	return d.Sum(nil)
 }

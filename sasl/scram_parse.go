@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/parleyim/parley/internal/scram"
 )
 
 // serverFirst is a parsed server-first-message (RFC 5802 §7):
@@ -43,7 +45,7 @@ func parseServerFirst(msg []byte) (serverFirst, error) {
 		return sf, fmt.Errorf("%w: server-first-message must start with r=, s=, i=", ErrMalformed)
 	}
 	sf.nonce = attrs[0].value
-	if !printable(sf.nonce) {
+	if !scram.Printable(sf.nonce) {
 		return sf, fmt.Errorf("%w: nonce is empty or has a character outside %%x21-7E or a ','", ErrMalformed)
 	}
 	sf.salt, err = base64.StdEncoding.Strict().DecodeString(attrs[1].value)
@@ -97,7 +99,7 @@ func splitAttributes(msg []byte) ([]attribute, error) {
 	parts := strings.Split(string(msg), ",")
 	attrs := make([]attribute, 0, len(parts))
 	for _, p := range parts {
-		if len(p) < 2 || p[1] != '=' || !isAlpha(p[0]) {
+		if !scram.IsAttrVal(p) {
 			return nil, fmt.Errorf("%w: %q is not an attribute", ErrMalformed, truncate(p))
 		}
 		attrs = append(attrs, attribute{name: p[0], value: p[2:]})
@@ -121,22 +123,6 @@ func parseCount(s string) (int, error) {
 	}
 	return n, nil
 }
-
-// printable reports whether s is a valid SCRAM nonce: one or more of
-// %x21-2B / %x2D-7E.
-func printable(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x21 || c > 0x7e || c == ',' {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // truncate shortens server data quoted in an error.
 func truncate(s string) string {

@@ -8,13 +8,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parleyim/parley/internal/scram"
 )
 
 // withNonce returns a copy of the SCRAM mechanism m whose client nonce is
 // fixed, to replay published exchanges.
 func withNonce(t testing.TB, m Mechanism, nonce string) Mechanism {
 	t.Helper()
-	s, ok := m.(*scram)
+	s, ok := m.(*scramMechanism)
 	require.True(t, ok, "%s is not a SCRAM mechanism", m.Name())
 	c := *s
 	c.nonce = func() (string, error) { return nonce, nil }
@@ -324,7 +326,7 @@ func TestRandomNonce(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, a, b)
 	assert.Len(t, a, 32)
-	assert.True(t, printable(a), a)
+	assert.True(t, scram.Printable(a), a)
 }
 
 func TestMechanismNames(t *testing.T) {

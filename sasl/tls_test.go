@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleyim/parley/internal/selfsigned"
+	"github.com/parleyim/parley/internal/serverside/selfsigned"
 )
 
 // tlsPair runs a real TLS handshake and returns the client's and the

@@ -10,7 +10,7 @@
 # once without touching apt. The distribution's services are never started:
 # while installing, a temporary /usr/sbin/policy-rc.d that exits 101 forbids
 # it (unless one already exists, which is then left alone). Parley's test
-# helper (internal/testservers) runs its own instances with their own
+# helper (internal/testkit/xmppd) runs its own instances with their own
 # configuration, ports and state directories.
 #
 # Usage: scripts/install-servers.sh            # all the interop tests need
@@ -26,7 +26,7 @@ fi
 packages=()
 for server in "${want[@]}"; do
 	case "$server" in
-	# prosody-modules has mod_privacy_lists (testservers
+	# prosody-modules has mod_privacy_lists (internal/testkit/xmppd,
 	# Options.PrivacyLists); Prosody's core has no privacy lists.
 	prosody) packages+=(prosody lua-unbound prosody-modules) ;;
 	ejabberd) packages+=(ejabberd) ;;

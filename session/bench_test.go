@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyim/parley/internal/childserver"
+	"github.com/parleyim/parley/internal/testkit/childproc"
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -48,13 +47,13 @@ func BenchmarkNegotiate(b *testing.B) {
 	turns := 0
 	for b.Loop() {
 		cc, sc := net.Pipe()
-		p := newPeer(b, sc)
+		p := scripted.NewPeer(b, sc)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			defer func() { _ = recover() }()
-			p.login()
-			p.expectClosed()
+			p.Login()
+			p.ExpectClosed()
 		}()
 		conn := &countingConn{Conn: cc}
 		s, err := New(context.Background(), conn, juliet, "r0m30myr0m30", cfg)
@@ -102,19 +101,19 @@ func benchReadLoop(b *testing.B, conn string, batch bool) {
 	if conn == "pipe" {
 		cc, sc = net.Pipe()
 	} else {
-		cc, sc = loopback(b)
+		cc, sc = scripted.Loopback(b)
 	}
 	cfg.NoTLS = conn == "tcp"
-	p := newPeer(b, sc)
+	p := scripted.NewPeer(b, sc)
 	_ = sc.SetDeadline(time.Time{})
 	ready := make(chan struct{})
 	go func() {
 		defer func() { _ = recover() }()
 		if conn == "tcp" {
-			p.header()
-			p.loginFromSASL()
+			p.Header()
+			p.LoginFromSASL()
 		} else {
-			p.login()
+			p.Login()
 		}
 		close(ready)
 	}()
@@ -133,7 +132,7 @@ func benchReadLoop(b *testing.B, conn string, batch bool) {
 		for i := 0; i < b.N; i++ {
 			buf = append(buf, msg...)
 			if !batch || len(buf) > 60<<10 || i == b.N-1 {
-				if _, err := p.conn.Write(buf); err != nil {
+				if _, err := p.Conn().Write(buf); err != nil {
 					return
 				}
 				buf = buf[:0]
@@ -143,7 +142,7 @@ func benchReadLoop(b *testing.B, conn string, batch bool) {
 	<-all
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "stanzas/s")
-	closed := p.serveClose()
+	closed := p.AwaitClose()
 	_ = s.Close(context.Background())
 	<-closed
 }
@@ -227,13 +226,8 @@ func BenchmarkIdleSession(b *testing.B) {
 // startBenchServer runs this test binary again as a server (see
 // TestBenchServer) so that the server's memory is not counted.
 func startBenchServer(b *testing.B, withTLS bool) (string, func()) {
-	cert, _ := testTLS(b)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return childserver.Start(b, "TestBenchServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
-		"PARLEY_BENCH_CERT="+base64.StdEncoding.EncodeToString(cert.Certificate[0])+"."+base64.StdEncoding.EncodeToString(keyDER))
+	return childproc.Start(b, "TestBenchServer", "PARLEY_BENCH_SERVER=1", "PARLEY_BENCH_TLS="+strconv.FormatBool(withTLS),
+		scripted.CertificateEnv(b))
 }
 
 // TestBenchServer is the child process of BenchmarkIdleSession; it does
@@ -247,7 +241,7 @@ func TestBenchServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	childserver.Announce(ln.Addr().String())
+	childproc.Announce(ln.Addr().String())
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -255,19 +249,19 @@ func TestBenchServer(t *testing.T) {
 		}
 		go func() {
 			defer func() { _ = recover() }()
-			p := newPeer(t, c)
+			p := scripted.NewPeer(t, c)
 			_ = c.SetDeadline(time.Time{})
-			p.header()
+			p.Header()
 			if withTLS {
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
+				p.Features(featStartTLS)
+				p.StartTLS()
+				p.Header()
 			}
-			p.loginFromSASL()
+			p.LoginFromSASL()
 			// Traffic before the idle time: a message the client's
 			// reader parses and its dispatcher takes.
-			p.send("<message from='romeo@example.net/orchard' type='chat'><body>Art thou there?</body></message>")
-			p.expectClosed()
+			p.Send("<message from='romeo@example.net/orchard' type='chat'><body>Art thou there?</body></message>")
+			p.ExpectClosed()
 		}()
 	}
 }

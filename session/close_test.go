@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/stanza"
 )
@@ -18,13 +19,13 @@ import (
 // streamEnd reads what the client sends until its stream ends and reports
 // the elements it sent and whether its </stream:stream> came (RFC 6120
 // §4.9.1.1: a stream error is followed by the close tag).
-func (p *peer) streamEnd() (sent []string, closeTag bool) {
+func streamEnd(p *peer) (sent []string, closeTag bool) {
 	for {
-		start, err := p.rd.NextElement()
+		start, err := p.Reader().NextElement()
 		if err != nil {
 			return sent, err == wire.ErrStreamClosed
 		}
-		raw, err := stanza.ReadRaw(p.rd, start)
+		raw, err := stanza.ReadRaw(p.Reader(), start)
 		if err != nil {
 			return sent, false
 		}
@@ -46,10 +47,10 @@ func TestStreamErrorQuotingInvalidBytesIsSent(t *testing.T) {
 	for _, in := range inputs {
 		t.Run("established/"+in.name, func(t *testing.T) {
 			s, p := establish(t, clientConfig(t))
-			p.send(in.xml)
+			p.Send(in.xml)
 			err := waitEnd(t, s)
 			assert.ErrorIs(t, err, stanza.StreamNotWellFormed)
-			sent, closed := p.streamEnd()
+			sent, closed := streamEnd(p)
 			require.Len(t, sent, 1, "the stream error is sent")
 			assert.Contains(t, sent[0], "not-well-formed")
 			assert.True(t, closed, "the close tag follows")
@@ -58,9 +59,9 @@ func TestStreamErrorQuotingInvalidBytesIsSent(t *testing.T) {
 			var sent []string
 			var closed bool
 			_, err := dialPeer(t, clientConfig(t), func(p *peer) {
-				p.header()
-				p.send("<stream:features>" + in.xml + "</stream:features>")
-				sent, closed = p.streamEnd()
+				p.Header()
+				p.Send("<stream:features>" + in.xml + "</stream:features>")
+				sent, closed = streamEnd(p)
 			})
 			assert.ErrorIs(t, err, stanza.StreamNotWellFormed)
 			require.Len(t, sent, 1, "the stream error is sent")
@@ -116,16 +117,16 @@ func TestOversizedElementErrorReachesPeer(t *testing.T) {
 			cfg := clientConfig(t)
 			s, p := establishOver(t, cfg, withTLS)
 			// 2 MiB in one element, then 6 MiB of stanzas.
-			_, err := io.WriteString(p.conn, "<message><body>"+strings.Repeat("x", 2<<20)+"</body></message>")
+			_, err := io.WriteString(p.Conn(), "<message><body>"+strings.Repeat("x", 2<<20)+"</body></message>")
 			require.NoError(t, err, "the client reset the connection under the server's writes")
 			msg := strings.Repeat(chat(strings.Repeat("y", 900)), 64)
 			for range 6 << 20 / len(msg) {
-				_, err := io.WriteString(p.conn, msg)
+				_, err := io.WriteString(p.Conn(), msg)
 				require.NoError(t, err, "the client reset the connection under the server's writes")
 			}
 			err = waitEnd(t, s)
 			assert.ErrorIs(t, err, stanza.StreamPolicyViolation)
-			sent, closed := p.streamEnd()
+			sent, closed := streamEnd(p)
 			require.Len(t, sent, 1, "the stream error reaches the server")
 			assert.Contains(t, sent[0], "policy-violation")
 			assert.True(t, closed, "the close tag follows")
@@ -157,7 +158,7 @@ func TestLingerIsBounded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, server := loopback(t)
+			client, server := scripted.Loopback(t)
 			tr := newTCPTransport(client, nil)
 			_, err := tr.Write([]byte("bye"))
 			require.NoError(t, err)

@@ -6,21 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/stanza"
-)
-
-// Namespaces of the features Parley negotiates or reports.
-const (
-	nsTLS         = "urn:ietf:params:xml:ns:xmpp-tls"
-	nsSASL        = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind        = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession     = "urn:ietf:params:xml:ns:xmpp-session"
-	nsSASLCB      = "urn:xmpp:sasl-cb:0"
-	nsRosterVer   = "urn:xmpp:features:rosterver"
-	nsPreApproval = "urn:xmpp:features:pre-approval"
-	nsSM3         = "urn:xmpp:sm:3"
-	nsCaps        = "http://jabber.org/protocol/caps"
-	nsLimits      = "urn:xmpp:stream-limits:0"
 )
 
 // Features are the features of a session's established stream: what the
@@ -125,25 +112,25 @@ func parseFeatures(r xml.TokenReader) (*featuresElement, error) {
 		}
 		f.all = append(f.all, raw)
 		switch start.Name {
-		case xml.Name{Space: nsTLS, Local: "starttls"}:
+		case xml.Name{Space: ns.TLS, Local: "starttls"}:
 			f.StartTLS = true
 			f.StartTLSRequired = hasChild(raw, "required")
-		case xml.Name{Space: nsSASL, Local: "mechanisms"}:
+		case xml.Name{Space: ns.SASL, Local: "mechanisms"}:
 			f.Mechanisms = childTexts(raw, "mechanism", "")
-		case xml.Name{Space: nsSASLCB, Local: "sasl-channel-binding"}:
+		case xml.Name{Space: ns.SASLCB, Local: "sasl-channel-binding"}:
 			f.ChannelBindings = childTexts(raw, "channel-binding", "type")
-		case xml.Name{Space: nsBind, Local: "bind"}:
+		case xml.Name{Space: ns.Bind, Local: "bind"}:
 			f.Bind = true
-		case xml.Name{Space: nsSession, Local: "session"}:
+		case xml.Name{Space: ns.Session, Local: "session"}:
 			f.Session = true
 			f.SessionOptional = hasChild(raw, "optional")
-		case xml.Name{Space: nsRosterVer, Local: "ver"}:
+		case xml.Name{Space: ns.RosterVer, Local: "ver"}:
 			f.RosterVersioning = true
-		case xml.Name{Space: nsPreApproval, Local: "sub"}:
+		case xml.Name{Space: ns.PreApproval, Local: "sub"}:
 			f.PreApproval = true
-		case xml.Name{Space: nsSM3, Local: "sm"}:
+		case xml.Name{Space: ns.SM, Local: "sm"}:
 			f.StreamManagement = true
-		case xml.Name{Space: nsLimits, Local: "limits"}:
+		case xml.Name{Space: ns.Limits, Local: "limits"}:
 			f.Limits = StreamLimits{
 				MaxBytes:    positiveInt(childTexts(raw, "max-bytes", "")),
 				IdleSeconds: positiveInt(childTexts(raw, "idle-seconds", "")),

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
 )
 
@@ -39,7 +40,7 @@ func TestParseFeatures(t *testing.T) {
 	assert.True(t, f.SessionOptional)
 	assert.True(t, f.StreamManagement)
 	assert.False(t, f.Bind)
-	_, ok := f.Lookup(xmlName(nsCaps, "c"))
+	_, ok := f.Lookup(xmlName(ns.Caps, "c"))
 	assert.True(t, ok)
 	assert.Len(t, f.All(), 7)
 }

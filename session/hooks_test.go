@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -73,20 +74,20 @@ func TestStartHooksRunInOrderBeforeHandlers(t *testing.T) {
 	var p *peer
 	var sent []string
 	s, wait, err := dialPeerWait(t, juliet, cfg, func(pp *peer) {
-		pp.login()
-		iq := pp.expect("iq") // not presence: the roster hook runs first
+		pp.Login()
+		iq := pp.Expect("iq") // not presence: the roster hook runs first
 		sent = append(sent, elemString(iq))
 		// Read before the reply: it waits for the hooks.
-		pp.send("<message from='romeo@example.net/a'><body>early</body></message>")
-		pp.send(fmt.Sprintf("<iq type='result' id='%s'/>", iq.Attr("id")))
-		sent = append(sent, elemString(pp.expect("presence")))
+		pp.Send("<message from='romeo@example.net/a'><body>early</body></message>")
+		pp.Send(fmt.Sprintf("<iq type='result' id='%s'/>", iq.Attr("id")))
+		sent = append(sent, elemString(pp.Expect("presence")))
 		p = pp
 	})
 	require.NoError(t, err)
 	ev.add("New returned")
 	wait()
 	require.NotNil(t, p)
-	closed := p.serveClose()
+	closed := p.AwaitClose()
 	defer func() { closeSession(t, s); <-closed }()
 
 	recv(t, handled)
@@ -114,7 +115,7 @@ func TestEndHooks(t *testing.T) {
 		{
 			name: "Close",
 			end: func(s *Session, p *peer) <-chan struct{} {
-				closed := p.serveClose()
+				closed := p.AwaitClose()
 				done := make(chan struct{})
 				go func() { _ = s.Close(context.Background()); <-closed; close(done) }()
 				return done
@@ -124,7 +125,7 @@ func TestEndHooks(t *testing.T) {
 		{
 			name: "server stream error",
 			end: func(_ *Session, p *peer) <-chan struct{} {
-				p.send("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
+				p.Send("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
 				return nil
 			},
 			check: func(t *testing.T, err error) {
@@ -136,7 +137,7 @@ func TestEndHooks(t *testing.T) {
 		{
 			name: "server closes the stream",
 			end: func(_ *Session, p *peer) <-chan struct{} {
-				p.send("</stream:stream>")
+				p.Send("</stream:stream>")
 				return nil
 			},
 			check: func(t *testing.T, err error) { assert.ErrorContains(t, err, "server closed the stream") },
@@ -164,7 +165,7 @@ func TestEndHooks(t *testing.T) {
 				ended <- err
 			})
 			s, p := establish(t, cfg)
-			p.send("<message from='romeo@example.net/a'><body>slow</body></message>")
+			p.Send("<message from='romeo@example.net/a'><body>slow</body></message>")
 			recv(t, entered)
 			finished := tt.end(s, p)
 			recv(t, s.Done())
@@ -197,7 +198,7 @@ func TestEndHooksOfIdleSession(t *testing.T) {
 		ran = true
 	})
 	s, p := establish(t, cfg)
-	closed := p.serveClose()
+	closed := p.AwaitClose()
 	require.NoError(t, s.Close(context.Background()))
 	<-closed
 	assert.True(t, ran, "Close returned before the end hook had run")
@@ -223,14 +224,14 @@ func TestStartHooksFail(t *testing.T) {
 		{
 			name: "stream ends",
 			server: func(p *peer, _ string, _ context.CancelFunc) {
-				p.send("<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
+				p.Send("<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
 			},
 			want: stanza.StreamSystemShutdown,
 		},
 		{
 			name: "a hook closes the session",
 			server: func(p *peer, id string, _ context.CancelFunc) {
-				p.send(fmt.Sprintf("<iq type='result' id='%s'/>", id))
+				p.Send(fmt.Sprintf("<iq type='result' id='%s'/>", id))
 			},
 			closes: true,
 			want:   ErrClosed,
@@ -267,15 +268,10 @@ func TestStartHooksFail(t *testing.T) {
 					return
 				}
 				defer c.Close()
-				defer func() {
-					if r := recover(); r != nil && r != errPeerStop {
-						panic(r)
-					}
-				}()
-				p := newPeer(t, c)
-				p.login()
-				tt.server(p, p.expect("iq").Attr("id"), cancel)
-				p.expectClosed()
+				p := scripted.NewPeer(t, c)
+				p.Login()
+				tt.server(p, p.Expect("iq").Attr("id"), cancel)
+				p.ExpectClosed()
 			}()
 			cfg.Addr = ln.Addr().String()
 			s, err := Dial(ctx, juliet, "r0m30myr0m30", cfg)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -25,8 +26,8 @@ func establishPlain(t *testing.T, cfg *Config) (*Session, *peer) {
 	t.Helper()
 	cfg.NoTLS = true
 	return establishWith(t, cfg, func(p *peer) {
-		p.header()
-		p.loginFromSASL()
+		p.Header()
+		p.LoginFromSASL()
 	})
 }
 
@@ -105,13 +106,13 @@ func TestIdleReaderWaitsInPoller(t *testing.T) {
 			s, p := establishOver(t, cfg, withTLS)
 			require.True(t, s.tr.Pollable())
 			waitIdleReader(t)
-			p.send(chat("one"))
+			p.Send(chat("one"))
 			receive(t, got, "one")
 			waitIdleReader(t)
-			p.send(" \n ")
+			p.Send(" \n ")
 			time.Sleep(20 * time.Millisecond)
 			waitIdleReader(t)
-			p.send("\n" + chat("two") + " ")
+			p.Send("\n" + chat("two") + " ")
 			receive(t, got, "two")
 			waitIdleReader(t)
 			pingRoundTrip(t, s, p)
@@ -134,7 +135,7 @@ func TestIdleReaderReadsWhatTLSHolds(t *testing.T) {
 			waitIdleReader(t)
 			first := chat(strings.Repeat("x", size-len(chat(""))))
 			require.Len(t, first, size)
-			p.send(first + chat("second")) // one TLS record
+			p.Send(first + chat("second")) // one TLS record
 			receive(t, got, strings.Repeat("x", size-len(chat(""))))
 			receive(t, got, "second")
 		})
@@ -142,7 +143,8 @@ func TestIdleReaderReadsWhatTLSHolds(t *testing.T) {
 }
 
 // heldConn keeps what is written while held and writes it at once on
-// flush: records written one by one reach the socket together.
+// flush: records written one by one reach the socket together. wrap is
+// a peer's UnderTLS.
 type heldConn struct {
 	net.Conn
 	mu   sync.Mutex
@@ -160,6 +162,8 @@ func (c *heldConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+func (c *heldConn) wrap(under net.Conn) net.Conn { c.Conn = under; return c }
+
 func (c *heldConn) hold() { c.mu.Lock(); c.held = true; c.mu.Unlock() }
 
 func (c *heldConn) flush() error {
@@ -176,16 +180,17 @@ func (c *heldConn) flush() error {
 func TestIdleReaderReadsBufferedRecords(t *testing.T) {
 	cfg := clientConfig(t)
 	got := messages(cfg)
+	held := &heldConn{}
 	_, p := establishWith(t, cfg, func(p *peer) {
-		p.hold = &heldConn{}
-		p.login()
+		p.UnderTLS = held.wrap
+		p.Login()
 	})
 	waitIdleReader(t)
-	p.hold.hold()
+	held.hold()
 	for _, body := range []string{"a", "b", "c"} {
-		p.send(chat(body)) // a record each
+		p.Send(chat(body)) // a record each
 	}
-	require.NoError(t, p.hold.flush())
+	require.NoError(t, held.flush())
 	for _, body := range []string{"a", "b", "c"} {
 		receive(t, got, body)
 	}
@@ -199,7 +204,7 @@ func TestIdleReaderSeesEndOfInput(t *testing.T) {
 			cfg := clientConfig(t)
 			s, p := establishOver(t, cfg, withTLS)
 			waitIdleReader(t)
-			under := p.conn
+			under := p.Conn()
 			if tc, ok := under.(interface{ NetConn() net.Conn }); ok {
 				under = tc.NetConn()
 			}
@@ -217,11 +222,11 @@ func TestIdleReaderSeesEndOfInput(t *testing.T) {
 // written together on flush.
 func tlsPair(t *testing.T, version uint16) (client *tls.Conn, under *countReads, server *tls.Conn, held *heldConn, raw net.Conn) {
 	t.Helper()
-	cc, sc := loopback(t)
-	cert, pool := testTLS(t)
+	cc, sc := scripted.Loopback(t)
+	cert, pool := scripted.Certificate(t)
 	under = &countReads{Conn: cc}
 	held = &heldConn{Conn: sc}
-	client = tls.Client(under, &tls.Config{RootCAs: pool, ServerName: testDomain, MinVersion: version, MaxVersion: version})
+	client = tls.Client(under, &tls.Config{RootCAs: pool, ServerName: scripted.Domain, MinVersion: version, MaxVersion: version})
 	server = tls.Server(held, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version})
 	errc := make(chan error, 1)
 	go func() { errc <- server.Handshake() }()
@@ -266,11 +271,11 @@ func readAll(t *testing.T, c net.Conn, n int) string {
 // with os.ErrDeadlineExceeded and takes nothing from the socket. If a Go
 // release changes that, this test fails.
 func TestRuntimeReadDeadlineBeforeSyscall(t *testing.T) {
-	if c, _ := loopback(t); newPoller(c) == nil {
+	if c, _ := scripted.Loopback(t); newPoller(c) == nil {
 		t.Skip("sockets cannot be polled here: the reader waits in Read, with no deadline")
 	}
 	t.Run("tcp", func(t *testing.T) {
-		client, server := loopback(t)
+		client, server := scripted.Loopback(t)
 		_, err := io.WriteString(server, "waiting")
 		require.NoError(t, err)
 		p := waitReadable(t, client)

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -92,7 +93,7 @@ func (s *Session) checkServer(next time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
 	defer cancel()
-	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: s.addr.Domain()}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
+	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: s.addr.Domain()}, Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}})
 	var se *stanza.Error
 	switch {
 	case err == nil, errors.As(err, &se):
@@ -134,5 +135,3 @@ func (s *Session) resetKeepalive(d time.Duration) {
 		s.alive.timer.Reset(d)
 	}
 }
-
-const nsPing = "urn:xmpp:ping"

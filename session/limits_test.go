@@ -22,9 +22,9 @@ func limitsFeature(maxBytes, idleSeconds int) string {
 // loginWithLimits logs in and announces limits with the final features.
 func loginWithLimits(maxBytes, idleSeconds int) func(*peer) {
 	return func(p *peer) {
-		p.toBind("SCRAM-SHA-1")
-		p.features(featBind, limitsFeature(maxBytes, idleSeconds))
-		p.bind("")
+		p.ToBind("SCRAM-SHA-1")
+		p.Features(featBind, limitsFeature(maxBytes, idleSeconds))
+		p.Bind("")
 	}
 }
 
@@ -69,7 +69,7 @@ func TestSendHonoursMaxBytes(t *testing.T) {
 
 	small := &stanza.Message{Header: stanza.Header{To: juliet}, Body: "small"}
 	require.NoError(t, s.Send(context.Background(), small))
-	assert.Contains(t, elemString(p.expect("message")), "small", "the large one was not written")
+	assert.Contains(t, elemString(p.Expect("message")), "small", "the large one was not written")
 	pingRoundTrip(t, s, p)
 }
 
@@ -82,8 +82,8 @@ func TestTooLargeResultIsAnsweredWithError(t *testing.T) {
 		return stanza.ParseRaw([]byte("<query xmlns='urn:example:big'>" + strings.Repeat("y", 2000) + "</query>"))
 	})
 	_, p := establishWith(t, cfg, loginWithLimits(1000, 0))
-	p.send("<iq type='get' id='q1' from='romeo@example.net/orchard'><query xmlns='urn:example:big'/></iq>")
-	reply := p.expect("iq")
+	p.Send("<iq type='get' id='q1' from='romeo@example.net/orchard'><query xmlns='urn:example:big'/></iq>")
+	reply := p.Expect("iq")
 	assert.Equal(t, "error", reply.Attr("type"))
 	assert.Equal(t, "q1", reply.Attr("id"))
 	assert.Contains(t, elemString(reply), "internal-server-error")
@@ -122,7 +122,7 @@ func TestIdleSecondsKeepsClientTalking(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no whitespace keepalive sent:\n%s", trace.String()[established:])
 		}
-		p.send(chat("still here"))
+		p.Send(chat("still here"))
 		time.Sleep(50 * time.Millisecond)
 	}
 	assert.NotContains(t, trace.String()[established:], "urn:xmpp:ping", "the server is not silent: no ping")

@@ -11,7 +11,9 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/stanza"
@@ -137,7 +139,7 @@ func (n *negotiator) openStream() (*featuresElement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if start.Name != (xml.Name{Space: wire.NSStream, Local: "features"}) {
+	if start.Name != (xml.Name{Space: ns.Stream, Local: "features"}) {
 		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "stream features expected"},
 			fmt.Errorf("session: expected stream features, got <%s xmlns='%s'>", start.Name.Local, start.Name.Space))
 	}
@@ -151,7 +153,7 @@ func (n *negotiator) openStream() (*featuresElement, error) {
 // startTLS runs STARTTLS (RFC 6120 §5.4). Everything buffered from the
 // plaintext stream is dropped with the old reader.
 func (n *negotiator) startTLS(ctx context.Context) error {
-	if err := n.write(append(n.buf[:0], "<starttls xmlns='"+nsTLS+"'/>"...)); err != nil {
+	if err := n.write(append(n.buf[:0], "<starttls xmlns='"+ns.TLS+"'/>"...)); err != nil {
 		return err
 	}
 	start, err := n.next()
@@ -159,8 +161,8 @@ func (n *negotiator) startTLS(ctx context.Context) error {
 		return err
 	}
 	switch start.Name {
-	case xml.Name{Space: nsTLS, Local: "proceed"}:
-	case xml.Name{Space: nsTLS, Local: "failure"}:
+	case xml.Name{Space: ns.TLS, Local: "proceed"}:
+	case xml.Name{Space: ns.TLS, Local: "failure"}:
 		return ErrTLSRefused
 	default:
 		return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected proceed"},
@@ -196,9 +198,9 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 	if err != nil {
 		return fmt.Errorf("session: starting SASL %s: %w", mech.Name(), err)
 	}
-	n.traceSASL("SEND ", xml.Name{Space: nsSASL, Local: "auth"}, mech.Name(), redactedData(initial))
-	b := append(n.buf[:0], "<auth xmlns='"+nsSASL+"' mechanism='"...)
-	b = wire.AppendEscaped(b, mech.Name())
+	n.traceSASL("SEND ", xml.Name{Space: ns.SASL, Local: "auth"}, mech.Name(), redactedData(initial))
+	b := append(n.buf[:0], "<auth xmlns='"+ns.SASL+"' mechanism='"...)
+	b = xmlenc.AppendEscaped(b, mech.Name())
 	b = append(b, "'>"...)
 	b = appendBase64(b, initial)
 	b = append(b, "</auth>"...)
@@ -210,7 +212,7 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 		if err != nil {
 			return err
 		}
-		if start.Name.Space != nsSASL {
+		if start.Name.Space != ns.SASL {
 			n.traceSASL("RECV ", start.Name, "", redactedPayload)
 			return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected element during SASL"},
 				fmt.Errorf("session: unexpected <%s xmlns='%s'> during SASL", start.Name.Local, start.Name.Space))
@@ -226,8 +228,8 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 				n.abortSASL()
 				return fmt.Errorf("session: SASL %s: %w", mech.Name(), err)
 			}
-			n.traceSASL("SEND ", xml.Name{Space: nsSASL, Local: "response"}, "", redactedData(resp))
-			b := append(n.buf[:0], "<response xmlns='"+nsSASL+"'>"...)
+			n.traceSASL("SEND ", xml.Name{Space: ns.SASL, Local: "response"}, "", redactedData(resp))
+			b := append(n.buf[:0], "<response xmlns='"+ns.SASL+"'>"...)
 			b = appendBase64(b, resp)
 			if err := n.write(append(b, "</response>"...)); err != nil {
 				return err
@@ -254,8 +256,8 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 
 // abortSASL tells the server the client gives up (RFC 6120 §6.4.4).
 func (n *negotiator) abortSASL() {
-	n.traceSASL("SEND ", xml.Name{Space: nsSASL, Local: "abort"}, "", "")
-	_ = n.write(append(n.buf[:0], "<abort xmlns='"+nsSASL+"'/>"...))
+	n.traceSASL("SEND ", xml.Name{Space: ns.SASL, Local: "abort"}, "", "")
+	_ = n.write(append(n.buf[:0], "<abort xmlns='"+ns.SASL+"'/>"...))
 }
 
 // readSASLData reads the text of the current SASL element, named name,
@@ -293,7 +295,7 @@ func (n *negotiator) readFailure(mech string) error {
 	}
 	var cond, text, lang string
 	for _, c := range v.Children {
-		if c.XMLName.Space != nsSASL {
+		if c.XMLName.Space != ns.SASL {
 			continue
 		}
 		if c.XMLName.Local == "text" {
@@ -303,7 +305,7 @@ func (n *negotiator) readFailure(mech string) error {
 		}
 	}
 	// Nothing in a failure is secret: the trace shows it whole, as read.
-	n.traceSASL("RECV ", xml.Name{Space: nsSASL, Local: "failure"}, "", string(appendFailureContent(nil, cond, text, lang)))
+	n.traceSASL("RECV ", xml.Name{Space: ns.SASL, Local: "failure"}, "", string(appendFailureContent(nil, cond, text, lang)))
 	return fmt.Errorf("session: login as %s with %s failed: %w", n.account.Bare(), mech, sasl.NewFailure(cond, text, lang))
 }
 
@@ -346,7 +348,7 @@ func (n *negotiator) bind() (jid.JID, error) {
 
 // establishSession sends the RFC 3921 §3 session request.
 func (n *negotiator) establishSession() error {
-	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{nsSession, "session"}}
+	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{ns.Session, "session"}}
 	reply, err := n.roundTrip(iq)
 	if err != nil {
 		return err
@@ -371,7 +373,7 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	if start.Name != (xml.Name{Space: wire.NSClient, Local: "iq"}) {
+	if start.Name != (xml.Name{Space: ns.Client, Local: "iq"}) {
 		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected an iq reply"},
 			fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local))
 	}
@@ -400,7 +402,7 @@ func (n *negotiator) next() (xml.StartElement, error) {
 	if err != nil {
 		return start, n.readError(err)
 	}
-	if start.Name == (xml.Name{Space: wire.NSStream, Local: "error"}) {
+	if start.Name == (xml.Name{Space: ns.Stream, Local: "error"}) {
 		se, err := stanza.DecodeStreamError(n.rd, start)
 		if err != nil {
 			return start, n.readError(err)
@@ -525,10 +527,10 @@ func (n *negotiator) traceSASL(prefix string, name xml.Name, mechanism, content 
 		return
 	}
 	b := append([]byte{'<'}, name.Local...)
-	b = wire.AppendEscaped(append(b, " xmlns='"...), name.Space)
+	b = xmlenc.AppendEscaped(append(b, " xmlns='"...), name.Space)
 	b = append(b, '\'')
 	if mechanism != "" {
-		b = wire.AppendEscaped(append(b, " mechanism='"...), mechanism)
+		b = xmlenc.AppendEscaped(append(b, " mechanism='"...), mechanism)
 		b = append(b, '\'')
 	}
 	if content == "" {
@@ -551,10 +553,10 @@ func appendFailureContent(b []byte, cond, text, lang string) []byte {
 	}
 	b = append(b, "<text"...)
 	if lang != "" {
-		b = wire.AppendEscaped(append(b, " xml:lang='"...), lang)
+		b = xmlenc.AppendEscaped(append(b, " xml:lang='"...), lang)
 		b = append(b, '\'')
 	}
-	b = wire.AppendEscaped(append(b, '>'), text)
+	b = xmlenc.AppendEscaped(append(b, '>'), text)
 	return append(b, "</text>"...)
 }
 
@@ -572,11 +574,11 @@ func appendBase64(b []byte, data []byte) []byte {
 type bindRequest string
 
 func (r bindRequest) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	start := xml.StartElement{Name: xml.Name{Space: nsBind, Local: "bind"}}
+	start := xml.StartElement{Name: xml.Name{Space: ns.Bind, Local: "bind"}}
 	var toks []xml.Token
 	toks = append(toks, start)
 	if r != "" {
-		res := xml.StartElement{Name: xml.Name{Space: nsBind, Local: "resource"}}
+		res := xml.StartElement{Name: xml.Name{Space: ns.Bind, Local: "resource"}}
 		toks = append(toks, res, xml.CharData(r), res.End())
 	}
 	toks = append(toks, start.End())

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/stanza"
 )
@@ -33,19 +35,19 @@ func closeSession(t testing.TB, s *Session) {
 func TestNegotiateDefault(t *testing.T) {
 	var header, restarted, final string
 	s, wait, err := dialPeerWait(t, juliet, clientConfig(t), func(p *peer) {
-		h := p.header()
+		h := p.Header()
 		header = h.To + "|" + h.From + "|" + h.Version + "|" + h.Lang
-		p.features(featStartTLS)
-		p.startTLS()
-		h = p.header()
+		p.Features(featStartTLS)
+		p.StartTLS()
+		h = p.Header()
 		restarted = h.From
-		p.features(mechanisms("PLAIN", "SCRAM-SHA-1"))
-		final = p.authenticate()
-		p.header()
-		p.features(featBind, "<ver xmlns='urn:xmpp:features:rosterver'/>", "<sub xmlns='urn:xmpp:features:pre-approval'/>",
+		p.Features(mechanisms("PLAIN", "SCRAM-SHA-1"))
+		final = p.Authenticate()
+		p.Header()
+		p.Features(featBind, "<ver xmlns='urn:xmpp:features:rosterver'/>", "<sub xmlns='urn:xmpp:features:pre-approval'/>",
 			"<unknown xmlns='urn:example:unknown'><x/></unknown>")
-		p.bind("")
-		p.expectClosed()
+		p.Bind("")
+		p.ExpectClosed()
 	})
 	require.NoError(t, err)
 	closeSession(t, s)
@@ -62,7 +64,7 @@ func TestNegotiateDefault(t *testing.T) {
 	assert.True(t, f.PreApproval)
 	_, ok := f.Lookup(xmlName("urn:example:unknown", "unknown"))
 	assert.True(t, ok, "unknown features are kept")
-	_, ok = f.Lookup(xmlName(nsSASL, "mechanisms"))
+	_, ok = f.Lookup(xmlName(ns.SASL, "mechanisms"))
 	assert.False(t, ok, "the features are the established stream's")
 	assert.Equal(t, Negotiation{
 		StartTLS:         true,
@@ -92,10 +94,10 @@ func TestNegotiateResource(t *testing.T) {
 			cfg.Resource = tt.resource
 			var asked string
 			s, wait, err := dialPeerWait(t, mustJID(tt.account), cfg, func(p *peer) {
-				p.toBind("SCRAM-SHA-1")
-				p.features(featBind)
-				asked = p.bind(tt.server)
-				p.expectClosed()
+				p.ToBind("SCRAM-SHA-1")
+				p.Features(featBind)
+				asked = p.Bind(tt.server)
+				p.ExpectClosed()
 			})
 			require.NoError(t, err)
 			closeSession(t, s)
@@ -116,10 +118,10 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "no STARTTLS offered",
 			script: func(p *peer) {
-				p.header()
-				p.features(mechanisms("PLAIN", "SCRAM-SHA-1"))
-				sent := p.expectClosed()
-				assertNoAuth(p.t, sent)
+				p.Header()
+				p.Features(mechanisms("PLAIN", "SCRAM-SHA-1"))
+				sent := p.ExpectClosed()
+				assertNoAuth(p.TB, sent)
 			},
 			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, ErrNoTLS) },
 		},
@@ -127,28 +129,28 @@ func TestNegotiateFailures(t *testing.T) {
 			name: "only PLAIN on plaintext even when TLS is opted out",
 			cfg:  func(c *Config) { c.NoTLS = true },
 			script: func(p *peer) {
-				p.header()
-				p.features(mechanisms("PLAIN"))
-				sent := p.expectClosed()
-				assertNoAuth(p.t, sent)
+				p.Header()
+				p.Features(mechanisms("PLAIN"))
+				sent := p.ExpectClosed()
+				assertNoAuth(p.TB, sent)
 			},
 			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, sasl.ErrNoMechanism) },
 		},
 		{
 			name: "STARTTLS refused",
 			script: func(p *peer) {
-				p.header()
-				p.features(featStartTLS)
-				p.expect("starttls")
-				p.send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
+				p.Header()
+				p.Features(featStartTLS)
+				p.Expect("starttls")
+				p.Send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
 			},
 			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, ErrTLSRefused) },
 		},
 		{
 			name: "stream error mid-negotiation",
 			script: func(p *peer) {
-				p.header()
-				p.send("<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
+				p.Header()
+				p.Send("<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
 					"<text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>no such host</text></stream:error></stream:stream>")
 			},
 			check: func(t *testing.T, err error) {
@@ -161,14 +163,14 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "wrong password",
 			script: func(p *peer) {
-				p.sasl.Lookup = func(string) (string, bool) { return "other", true }
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms("SCRAM-SHA-1"))
-				p.authenticate()
-				p.expectClosed()
+				p.SASL.Lookup = func(string) (string, bool) { return "other", true }
+				p.Header()
+				p.Features(featStartTLS)
+				p.StartTLS()
+				p.Header()
+				p.Features(mechanisms("SCRAM-SHA-1"))
+				p.Authenticate()
+				p.ExpectClosed()
 			},
 			check: func(t *testing.T, err error) {
 				assert.ErrorIs(t, err, sasl.NotAuthorized)
@@ -205,11 +207,11 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "bind conflict",
 			script: func(p *peer) {
-				p.toBind("SCRAM-SHA-1")
-				p.features(featBind)
-				iq := p.expect("iq")
-				p.send(fmt.Sprintf("<iq type='error' id='%s'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", iq.Attr("id")))
-				p.expectClosed()
+				p.ToBind("SCRAM-SHA-1")
+				p.Features(featBind)
+				iq := p.Expect("iq")
+				p.Send(fmt.Sprintf("<iq type='error' id='%s'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", iq.Attr("id")))
+				p.ExpectClosed()
 			},
 			check: func(t *testing.T, err error) {
 				var be *BindError
@@ -220,9 +222,9 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "no bind offered",
 			script: func(p *peer) {
-				p.toBind("SCRAM-SHA-1")
-				p.features()
-				p.expectClosed()
+				p.ToBind("SCRAM-SHA-1")
+				p.Features()
+				p.ExpectClosed()
 			},
 			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, ErrNoBind) },
 		},
@@ -230,21 +232,21 @@ func TestNegotiateFailures(t *testing.T) {
 			name: "server stalls after the stream header",
 			cfg:  func(c *Config) { c.Timeout = 300 * time.Millisecond },
 			script: func(p *peer) {
-				p.header()
-				p.expectClosed()
+				p.Header()
+				p.ExpectClosed()
 			},
 			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, context.DeadlineExceeded) },
 		},
 		{
 			name: "old stream version",
 			script: func(p *peer) {
-				if _, err := p.rd.ReadHeader(); err != nil {
-					p.fatalf("%v", err)
+				if _, err := p.Reader().ReadHeader(); err != nil {
+					p.Fatalf("%v", err)
 				}
-				p.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='x'>")
-				sent := p.expectClosed()
+				p.Send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='x'>")
+				sent := p.ExpectClosed()
 				if len(sent) == 0 || !strings.Contains(sent[0], "unsupported-version") {
-					p.t.Errorf("client sent %q, want unsupported-version", sent)
+					p.TB.Errorf("client sent %q, want unsupported-version", sent)
 				}
 			},
 			check: func(t *testing.T, err error) { assert.ErrorContains(t, err, "version") },
@@ -252,11 +254,11 @@ func TestNegotiateFailures(t *testing.T) {
 		{
 			name: "restricted XML during negotiation",
 			script: func(p *peer) {
-				p.header()
-				p.send("<!-- a comment -->")
-				sent := p.expectClosed()
+				p.Header()
+				p.Send("<!-- a comment -->")
+				sent := p.ExpectClosed()
 				if len(sent) == 0 || !strings.Contains(sent[0], "restricted-xml") {
-					p.t.Errorf("client sent %q, want restricted-xml", sent)
+					p.TB.Errorf("client sent %q, want restricted-xml", sent)
 				}
 			},
 			check: func(t *testing.T, err error) {
@@ -284,32 +286,32 @@ func TestNegotiateFailures(t *testing.T) {
 
 // scramScript runs TLS and a SCRAM-SHA-1 exchange in which the server's
 // messages are rewritten by first and final (nil leaves them alone); the
-// server computes its messages with saslserver and then tampers with them.
+// server computes its messages with saslauth and then tampers with them.
 func scramScript(p *peer, first, final func(string) string) {
-	p.header()
-	p.features(featStartTLS)
-	p.startTLS()
-	p.header()
-	p.features(mechanisms("SCRAM-SHA-1"))
-	auth := p.expect("auth")
-	ex, chal, _, err := p.sasl.Start("SCRAM-SHA-1", p.base64(auth.Text()), p.tlsState())
+	p.Header()
+	p.Features(featStartTLS)
+	p.StartTLS()
+	p.Header()
+	p.Features(mechanisms("SCRAM-SHA-1"))
+	auth := p.Expect("auth")
+	ex, chal, _, err := p.SASL.Start("SCRAM-SHA-1", p.DecodeBase64(auth.Text()), p.TLSState())
 	if err != nil {
-		p.fatalf("%v", err)
+		p.Fatalf("%v", err)
 	}
-	p.send("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + enc64([]byte(first(string(chal)))) + "</challenge>")
-	raw, err := p.tryNext()
+	p.Send("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + scripted.Base64([]byte(first(string(chal)))) + "</challenge>")
+	raw, err := p.TryNext()
 	if err != nil || raw.Name().Local != "response" {
 		return // the client aborted (or hung up), as it should
 	}
-	add, _, err := ex.Next(p.base64(raw.Text()))
+	add, _, err := ex.Next(p.DecodeBase64(raw.Text()))
 	if err != nil {
-		p.fatalf("%v", err)
+		p.Fatalf("%v", err)
 	}
 	if final != nil {
 		add = []byte(final(string(add)))
 	}
-	p.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + enc64(add) + "</success>")
-	p.expectClosed()
+	p.Send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + scripted.Base64(add) + "</success>")
+	p.ExpectClosed()
 }
 
 func assertNoAuth(t testing.TB, sent []string) {
@@ -336,25 +338,25 @@ func TestNegotiateChannelBinding(t *testing.T) {
 			"<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-server-end-point'/></sasl-channel-binding>", "SCRAM-SHA-256-PLUS"},
 		{"SHA-512 preferred", tls.VersionTLS13, []string{"SCRAM-SHA-1", "SCRAM-SHA-512", "SCRAM-SHA-256"}, "", "SCRAM-SHA-512"},
 	}
-	cert, _ := testTLS(t)
+	cert, _ := scripted.Certificate(t)
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
 			s, wait, err := dialPeerWait(t, juliet, clientConfig(t), func(p *peer) {
-				p.tlsMax = tt.tlsMax
-				p.sasl.Certificate = leaf // for tls-server-end-point
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms(tt.offered...), tt.cbTypes)
-				got = p.authenticate()
-				p.header()
-				p.features(featBind)
-				p.bind("")
-				p.expectClosed()
+				p.TLSMax = tt.tlsMax
+				p.SASL.Certificate = leaf // for tls-server-end-point
+				p.Header()
+				p.Features(featStartTLS)
+				p.StartTLS()
+				p.Header()
+				p.Features(mechanisms(tt.offered...), tt.cbTypes)
+				got = p.Authenticate()
+				p.Header()
+				p.Features(featBind)
+				p.Bind("")
+				p.ExpectClosed()
 			})
 			require.NoError(t, err, "the server verified the client's channel binding and GS2 flag")
 			closeSession(t, s)
@@ -382,15 +384,15 @@ func TestNegotiateSessionIQ(t *testing.T) {
 			cfg.ForceSessionIQ = tt.force
 			sent := false
 			s, wait, err := dialPeerWait(t, juliet, cfg, func(p *peer) {
-				p.toBind("SCRAM-SHA-1")
-				p.features(featBind, tt.feature)
-				p.bind("")
+				p.ToBind("SCRAM-SHA-1")
+				p.Features(featBind, tt.feature)
+				p.Bind("")
 				if tt.wantSent {
-					iq := p.expect("iq")
+					iq := p.Expect("iq")
 					sent = strings.Contains(elemString(iq), "xmpp-session")
-					p.send(fmt.Sprintf("<iq type='result' id='%s'/>", iq.Attr("id")))
+					p.Send(fmt.Sprintf("<iq type='result' id='%s'/>", iq.Attr("id")))
 				}
-				p.expectClosed()
+				p.ExpectClosed()
 			})
 			require.NoError(t, err)
 			closeSession(t, s)
@@ -406,10 +408,10 @@ func TestTraceRedactsSASL(t *testing.T) {
 	cfg.Trace = &trace
 	cfg.Mechanisms = []sasl.Mechanism{sasl.Plain}
 	s, err := dialPeer(t, cfg, func(p *peer) {
-		p.toBind("PLAIN")
-		p.features(featBind)
-		p.bind("")
-		p.expectClosed()
+		p.ToBind("PLAIN")
+		p.Features(featBind)
+		p.Bind("")
+		p.ExpectClosed()
 	})
 	require.NoError(t, err)
 	closeSession(t, s)
@@ -431,20 +433,19 @@ func TestProceedWithInjectedPlaintext(t *testing.T) {
 	cfg.Mux = NewMux()
 	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(_ context.Context, _ *Session, m *stanza.Message) { got <- m })
 	s, err := dialPeer(t, cfg, func(p *peer) {
-		p.header()
-		p.features(featStartTLS)
-		p.expect("starttls")
-		p.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><message from='evil@example.org'><body>injected</body></message>")
-		cert, _ := testTLS(p.t)
-		tc := tls.Server(p.conn, &tls.Config{Certificates: []tls.Certificate{cert}})
+		p.Header()
+		p.Features(featStartTLS)
+		p.Expect("starttls")
+		p.Send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><message from='evil@example.org'><body>injected</body></message>")
+		cert, _ := scripted.Certificate(p.TB)
+		tc := tls.Server(p.Conn(), &tls.Config{Certificates: []tls.Certificate{cert}})
 		if err := tc.Handshake(); err != nil {
 			return // the handshake may fail on the injected bytes: fine
 		}
-		p.conn = tc
-		p.rd = wireReader(tc)
-		p.header()
-		p.loginFromSASL()
-		p.expectClosed()
+		p.SetConn(tc)
+		p.Header()
+		p.LoginFromSASL()
+		p.ExpectClosed()
 	})
 	if err == nil {
 		closeSession(t, s)
@@ -462,18 +463,18 @@ func TestDialSeeOtherHost(t *testing.T) {
 	cfg.Addr = "first.example.net:5222"
 	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dialled = append(dialled, addr)
-		cc, sc := loopback(t)
-		p := newPeer(t, sc)
+		cc, sc := scripted.Loopback(t)
+		p := scripted.NewPeer(t, sc)
 		go func() {
 			defer func() { _ = recover() }()
 			if addr == "first.example.net:5222" {
-				p.header()
-				p.send("<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>[2001:db8::1]:5223</see-other-host></stream:error></stream:stream>")
-				p.expectClosed()
+				p.Header()
+				p.Send("<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>[2001:db8::1]:5223</see-other-host></stream:error></stream:stream>")
+				p.ExpectClosed()
 				return
 			}
-			p.login()
-			p.expectClosed()
+			p.Login()
+			p.ExpectClosed()
 		}()
 		return cc, nil
 	}
@@ -489,13 +490,13 @@ func TestDialRedirectLoop(t *testing.T) {
 	cfg.Addr = "loop.example.net:5222"
 	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		n++
-		cc, sc := loopback(t)
-		p := newPeer(t, sc)
+		cc, sc := scripted.Loopback(t)
+		p := scripted.NewPeer(t, sc)
 		go func() {
 			defer func() { _ = recover() }()
-			p.header()
-			p.send("<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>loop.example.net</see-other-host></stream:error></stream:stream>")
-			p.expectClosed()
+			p.Header()
+			p.Send("<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>loop.example.net</see-other-host></stream:error></stream:stream>")
+			p.ExpectClosed()
 		}()
 		return cc, nil
 	}
@@ -517,12 +518,12 @@ func TestDialDirectTLSAndFallback(t *testing.T) {
 		if addr == "tls.example.com:5223" {
 			return nil, errors.New("connection refused")
 		}
-		cc, sc := loopback(t)
-		p := newPeer(t, sc)
+		cc, sc := scripted.Loopback(t)
+		p := scripted.NewPeer(t, sc)
 		go func() {
 			defer func() { _ = recover() }()
-			p.login()
-			p.expectClosed()
+			p.Login()
+			p.ExpectClosed()
 		}()
 		return cc, nil
 	}
@@ -537,19 +538,19 @@ func TestDialDirectTLS(t *testing.T) {
 	cfg.Addr = "127.0.0.1:1"
 	cfg.DirectTLS = true
 	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		cc, sc := loopback(t)
+		cc, sc := scripted.Loopback(t)
 		go func() {
 			defer func() { _ = recover() }()
-			cert, _ := testTLS(t)
+			cert, _ := scripted.Certificate(t)
 			tc := tls.Server(sc, &tls.Config{Certificates: []tls.Certificate{cert}})
-			p := newPeer(t, tc)
-			p.header()
-			p.features(mechanisms("SCRAM-SHA-256"))
-			p.authenticate()
-			p.header()
-			p.features(featBind)
-			p.bind("")
-			p.expectClosed()
+			p := scripted.NewPeer(t, tc)
+			p.Header()
+			p.Features(mechanisms("SCRAM-SHA-256"))
+			p.Authenticate()
+			p.Header()
+			p.Features(featBind)
+			p.Bind("")
+			p.ExpectClosed()
 		}()
 		return cc, nil
 	}
@@ -563,16 +564,16 @@ func TestDialCertificateForOtherName(t *testing.T) {
 	cfg := clientConfig(t)
 	cfg.Addr = "127.0.0.1:1"
 	cfg.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		cc, sc := loopback(t)
-		p := newPeer(t, sc)
+		cc, sc := scripted.Loopback(t)
+		p := scripted.NewPeer(t, sc)
 		go func() {
 			defer func() { _ = recover() }()
-			p.header()
-			p.features(featStartTLS)
-			p.expect("starttls")
-			p.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-			cert, _ := testTLS(t)
-			_ = tls.Server(p.conn, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+			p.Header()
+			p.Features(featStartTLS)
+			p.Expect("starttls")
+			p.Send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+			cert, _ := scripted.Certificate(t)
+			_ = tls.Server(p.Conn(), &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
 		}()
 		return cc, nil
 	}

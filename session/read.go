@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/stanza"
 )
@@ -28,10 +29,10 @@ func (s *Session) readElements() bool {
 		}
 		s.touch()
 		switch start.Name {
-		case xml.Name{Space: wire.NSClient, Local: "iq"},
-			xml.Name{Space: wire.NSClient, Local: "message"},
-			xml.Name{Space: wire.NSClient, Local: "presence"}:
-		case xml.Name{Space: wire.NSStream, Local: "error"}:
+		case xml.Name{Space: ns.Client, Local: "iq"},
+			xml.Name{Space: ns.Client, Local: "message"},
+			xml.Name{Space: ns.Client, Local: "presence"}:
+		case xml.Name{Space: ns.Stream, Local: "error"}:
 			se, err := stanza.DecodeStreamError(s.rd, start)
 			if err != nil {
 				s.readError(err)
@@ -43,7 +44,7 @@ func (s *Session) readElements() bool {
 			return false
 		default:
 			cond := stanza.StreamUnsupportedStanzaType
-			if start.Name.Space != wire.NSClient {
+			if start.Name.Space != ns.Client {
 				cond = stanza.StreamInvalidNamespace
 			}
 			se := &stanza.StreamError{Condition: cond,

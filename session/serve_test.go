@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 // test, which then plays the server.
 func establish(t *testing.T, cfg *Config) (*Session, *peer) {
 	t.Helper()
-	return establishWith(t, cfg, (*peer).login)
+	return establishWith(t, cfg, (*peer).Login)
 }
 
 // establishWith is establish with the peer's login script.
@@ -43,19 +44,11 @@ func establishWith(t *testing.T, cfg *Config, login func(*peer)) (*Session, *pee
 	wait()
 	require.NotNil(t, p)
 	t.Cleanup(func() {
-		closed := p.serveClose()
+		closed := p.AwaitClose()
 		closeSession(t, s)
 		<-closed
 	})
 	return s, p
-}
-
-// serveClose makes the peer answer the client's close (for tests that call
-// Close while the peer is otherwise idle).
-func (p *peer) serveClose() <-chan []string {
-	ch := make(chan []string, 1)
-	go func() { ch <- p.expectClosed() }()
-	return ch
 }
 
 func waitEnd(t *testing.T, s *Session) error {
@@ -91,9 +84,9 @@ func TestDispatchOrderAndFanOut(t *testing.T) {
 		}
 	})
 	s, p := establish(t, cfg)
-	p.send("<message from='romeo@example.net/a' type='chat'><body>1</body></message>")
-	p.send("<message from='romeo@example.net/a'><body>2</body><request xmlns='urn:xmpp:receipts'/></message>")
-	p.send("<message from='romeo@example.net/a' type='chat'><body>3</body></message>")
+	p.Send("<message from='romeo@example.net/a' type='chat'><body>1</body></message>")
+	p.Send("<message from='romeo@example.net/a'><body>2</body><request xmlns='urn:xmpp:receipts'/></message>")
+	p.Send("<message from='romeo@example.net/a' type='chat'><body>3</body></message>")
 	<-done
 	mu.Lock()
 	defer mu.Unlock()
@@ -134,8 +127,8 @@ func TestIQRouting(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := fmt.Sprintf("q%d", i)
-			p.send(fmt.Sprintf("<iq type='%s' id='%s' from='romeo@example.net/a'>%s</iq>", tt.typ, id, tt.payload))
-			reply := elemString(p.expect("iq"))
+			p.Send(fmt.Sprintf("<iq type='%s' id='%s' from='romeo@example.net/a'>%s</iq>", tt.typ, id, tt.payload))
+			reply := elemString(p.Expect("iq"))
 			assert.Contains(t, reply, "id='"+id+"'")
 			assert.Contains(t, reply, "to='romeo@example.net/a'")
 			for _, w := range tt.want {
@@ -169,12 +162,12 @@ func TestSendIQReplyMatching(t *testing.T) {
 
 	t.Run("spoofed reply is ignored", func(t *testing.T) {
 		ch := ask(romeo.String())
-		req := p.expect("iq")
+		req := p.Expect("iq")
 		id := req.Attr("id")
 		assert.GreaterOrEqual(t, len(id), 16, "ids are unguessable")
-		p.send(fmt.Sprintf("<iq type='result' id='%s' from='mallory@evil.example/x'><q xmlns='urn:example:q'>spoofed</q></iq>", id))
-		p.send(fmt.Sprintf("<iq type='result' id='%s'><q xmlns='urn:example:q'>no from</q></iq>", id))
-		p.send(fmt.Sprintf("<iq type='result' id='%s' from='romeo@example.net/orchard'><q xmlns='urn:example:q'>real</q></iq>", id))
+		p.Send(fmt.Sprintf("<iq type='result' id='%s' from='mallory@evil.example/x'><q xmlns='urn:example:q'>spoofed</q></iq>", id))
+		p.Send(fmt.Sprintf("<iq type='result' id='%s'><q xmlns='urn:example:q'>no from</q></iq>", id))
+		p.Send(fmt.Sprintf("<iq type='result' id='%s' from='romeo@example.net/orchard'><q xmlns='urn:example:q'>real</q></iq>", id))
 		r := <-ch
 		require.NoError(t, r.err)
 		raw, ok := r.iq.Payload.(*stanza.Raw)
@@ -183,8 +176,8 @@ func TestSendIQReplyMatching(t *testing.T) {
 	})
 	t.Run("error reply", func(t *testing.T) {
 		ch := ask(romeo.String())
-		id := p.expect("iq").Attr("id")
-		p.send(fmt.Sprintf("<iq type='error' id='%s' from='romeo@example.net/orchard'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", id))
+		id := p.Expect("iq").Attr("id")
+		p.Send(fmt.Sprintf("<iq type='error' id='%s' from='romeo@example.net/orchard'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", id))
 		r := <-ch
 		assert.ErrorIs(t, r.err, stanza.ItemNotFound)
 		require.NotNil(t, r.iq)
@@ -192,21 +185,21 @@ func TestSendIQReplyMatching(t *testing.T) {
 	for _, from := range []string{"", "juliet@example.com", "juliet@example.com/generated"} {
 		t.Run("to the account, reply from "+from, func(t *testing.T) {
 			ch := ask("")
-			id := p.expect("iq").Attr("id")
+			id := p.Expect("iq").Attr("id")
 			fromAttr := ""
 			if from != "" {
 				fromAttr = " from='" + from + "'"
 			}
-			p.send(fmt.Sprintf("<iq type='result' id='%s'%s/>", id, fromAttr))
+			p.Send(fmt.Sprintf("<iq type='result' id='%s'%s/>", id, fromAttr))
 			r := <-ch
 			assert.NoError(t, r.err)
 		})
 	}
 	t.Run("to the account, reply from the domain is refused", func(t *testing.T) {
 		ch := ask("juliet@example.com")
-		id := p.expect("iq").Attr("id")
-		p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
-		p.send(fmt.Sprintf("<iq type='result' id='%s' from='juliet@example.com'><q xmlns='urn:example:q'>real</q></iq>", id))
+		id := p.Expect("iq").Attr("id")
+		p.Send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
+		p.Send(fmt.Sprintf("<iq type='result' id='%s' from='juliet@example.com'><q xmlns='urn:example:q'>real</q></iq>", id))
 		r := <-ch
 		require.NoError(t, r.err)
 		assert.NotNil(t, r.iq.Payload, "the second, right reply")
@@ -221,12 +214,12 @@ func TestSendIQCancel(t *testing.T) {
 		_, err := s.SendIQ(ctx, pingIQ())
 		errc <- err
 	}()
-	id := p.expect("iq").Attr("id")
+	id := p.Expect("iq").Attr("id")
 	cancel()
 	assert.ErrorIs(t, <-errc, context.Canceled)
 	assert.False(t, s.pending.waiting(), "the waiter is removed")
 	// A late reply is dropped without harm.
-	p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
+	p.Send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
 	pingRoundTrip(t, s, p)
 }
 
@@ -238,8 +231,8 @@ func pingRoundTrip(t *testing.T, s *Session, p *peer) {
 		_, err := s.SendIQ(context.Background(), pingIQ())
 		errc <- err
 	}()
-	id := p.expect("iq").Attr("id")
-	p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
+	id := p.Expect("iq").Attr("id")
+	p.Send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
 	require.NoError(t, <-errc)
 }
 
@@ -257,14 +250,14 @@ func TestSendIQFromHandlerWithFullQueue(t *testing.T) {
 		}
 	})
 	s, p := establish(t, cfg)
-	p.send("<message from='romeo@example.net/a'><body>ask</body></message>")
-	id := p.expect("iq").Attr("id")
+	p.Send("<message from='romeo@example.net/a'><body>ask</body></message>")
+	id := p.Expect("iq").Attr("id")
 	// Many times the queue bound arrives before the reply; the reader
 	// must read past them to find it.
 	for i := 0; i < 20; i++ {
-		p.send(fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i))
+		p.Send(fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i))
 	}
-	p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
+	p.Send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", id))
 	select {
 	case err := <-got:
 		require.NoError(t, err)
@@ -289,17 +282,17 @@ func TestHardCapEndsSession(t *testing.T) {
 	go func() {
 		_, _ = s.SendIQ(context.Background(), pingIQ())
 	}()
-	p.expect("iq")
+	p.Expect("iq")
 	go func() {
 		for i := 0; i < 100; i++ {
-			if _, err := io.WriteString(p.conn, fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i)); err != nil {
+			if _, err := io.WriteString(p.Conn(), fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i)); err != nil {
 				return
 			}
 		}
 	}()
 	err := waitEnd(t, s)
 	assert.ErrorIs(t, err, ErrHandlerBlocked)
-	sent := p.expectClosed()
+	sent := p.ExpectClosed()
 	require.NotEmpty(t, sent)
 	assert.Contains(t, sent[0], "resource-constraint")
 }
@@ -320,7 +313,7 @@ func TestBackPressure(t *testing.T) {
 	go func() {
 		defer close(writeDone)
 		for i := 0; i < n; i++ {
-			if _, err := io.WriteString(p.conn, fmt.Sprintf("<message from='romeo@example.net/a'><body>message number %d</body></message>", i)); err != nil {
+			if _, err := io.WriteString(p.Conn(), fmt.Sprintf("<message from='romeo@example.net/a'><body>message number %d</body></message>", i)); err != nil {
 				return
 			}
 		}
@@ -337,8 +330,8 @@ func TestBackPressure(t *testing.T) {
 func TestCloseSendsUnavailableAndWaits(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
 	require.NoError(t, s.Send(context.Background(), &stanza.Presence{}))
-	p.expect("presence")
-	closed := p.serveClose()
+	p.Expect("presence")
+	closed := p.AwaitClose()
 	require.NoError(t, s.Close(context.Background()))
 	sent := <-closed
 	require.Len(t, sent, 1)
@@ -346,7 +339,7 @@ func TestCloseSendsUnavailableAndWaits(t *testing.T) {
 	assert.ErrorIs(t, s.Err(), ErrClosed)
 	err := s.Send(context.Background(), &stanza.Message{Body: "late"})
 	assert.ErrorIs(t, err, ErrClosed)
-	_, err = s.SendIQ(context.Background(), &stanza.IQ{Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}})
+	_, err = s.SendIQ(context.Background(), &stanza.IQ{Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}})
 	assert.ErrorIs(t, err, ErrClosed)
 	assert.NoError(t, s.Close(context.Background()), "a second Close is harmless")
 }
@@ -364,7 +357,7 @@ func TestCloseWithoutAnswer(t *testing.T) {
 
 func TestServerClosesStream(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
-	p.send("</stream:stream>")
+	p.Send("</stream:stream>")
 	err := waitEnd(t, s)
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "server closed the stream")
@@ -375,7 +368,7 @@ func TestServerClosesStream(t *testing.T) {
 
 func TestServerStreamError(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
-	p.send("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
+	p.Send("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
 	err := waitEnd(t, s)
 	assert.ErrorIs(t, err, stanza.StreamConflict)
 }
@@ -405,12 +398,12 @@ func TestHostileInput(t *testing.T) {
 			cfg := clientConfig(t)
 			cfg.MaxStanzaBytes = 4096
 			s, p := establish(t, cfg)
-			p.send(tt.input)
+			p.Send(tt.input)
 			err := waitEnd(t, s)
 			var se *stanza.StreamError
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, tt.want, se.Condition)
-			sent := p.expectClosed()
+			sent := p.ExpectClosed()
 			require.NotEmpty(t, sent, "the stream error is sent to the server")
 			assert.Contains(t, sent[0], string(tt.want))
 		})
@@ -419,8 +412,8 @@ func TestHostileInput(t *testing.T) {
 
 func TestHalfClosedConnection(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
-	p.send("<message><body>partial")
-	require.NoError(t, p.conn.(interface{ CloseWrite() error }).CloseWrite())
+	p.Send("<message><body>partial")
+	require.NoError(t, p.Conn().(interface{ CloseWrite() error }).CloseWrite())
 	err := waitEnd(t, s)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
@@ -433,11 +426,11 @@ func TestHugeBodyIsNotBuffered(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	go func() {
 		chunk := strings.Repeat("x", 64<<10)
-		if _, err := io.WriteString(p.conn, "<message><body>"); err != nil {
+		if _, err := io.WriteString(p.Conn(), "<message><body>"); err != nil {
 			return
 		}
 		for i := 0; i < 1024; i++ { // 64 MiB
-			if _, err := io.WriteString(p.conn, chunk); err != nil {
+			if _, err := io.WriteString(p.Conn(), chunk); err != nil {
 				return
 			}
 		}
@@ -454,7 +447,7 @@ func TestHugeBodyIsNotBuffered(t *testing.T) {
 func TestFloodOfUnknownReplies(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
 	for i := 0; i < 10000; i++ {
-		p.send(fmt.Sprintf("<iq type='result' id='unknown%d' from='example.com'/>", i))
+		p.Send(fmt.Sprintf("<iq type='result' id='unknown%d' from='example.com'/>", i))
 	}
 	pingRoundTrip(t, s, p)
 	assert.False(t, s.pending.waiting())
@@ -463,13 +456,13 @@ func TestFloodOfUnknownReplies(t *testing.T) {
 
 func TestInvalidStanzasAreAnswered(t *testing.T) {
 	s, p := establish(t, clientConfig(t))
-	p.send("<iq type='get' from='romeo@example.net/a'><query xmlns='urn:example:q'/></iq>") // no id: dropped
-	p.send("<iq type='get' id='bad1' from='@example.net'><query xmlns='urn:example:q'/></iq>")
-	reply := elemString(p.expect("iq"))
+	p.Send("<iq type='get' from='romeo@example.net/a'><query xmlns='urn:example:q'/></iq>") // no id: dropped
+	p.Send("<iq type='get' id='bad1' from='@example.net'><query xmlns='urn:example:q'/></iq>")
+	reply := elemString(p.Expect("iq"))
 	assert.Contains(t, reply, "bad1")
 	assert.Contains(t, reply, "jid-malformed")
-	p.send("<presence from='romeo@example.net/a' id='bad2'><priority>1000</priority></presence>")
-	reply = elemString(p.expect("presence"))
+	p.Send("<presence from='romeo@example.net/a' id='bad2'><priority>1000</priority></presence>")
+	reply = elemString(p.Expect("presence"))
 	assert.Contains(t, reply, "bad-request")
 	pingRoundTrip(t, s, p)
 	assert.NoError(t, s.Err())
@@ -482,9 +475,9 @@ func TestKeepalive(t *testing.T) {
 		cfg.KeepAliveTimeout = time.Second
 		s, p := establish(t, cfg)
 		for i := 0; i < 3; i++ {
-			iq := p.expect("iq")
+			iq := p.Expect("iq")
 			assert.Contains(t, elemString(iq), "urn:xmpp:ping")
-			p.send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", iq.Attr("id")))
+			p.Send(fmt.Sprintf("<iq type='result' id='%s' from='example.com'/>", iq.Attr("id")))
 		}
 		assert.NoError(t, s.Err())
 	})
@@ -493,10 +486,10 @@ func TestKeepalive(t *testing.T) {
 		cfg.KeepAlive = 100 * time.Millisecond
 		cfg.KeepAliveTimeout = 200 * time.Millisecond
 		s, p := establish(t, cfg)
-		p.expect("iq")
+		p.Expect("iq")
 		err := waitEnd(t, s)
 		assert.ErrorIs(t, err, ErrKeepaliveTimeout)
-		sent := p.expectClosed()
+		sent := p.ExpectClosed()
 		require.NotEmpty(t, sent)
 		assert.Contains(t, sent[0], "connection-timeout")
 	})
@@ -506,11 +499,11 @@ func TestKeepalive(t *testing.T) {
 		s, p := establish(t, cfg)
 		deadline := time.Now().Add(600 * time.Millisecond)
 		for time.Now().Before(deadline) {
-			p.send("<message from='romeo@example.net/a'><body>hi</body></message>")
+			p.Send("<message from='romeo@example.net/a'><body>hi</body></message>")
 			time.Sleep(50 * time.Millisecond)
 		}
-		_ = p.conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		_, err := p.rd.NextElement()
+		_ = p.Conn().SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err := p.Reader().NextElement()
 		var ne net.Error
 		assert.True(t, errors.As(err, &ne) && ne.Timeout(), "no ping while the server talks: %v", err)
 		assert.NoError(t, s.Err())
@@ -540,7 +533,7 @@ func TestMuxRegistrationPanics(t *testing.T) {
 }
 
 func pingIQ() *stanza.IQ {
-	return &stanza.IQ{Header: stanza.Header{To: mustJID("example.com")}, Type: stanza.IQGet, Payload: emptyElement{nsPing, "ping"}}
+	return &stanza.IQ{Header: stanza.Header{To: mustJID("example.com")}, Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}}
 }
 
 func TestCloseWithBlockedHandlerAndFullQueue(t *testing.T) {
@@ -555,9 +548,9 @@ func TestCloseWithBlockedHandlerAndFullQueue(t *testing.T) {
 	})
 	s, p := establish(t, cfg)
 	for i := 0; i < 20; i++ {
-		p.send(fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i))
+		p.Send(fmt.Sprintf("<message from='romeo@example.net/a'><body>filler %d</body></message>", i))
 	}
-	closed := p.serveClose()
+	closed := p.AwaitClose()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err := s.Close(ctx)
@@ -574,8 +567,8 @@ func TestStanzasInheritTheStreamLanguage(t *testing.T) {
 	got := make(chan *stanza.Message, 2)
 	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(_ context.Context, _ *Session, m *stanza.Message) { got <- m })
 	_, p := establish(t, cfg) // the peer's header says xml:lang='en'
-	p.send("<message from='romeo@example.net/a'><body xml:lang='fr'>salut</body><body xml:lang='en'>hi</body></message>")
-	p.send("<message from='romeo@example.net/a' xml:lang='de'><body>hallo</body><body xml:lang='en'>hi</body></message>")
+	p.Send("<message from='romeo@example.net/a'><body xml:lang='fr'>salut</body><body xml:lang='en'>hi</body></message>")
+	p.Send("<message from='romeo@example.net/a' xml:lang='de'><body>hallo</body><body xml:lang='en'>hi</body></message>")
 	m := <-got
 	assert.Equal(t, "en", m.Lang)
 	assert.Equal(t, "hi", m.Body)

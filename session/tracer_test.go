@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/sasl"
 )
 
@@ -53,7 +54,7 @@ func TestTraceSASLFaults(t *testing.T) {
 				"SEND <stream:error><bad-format xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>SASL data is not base64</text></stream:error></stream:stream>",
 			}},
 		{"challenge the mechanism refuses: abort",
-			"<challenge xmlns='" + ns + "'>" + enc64([]byte("r=not-our-nonce,s=c2FsdA==,i=4096")) + "</challenge>",
+			"<challenge xmlns='" + ns + "'>" + scripted.Base64([]byte("r=not-our-nonce,s=c2FsdA==,i=4096")) + "</challenge>",
 			[]string{auth,
 				"RECV <challenge xmlns='" + ns + "'>[payload redacted]</challenge>",
 				"SEND <abort xmlns='" + ns + "'/>",
@@ -83,14 +84,14 @@ func TestTraceSASLFaults(t *testing.T) {
 			cfg.Trace = &trace
 			cfg.Mechanisms = []sasl.Mechanism{sasl.ScramSHA1}
 			_, err := dialPeer(t, cfg, func(p *peer) {
-				p.header()
-				p.features(featStartTLS)
-				p.startTLS()
-				p.header()
-				p.features(mechanisms("SCRAM-SHA-1"))
-				p.expect("auth")
-				p.send(tt.server)
-				p.expectClosed()
+				p.Header()
+				p.Features(featStartTLS)
+				p.StartTLS()
+				p.Header()
+				p.Features(mechanisms("SCRAM-SHA-1"))
+				p.Expect("auth")
+				p.Send(tt.server)
+				p.ExpectClosed()
 			})
 			require.Error(t, err)
 			out := trace.String()

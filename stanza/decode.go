@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 )
 
@@ -201,7 +202,7 @@ func (t *tokens) raw(start *xml.StartElement) (raw *Raw, bad, err error) {
 // langOf returns the xml:lang attribute of s.
 func langOf(s *xml.StartElement) string {
 	for _, a := range s.Attr {
-		if a.Name.Local == "lang" && (a.Name.Space == nsXML || a.Name.Space == "xml") {
+		if a.Name.Local == "lang" && (a.Name.Space == ns.XML || a.Name.Space == "xml") {
 			return a.Value
 		}
 	}
@@ -243,7 +244,7 @@ func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement, lang str
 			s.h.From = s.jid("from", a.Value)
 		case a.Name.Space == "" && a.Name.Local == "to":
 			s.h.To = s.jid("to", a.Value)
-		case a.Name.Local == "lang" && (a.Name.Space == nsXML || a.Name.Space == "xml"):
+		case a.Name.Local == "lang" && (a.Name.Space == ns.XML || a.Name.Space == "xml"):
 			s.h.Lang = a.Value
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmlenc"
 )
 
@@ -223,7 +224,7 @@ func (o *tokenOut) attr(name, value string) {
 }
 
 func (o *tokenOut) lang(value string) {
-	o.start.Attr = append(o.start.Attr, xml.Attr{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: value})
+	o.start.Attr = append(o.start.Attr, xml.Attr{Name: xml.Name{Space: ns.XML, Local: "lang"}, Value: value})
 }
 
 func (o *tokenOut) text(s string) {

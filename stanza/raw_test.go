@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmlstream"
+
+	"github.com/parleyim/parley/internal/ns"
 )
 
 type rosterQuery struct {
@@ -55,7 +57,7 @@ func TestRawTokenReader(t *testing.T) {
 	want := []xml.Token{
 		xml.StartElement{Name: xml.Name{Space: "urn:a", Local: "a"}, Attr: []xml.Attr{
 			{Name: xml.Name{Space: "urn:p", Local: "x"}, Value: "1"},
-			{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "en"},
+			{Name: xml.Name{Space: ns.XML, Local: "lang"}, Value: "en"},
 		}},
 		xml.StartElement{Name: xml.Name{Local: "b"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: ""}}},
 		xml.CharData("t"),

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 )
 
@@ -236,7 +237,7 @@ func TestTokenPathNames(t *testing.T) {
 	require.Len(t, toks, 5)
 	assert.Equal(t, xml.StartElement{
 		Name: xml.Name{Space: NS, Local: "message"},
-		Attr: []xml.Attr{{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "en"}},
+		Attr: []xml.Attr{{Name: xml.Name{Space: ns.XML, Local: "lang"}, Value: "en"}},
 	}, toks[0])
 	require.IsType(t, xml.StartElement{}, toks[1])
 	assert.Equal(t, xml.Name{Space: NS, Local: "body"}, toks[1].(xml.StartElement).Name)

@@ -29,23 +29,21 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 )
 
 // Namespaces used by stanzas and stream errors.
 const (
 	// NS is the content namespace of a client stream, RFC 6120 §4.8.
-	NS = "jabber:client"
+	NS = ns.Client
 	// NSStanzaErrors qualifies the conditions and text of a stanza error.
-	NSStanzaErrors = "urn:ietf:params:xml:ns:xmpp-stanzas"
+	NSStanzaErrors = ns.StanzaErrors
 	// NSStreamErrors qualifies the conditions and text of a stream error.
-	NSStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
+	NSStreamErrors = ns.StreamErrors
 	// NSStream is the namespace of the stream element and of <stream:error>.
-	NSStream = "http://etherx.jabber.org/streams"
+	NSStream = ns.Stream
 )
-
-// nsXML is the namespace of xml:lang as encoding/xml reports it.
-const nsXML = "http://www.w3.org/XML/1998/namespace"
 
 // Header is what every stanza carries: the id, from, to and xml:lang
 // attributes (RFC 6120 §8.1). The type attribute lives in each stanza

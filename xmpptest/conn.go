@@ -15,16 +15,6 @@ import (
 	"github.com/parleyim/parley/stanza"
 )
 
-// Namespaces of the negotiation.
-const (
-	nsTLS     = "urn:ietf:params:xml:ns:xmpp-tls"
-	nsSASL    = "urn:ietf:params:xml:ns:xmpp-sasl"
-	nsBind    = "urn:ietf:params:xml:ns:xmpp-bind"
-	nsSession = "urn:ietf:params:xml:ns:xmpp-session"
-	nsSASLCB  = "urn:xmpp:sasl-cb:0"
-	nsLimits  = "urn:xmpp:stream-limits:0"
-)
-
 var (
 	// errPeerClosed means the client closed its stream or sent a stream
 	// error: the server answers with its own close.

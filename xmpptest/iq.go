@@ -8,17 +8,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/parleyim/parley/internal/saslserver"
-	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/serverside/saslauth"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
-)
-
-// Namespaces the server answers.
-const (
-	nsPing       = "urn:xmpp:ping"
-	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
-	nsDiscoItems = "http://jabber.org/protocol/disco#items"
 )
 
 // scope says on whose behalf the server answers an iq: its domain's, or an
@@ -79,16 +73,16 @@ func (s *Server) addFeature(sc scope, ns string) {
 func (s *Server) registerCore() {
 	ping := func(*conn, *stanza.IQ, jid.JID) (stanza.Payload, error) { return nil, nil }
 	both := scopeServer | scopeAccount
-	s.handleIQ(stanza.IQGet, xml.Name{Space: nsPing, Local: "ping"}, both, ping)
-	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoInfo, Local: "query"}, scopeServer, s.discoInfo)
-	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoInfo, Local: "query"}, scopeAccount, s.accountDiscoInfo)
-	s.handleIQ(stanza.IQGet, xml.Name{Space: nsDiscoItems, Local: "query"}, both, discoItems)
-	s.handleIQ(stanza.IQSet, xml.Name{Space: nsSession, Local: "session"}, both,
+	s.handleIQ(stanza.IQGet, xml.Name{Space: ns.Ping, Local: "ping"}, both, ping)
+	s.handleIQ(stanza.IQGet, xml.Name{Space: ns.DiscoInfo, Local: "query"}, scopeServer, s.discoInfo)
+	s.handleIQ(stanza.IQGet, xml.Name{Space: ns.DiscoInfo, Local: "query"}, scopeAccount, s.accountDiscoInfo)
+	s.handleIQ(stanza.IQGet, xml.Name{Space: ns.DiscoItems, Local: "query"}, both, discoItems)
+	s.handleIQ(stanza.IQSet, xml.Name{Space: ns.Session, Local: "session"}, both,
 		func(c *conn, _ *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
 			c.session = true
 			return nil, nil
 		})
-	for _, f := range []string{nsDiscoInfo, nsDiscoItems, nsPing} {
+	for _, f := range []string{ns.DiscoInfo, ns.DiscoItems, ns.Ping} {
 		s.addFeature(both, f)
 	}
 }
@@ -152,10 +146,10 @@ func infoQuery(iq *stanza.IQ, identity string, features []string) (stanza.Payloa
 	if raw.Attr("node") != "" {
 		return nil, stanza.ItemNotFound
 	}
-	b := []byte("<query xmlns='" + nsDiscoInfo + "'>" + identity)
+	b := []byte("<query xmlns='" + ns.DiscoInfo + "'>" + identity)
 	for _, f := range features {
 		b = append(b, "<feature var='"...)
-		b = wire.AppendEscaped(b, f)
+		b = xmlenc.AppendEscaped(b, f)
 		b = append(b, "'/>"...)
 	}
 	b = append(b, "</query>"...)
@@ -169,7 +163,7 @@ func discoItems(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
 	if raw.Attr("node") != "" {
 		return nil, stanza.ItemNotFound
 	}
-	return stanza.ParseRaw([]byte("<query xmlns='" + nsDiscoItems + "'/>"))
+	return stanza.ParseRaw([]byte("<query xmlns='" + ns.DiscoItems + "'/>"))
 }
 
 // bind binds a resource (RFC 6120 §7.6, §7.7). It reports true once a
@@ -222,17 +216,17 @@ func (c *conn) bind(iq *stanza.IQ, raw *stanza.Raw) (bool, error) {
 }
 
 func appendBindResult(b []byte, full jid.JID) []byte {
-	b = append(b, "<bind xmlns='"+nsBind+"'><jid>"...)
-	b = wire.AppendEscaped(b, full.String())
+	b = append(b, "<bind xmlns='"+ns.Bind+"'><jid>"...)
+	b = xmlenc.AppendEscaped(b, full.String())
 	return append(b, "</jid></bind>"...)
 }
 
-// saslserverBindings returns the channel binding types to advertise.
-func saslserverBindings(c *conn) []string {
+// advertisedBindings returns the channel binding types to advertise.
+func advertisedBindings(c *conn) []string {
 	if c.srv.cfg.NoChannelBinding {
 		return nil
 	}
-	return saslserver.ChannelBindingTypes(c.tlsState)
+	return saslauth.ChannelBindingTypes(c.tlsState)
 }
 
 // newID returns 16 random hex digits.

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -49,7 +51,7 @@ func (c *conn) openStream() error {
 		return err
 	}
 	switch {
-	case h.NS != "" && h.NS != wire.NSClient:
+	case h.NS != "" && h.NS != ns.Client:
 		return &stanza.StreamError{Condition: stanza.StreamInvalidNamespace, Text: "the content namespace must be jabber:client"}
 	case h.To == "":
 		return &stanza.StreamError{Condition: stanza.StreamHostUnknown, Text: "the stream header has no 'to'"}
@@ -79,34 +81,34 @@ func (c *conn) appendFeatures(b []byte) []byte {
 	b = append(b, "<stream:features>"...)
 	switch {
 	case c.tlsState == nil:
-		b = append(b, "<starttls xmlns='"+nsTLS+"'><required/></starttls>"...)
+		b = append(b, "<starttls xmlns='"+ns.TLS+"'><required/></starttls>"...)
 	case c.user == "":
-		b = append(b, "<mechanisms xmlns='"+nsSASL+"'>"...)
+		b = append(b, "<mechanisms xmlns='"+ns.SASL+"'>"...)
 		for _, m := range c.srv.sasl.Mechanisms(c.tlsState) {
 			b = append(b, "<mechanism>"...)
-			b = wire.AppendEscaped(b, m)
+			b = xmlenc.AppendEscaped(b, m)
 			b = append(b, "</mechanism>"...)
 		}
 		b = append(b, "</mechanisms>"...)
-		if types := saslserverBindings(c); len(types) > 0 {
-			b = append(b, "<sasl-channel-binding xmlns='"+nsSASLCB+"'>"...)
+		if types := advertisedBindings(c); len(types) > 0 {
+			b = append(b, "<sasl-channel-binding xmlns='"+ns.SASLCB+"'>"...)
 			for _, t := range types {
 				b = append(b, "<channel-binding type='"...)
-				b = wire.AppendEscaped(b, t)
+				b = xmlenc.AppendEscaped(b, t)
 				b = append(b, "'/>"...)
 			}
 			b = append(b, "</sasl-channel-binding>"...)
 		}
 	default:
-		b = append(b, "<bind xmlns='"+nsBind+"'/>"...)
+		b = append(b, "<bind xmlns='"+ns.Bind+"'/>"...)
 		if c.srv.cfg.RequireSession {
-			b = append(b, "<session xmlns='"+nsSession+"'/>"...)
+			b = append(b, "<session xmlns='"+ns.Session+"'/>"...)
 		} else {
-			b = append(b, "<session xmlns='"+nsSession+"'><optional/></session>"...)
+			b = append(b, "<session xmlns='"+ns.Session+"'><optional/></session>"...)
 		}
 		// The limit the server enforces on what it reads (XEP-0478), so
 		// that a client can keep below it.
-		b = append(b, "<limits xmlns='"+nsLimits+"'><max-bytes>"...)
+		b = append(b, "<limits xmlns='"+ns.Limits+"'><max-bytes>"...)
 		b = strconv.AppendInt(b, int64(c.srv.cfg.MaxStanzaBytes), 10)
 		b = append(b, "</max-bytes></limits>"...)
 		for _, f := range c.srv.streamFeatures {
@@ -126,7 +128,7 @@ func (c *conn) next() (xml.StartElement, error) {
 	if err != nil {
 		return start, err
 	}
-	if start.Name == (xml.Name{Space: wire.NSStream, Local: "error"}) {
+	if start.Name == (xml.Name{Space: ns.Stream, Local: "error"}) {
 		_, _ = stanza.DecodeStreamError(c.rd, start)
 		return start, errPeerClosed
 	}
@@ -137,7 +139,7 @@ func (c *conn) next() (xml.StartElement, error) {
 // allow: a stanza before a resource is bound is not-authorized (RFC 6120
 // §4.9.3.12), anything else an unsupported-stanza-type.
 func outOfOrder(start xml.StartElement) error {
-	if start.Name.Space == wire.NSClient {
+	if start.Name.Space == ns.Client {
 		return &stanza.StreamError{Condition: stanza.StreamNotAuthorized, Text: "<" + start.Name.Local + "/> before authentication and resource binding"}
 	}
 	return &stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected <" + start.Name.Local + "/>"}
@@ -156,8 +158,8 @@ func (c *conn) awaitStartTLS() error {
 			return asStreamError(err)
 		}
 		switch raw.Name() {
-		case xml.Name{Space: nsTLS, Local: "starttls"}:
-			if err := c.write([]byte("<proceed xmlns='" + nsTLS + "'/>")); err != nil {
+		case xml.Name{Space: ns.TLS, Local: "starttls"}:
+			if err := c.write([]byte("<proceed xmlns='" + ns.TLS + "'/>")); err != nil {
 				return err
 			}
 			c.wmu.Lock()
@@ -169,8 +171,8 @@ func (c *conn) awaitStartTLS() error {
 			}
 			c.setConn(tc)
 			return nil
-		case xml.Name{Space: nsSASL, Local: "auth"}:
-			if err := c.write([]byte("<failure xmlns='" + nsSASL + "'><encryption-required/></failure>")); err != nil {
+		case xml.Name{Space: ns.SASL, Local: "auth"}:
+			if err := c.write([]byte("<failure xmlns='" + ns.SASL + "'><encryption-required/></failure>")); err != nil {
 				return err
 			}
 		default:
@@ -186,7 +188,7 @@ func (c *conn) awaitBind() error {
 		if err != nil {
 			return err
 		}
-		if start.Name != (xml.Name{Space: wire.NSClient, Local: "iq"}) {
+		if start.Name != (xml.Name{Space: ns.Client, Local: "iq"}) {
 			if err := skip(c.rd, start); err != nil {
 				return err
 			}
@@ -206,7 +208,7 @@ func (c *conn) awaitBind() error {
 		}
 		iq := st.(*stanza.IQ)
 		raw, ok := iq.Raw()
-		if iq.Type != stanza.IQSet || !ok || raw.Name() != (xml.Name{Space: nsBind, Local: "bind"}) {
+		if iq.Type != stanza.IQSet || !ok || raw.Name() != (xml.Name{Space: ns.Bind, Local: "bind"}) {
 			return outOfOrder(start)
 		}
 		bound, err := c.bind(iq, raw)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
@@ -109,7 +110,7 @@ func (c *rawClient) streamError() *stanza.StreamError {
 	for {
 		start, err := c.rd.NextElement()
 		require.NoError(c.t, err, "the stream ended without a stream error")
-		if start.Name == (xml.Name{Space: wire.NSStream, Local: "error"}) {
+		if start.Name == (xml.Name{Space: ns.Stream, Local: "error"}) {
 			se, err := stanza.DecodeStreamError(c.rd, start)
 			require.NoError(c.t, err)
 			_, err = c.rd.NextElement()

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/stanza"
@@ -29,8 +30,8 @@ func (c *conn) authenticate() error {
 			return asStreamError(err)
 		}
 		switch raw.Name() {
-		case xml.Name{Space: nsSASL, Local: "auth"}:
-		case xml.Name{Space: nsSASL, Local: "abort"}:
+		case xml.Name{Space: ns.SASL, Local: "auth"}:
+		case xml.Name{Space: ns.SASL, Local: "abort"}:
 			if err := c.saslFailure(sasl.Aborted, ""); err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ func (c *conn) saslExchange(auth *stanza.Raw) (done bool, err error) {
 			return false, c.saslFailure(f.Condition, f.Text)
 		}
 		if ok2 {
-			if err := c.write(append(append([]byte("<success xmlns='"+nsSASL+"'>"), enc64(chal)...), "</success>"...)); err != nil {
+			if err := c.write(append(append([]byte("<success xmlns='"+ns.SASL+"'>"), enc64(chal)...), "</success>"...)); err != nil {
 				return false, err
 			}
 			c.user = ex.Username()
@@ -73,7 +74,7 @@ func (c *conn) saslExchange(auth *stanza.Raw) (done bool, err error) {
 			c.rd.Restart()
 			return true, nil
 		}
-		if err := c.write(append(append([]byte("<challenge xmlns='"+nsSASL+"'>"), enc64(chal)...), "</challenge>"...)); err != nil {
+		if err := c.write(append(append([]byte("<challenge xmlns='"+ns.SASL+"'>"), enc64(chal)...), "</challenge>"...)); err != nil {
 			return false, err
 		}
 		start, err := c.next()
@@ -85,8 +86,8 @@ func (c *conn) saslExchange(auth *stanza.Raw) (done bool, err error) {
 			return false, asStreamError(err)
 		}
 		switch resp.Name() {
-		case xml.Name{Space: nsSASL, Local: "response"}:
-		case xml.Name{Space: nsSASL, Local: "abort"}:
+		case xml.Name{Space: ns.SASL, Local: "response"}:
+		case xml.Name{Space: ns.SASL, Local: "abort"}:
 			return false, c.saslFailure(sasl.Aborted, "")
 		default:
 			return false, outOfOrder(start)
@@ -105,11 +106,11 @@ func (c *conn) saslFailure(cond sasl.Condition, text string) error {
 	if cond == "" {
 		cond = sasl.NotAuthorized
 	}
-	b := append([]byte("<failure xmlns='"+nsSASL+"'><"), cond...)
+	b := append([]byte("<failure xmlns='"+ns.SASL+"'><"), cond...)
 	b = append(b, "/>"...)
 	if text != "" {
 		b = append(b, "<text xml:lang='en'>"...)
-		b = wire.AppendEscaped(b, text)
+		b = xmlenc.AppendEscaped(b, text)
 		b = append(b, "</text>"...)
 	}
 	b = append(b, "</failure>"...)

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyim/parley/internal/saslserver"
-	"github.com/parleyim/parley/internal/selfsigned"
+	"github.com/parleyim/parley/internal/serverside/saslauth"
+	"github.com/parleyim/parley/internal/serverside/selfsigned"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -30,7 +30,7 @@ type Server struct {
 	domain  jid.JID
 	cert    *selfsigned.Cert
 	tlsConf *tls.Config
-	sasl    *saslserver.Server
+	sasl    *saslauth.Server
 	ln      net.Listener
 
 	// iq handlers of the server itself, by payload name (or namespace
@@ -78,7 +78,7 @@ func Start(cfg *Config) (*Server, error) {
 		return nil, fmt.Errorf("xmpptest: %w", err)
 	}
 	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert.TLS}, MinVersion: tls.VersionTLS12, MaxVersion: s.cfg.TLSMaxVersion}
-	s.sasl = &saslserver.Server{Domain: d.Domainpart(), Lookup: s.lookup, NoPlus: s.cfg.NoChannelBinding}
+	s.sasl = &saslauth.Server{Domain: d.Domainpart(), Lookup: s.lookup, NoPlus: s.cfg.NoChannelBinding}
 	s.registerCore()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,7 +3,7 @@ package xmpptest
 import (
 	"errors"
 
-	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -15,7 +15,7 @@ func (c *conn) readStanzas() error {
 		if err != nil {
 			return err
 		}
-		if start.Name.Space != wire.NSClient {
+		if start.Name.Space != ns.Client {
 			if err := skip(c.rd, start); err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ func isSessionIQ(st stanza.Stanza) bool {
 		return false
 	}
 	raw, ok := iq.Raw()
-	return ok && raw.Name().Space == nsSession && raw.Name().Local == "session"
+	return ok && raw.Name().Space == ns.Session && raw.Name().Local == "session"
 }
 
 // answerable reports whether st may be answered with an error (RFC 6120

@@ -13,6 +13,7 @@ import (
 	"mellium.im/xmlstream"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
@@ -57,8 +58,6 @@ type story struct {
 	thread     stanza.Thread
 }
 
-const nsPing = "urn:xmpp:ping"
-
 // login connects who with a Mux that records messages and answers pings.
 func (st *story) login(ctx context.Context, who *actor) error {
 	who.messages = make(chan *stanza.Message, 16)
@@ -70,7 +69,7 @@ func (st *story) login(ctx context.Context, who *actor) error {
 		default:
 		}
 	})
-	mux.HandleIQFunc(stanza.IQGet, xml.Name{Space: nsPing, Local: "ping"},
+	mux.HandleIQFunc(stanza.IQGet, xml.Name{Space: ping.NS, Local: "ping"},
 		func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
 			st.out.event(who.name, "answers a ping from %s", iq.From)
 			return nil, nil
@@ -169,7 +168,7 @@ func (st *story) ping(ctx context.Context, from *actor, label string, to jid.JID
 // pingIQ is an XEP-0199 ping to to.
 func pingIQ(to jid.JID) *stanza.IQ {
 	payload := stanza.PayloadFunc(func(w xmlstream.TokenWriter) (int, error) {
-		start := xml.StartElement{Name: xml.Name{Space: nsPing, Local: "ping"}}
+		start := xml.StartElement{Name: xml.Name{Space: ping.NS, Local: "ping"}}
 		if err := w.EncodeToken(start); err != nil {
 			return 0, err
 		}

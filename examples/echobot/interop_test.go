@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleyim/parley/internal/interop"
-	"github.com/parleyim/parley/internal/testservers"
+	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -22,9 +22,9 @@ import (
 // delivers only once the bot has sent available presence (before that,
 // both keep such messages offline).
 func TestInteropEcho(t *testing.T) {
-	for _, kind := range testservers.Kinds {
+	for _, kind := range xmppd.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := testservers.Start(t, kind, testservers.Options{})
+			srv := xmppd.Start(t, kind, xmppd.Options{})
 			ca := filepath.Join(t.TempDir(), "ca.pem")
 			require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
 			addr, password, cfg, err := setup(options{jid: "alice@" + srv.Domain, server: srv.Addr, caFile: ca},
@@ -38,7 +38,7 @@ func TestInteropEcho(t *testing.T) {
 			go func() { done <- run(ctx, addr, password, cfg) }()
 
 			mux, replies := collect()
-			bob := interop.Login(t, srv, "bob", mux)
+			bob := login(t, srv, "bob", mux)
 
 			// The first answer says the bot is online (a message sent
 			// before it was is delivered from offline storage once it is):
@@ -56,6 +56,24 @@ func TestInteropEcho(t *testing.T) {
 			}
 		})
 	}
+}
+
+// login connects user (one of srv.Users) to srv with mux, trusting the
+// server's certificate; the session is closed when the test ends.
+func login(t *testing.T, srv *xmppd.Server, user string, mux *session.Mux) *session.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr, err := jid.Parse(user + "@" + srv.Domain)
+	require.NoError(t, err)
+	s, err := session.Dial(ctx, addr, srv.Users[user], &session.Config{Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Mux: mux})
+	require.NoError(t, err, "%s logs in to %s", user, srv.Kind)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	return s
 }
 
 // waitOnline sends the bot a message and waits for its answer.

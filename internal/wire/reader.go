@@ -13,16 +13,9 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
-)
-
-// Namespaces of the stream layer.
-const (
-	NSStream = "http://etherx.jabber.org/streams"
-	NSClient = "jabber:client"
-	NSServer = "jabber:server"
-	NSXML    = "http://www.w3.org/XML/1998/namespace"
 )
 
 // Default limits.
@@ -273,7 +266,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 			}
 			seen = true
 		case xml.CharData:
-			if !isSpace(t) {
+			if !xmlenc.IsSpace(t) {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text before the stream header"})
 			}
 		case xml.StartElement:
@@ -281,7 +274,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed,
 					Text: "expected <stream:stream>, got <" + t.Name.Local + ">"})
 			}
-			if t.Name.Space != NSStream {
+			if t.Name.Space != ns.Stream {
 				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamInvalidNamespace,
 					Text: "stream element in namespace " + t.Name.Space})
 			}
@@ -299,7 +292,7 @@ func (r *Reader) ReadHeader() (Header, error) {
 					h.ID = a.Value
 				case a.Name.Space == "" && a.Name.Local == "version":
 					h.Version = a.Value
-				case a.Name.Space == NSXML && a.Name.Local == "lang":
+				case a.Name.Space == ns.XML && a.Name.Local == "lang":
 					h.Lang = a.Value
 				case a.Name.Space == "" && a.Name.Local == "xmlns":
 					h.NS = a.Value
@@ -340,7 +333,7 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			if !isSpace(t) {
+			if !xmlenc.IsSpace(t) {
 				return xml.StartElement{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text between stanzas"})
 			}
 			// Whitespace keepalives do not count against the next element
@@ -471,13 +464,13 @@ func reopenTag(start xml.StartElement) string {
 	for _, a := range start.Attr {
 		switch {
 		case a.Name.Space == "xmlns":
-			if a.Value == NSStream && (prefix == "" || a.Name.Local == "stream") {
+			if a.Value == ns.Stream && (prefix == "" || a.Name.Local == "stream") {
 				prefix = a.Name.Local
 			}
 			decls = append(decls, " xmlns:"+a.Name.Local+"='"...)
-			decls = append(AppendEscaped(decls, a.Value), '\'')
+			decls = append(xmlenc.AppendEscaped(decls, a.Value), '\'')
 		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			def = append(AppendEscaped(append(def[:0], " xmlns='"...), a.Value), '\'')
+			def = append(xmlenc.AppendEscaped(append(def[:0], " xmlns='"...), a.Value), '\'')
 		}
 	}
 	b := []byte("<")
@@ -494,7 +487,7 @@ func reopenTag(start xml.StartElement) string {
 
 // usualReopen is what reopenTag returns for the usual header, shared
 // rather than kept once per stream.
-const usualReopen = "<stream:stream xmlns='" + NSClient + "' xmlns:stream='" + NSStream + "'>"
+const usualReopen = "<stream:stream xmlns='" + ns.Client + "' xmlns:stream='" + ns.Stream + "'>"
 
 // LastSize returns how many bytes of input the last complete top-level
 // element took (give or take the byte that ended the whitespace before it).
@@ -573,13 +566,4 @@ func sendable(msg string) string {
 		}
 		return r
 	}, msg)
-}
-
-func isSpace(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
 }

@@ -1,12 +1,17 @@
 package wire
 
+import (
+	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/xmlenc"
+)
+
 // AppendHeader appends the opening of a stream (RFC 6120 §4.7) to b: the
 // XML declaration and the <stream:stream> start tag with h's attributes.
 // Empty attributes are left out; NS defaults to jabber:client.
 func AppendHeader(b []byte, h Header) []byte {
-	ns := h.NS
-	if ns == "" {
-		ns = NSClient
+	content := h.NS
+	if content == "" {
+		content = ns.Client
 	}
 	b = append(b, "<?xml version='1.0'?><stream:stream"...)
 	b = appendAttr(b, "to", h.To)
@@ -14,8 +19,8 @@ func AppendHeader(b []byte, h Header) []byte {
 	b = appendAttr(b, "id", h.ID)
 	b = appendAttr(b, "version", h.Version)
 	b = appendAttr(b, "xml:lang", h.Lang)
-	b = appendAttr(b, "xmlns", ns)
-	b = appendAttr(b, "xmlns:stream", NSStream)
+	b = appendAttr(b, "xmlns", content)
+	b = appendAttr(b, "xmlns:stream", ns.Stream)
 	return append(b, '>')
 }
 
@@ -29,39 +34,6 @@ func appendAttr(b []byte, name, value string) []byte {
 	b = append(b, ' ')
 	b = append(b, name...)
 	b = append(b, "='"...)
-	b = AppendEscaped(b, value)
+	b = xmlenc.AppendEscaped(b, value)
 	return append(b, '\'')
-}
-
-// AppendEscaped appends s escaped for use in XML text or in an attribute
-// value delimited by ' or ".
-func AppendEscaped(b []byte, s string) []byte {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '\'':
-			esc = "&apos;"
-		case '"':
-			esc = "&quot;"
-		case '\t':
-			esc = "&#x9;"
-		case '\n':
-			esc = "&#xA;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			continue
-		}
-		b = append(b, s[last:i]...)
-		b = append(b, esc...)
-		last = i + 1
-	}
-	return append(b, s[last:]...)
 }

@@ -69,7 +69,7 @@ func invalidAt(s string, i int) error {
 // references and \r becomes &#xD; so that it survives line-end
 // normalisation.
 func AppendText(b []byte, s string) ([]byte, error) {
-	return appendEscaped(b, s, false)
+	return appendEscaped(b, s, false, false)
 }
 
 // AppendAttr appends ` name='value'` with value escaped for an attribute in
@@ -80,8 +80,19 @@ func AppendAttr(b []byte, name, value string) ([]byte, error) {
 	b = append(b, ' ')
 	b = append(b, name...)
 	b = append(b, '=', '\'')
-	b, err := appendEscaped(b, value, true)
+	b, err := appendEscaped(b, value, true, false)
 	return append(b, '\''), err
+}
+
+// AppendEscaped appends s escaped for an attribute value in either quote,
+// which is also valid character data: the escaping of AppendAttr. It is
+// for values that cannot fail, such as a stream header's attributes or a
+// name the program chose: a character that XML 1.0 forbids, or invalid
+// UTF-8, becomes U+FFFD instead of an error, as in encoding/xml's
+// EscapeText.
+func AppendEscaped(b []byte, s string) []byte {
+	b, _ = appendEscaped(b, s, true, true)
+	return b
 }
 
 // appendPrefixedAttr appends ` prefix:local='value'`.
@@ -91,11 +102,14 @@ func appendPrefixedAttr(b []byte, prefix, local, value string) ([]byte, error) {
 	b = append(b, ':')
 	b = append(b, local...)
 	b = append(b, '=', '\'')
-	b, err := appendEscaped(b, value, true)
+	b, err := appendEscaped(b, value, true, false)
 	return append(b, '\''), err
 }
 
-func appendEscaped(b []byte, s string, attr bool) ([]byte, error) {
+// appendEscaped appends s escaped as character data or, with attr, as an
+// attribute value. A character XML 1.0 forbids is an error, or with
+// replace is written as U+FFFD.
+func appendEscaped(b []byte, s string, attr, replace bool) ([]byte, error) {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -105,7 +119,14 @@ func appendEscaped(b []byte, s string, attr bool) ([]byte, error) {
 				i++
 				continue
 			case 2:
-				return b, invalidAt(s, i)
+				if !replace {
+					return b, invalidAt(s, i)
+				}
+				b = append(b, s[last:i]...)
+				b = append(b, "\uFFFD"...)
+				i++
+				last = i
+				continue
 			}
 			var esc string
 			switch c {
@@ -142,11 +163,29 @@ func appendEscaped(b []byte, s string, attr bool) ([]byte, error) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if (r == utf8.RuneError && size == 1) || !validRune(r) {
-			return b, invalidAt(s, i)
+			if !replace {
+				return b, invalidAt(s, i)
+			}
+			b = append(b, s[last:i]...)
+			b = append(b, "\uFFFD"...)
+			last = i + size
 		}
 		i += size
 	}
 	return append(b, s[last:]...), nil
+}
+
+// IsSpace reports whether s is nothing but XML white space (S in XML 1.0
+// §2.3: space, tab, carriage return and line feed); an empty s is.
+func IsSpace[T ~string | ~[]byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // IsName reports whether s is an NCName: an XML name without a colon, the

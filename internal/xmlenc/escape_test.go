@@ -1,10 +1,13 @@
 package xmlenc
 
 import (
+	"encoding/xml"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestAppendText(t *testing.T) {
@@ -64,6 +67,66 @@ func TestAppendAttr(t *testing.T) {
 			}
 			assert.NoError(t, err)
 			assert.Equal(t, tt.want, string(got))
+		})
+	}
+}
+
+func TestAppendEscaped(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+		// read is what encoding/xml reads back; empty means in.
+		read string
+	}{
+		{name: "plain", in: "example.com", want: "example.com"},
+		{name: "markup and quotes", in: `a<b>&'"c`, want: "a&lt;b&gt;&amp;&apos;&quot;c"},
+		{name: "whitespace kept", in: "\t\n\r", want: "&#x9;&#xA;&#xD;"},
+		{name: "non-ASCII", in: "日本", want: "日本"},
+		{name: "control", in: "a\x01b", want: "a\uFFFDb", read: "a\uFFFDb"},
+		{name: "FFFE", in: "a\uFFFEb", want: "a\uFFFDb", read: "a\uFFFDb"},
+		{name: "invalid UTF-8", in: "a\xffb\xfe", want: "a\uFFFDb\uFFFD", read: "a\uFFFDb\uFFFD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := AppendEscaped([]byte("x"), tt.in)
+			assert.Equal(t, "x"+tt.want, string(got))
+			// The same bytes read back as an attribute value and as
+			// character data.
+			esc := string(got[1:])
+			var v struct {
+				A    string `xml:"a,attr"`
+				Text string `xml:",chardata"`
+			}
+			doc := "<x a='" + esc + "'>" + esc + "</x>"
+			require.NoError(t, xml.Unmarshal([]byte(doc), &v), doc)
+			read := tt.read
+			if read == "" {
+				read = tt.in
+			}
+			assert.Equal(t, read, v.A)
+			assert.Equal(t, read, v.Text)
+		})
+	}
+}
+
+func TestIsSpace(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", true},
+		{" \t\r\n", true},
+		{" x ", false},
+		{"\u00a0", false},
+		{"\v", false},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Quote(tt.in), func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, IsSpace(tt.in))
+			assert.Equal(t, tt.want, IsSpace([]byte(tt.in)))
 		})
 	}
 }

@@ -10,13 +10,23 @@ import (
 )
 
 // FuzzEscape checks that escaped text and attribute values read back
-// exactly with encoding/xml, and that only invalid input is refused.
+// exactly with encoding/xml, that only invalid input is refused, and that
+// AppendEscaped always writes an attribute value that parses (and reads
+// back exactly when the input is valid).
 func FuzzEscape(f *testing.F) {
 	for _, s := range []string{"", "a&b", "<'\">", "a\r\nb\tc\rd", "\x00", "\uFFFE", "\xff", "日本語", "]]>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		valid := Valid(s) == nil
+		var v struct {
+			A string `xml:"a,attr"`
+		}
+		doc := append(AppendEscaped([]byte("<x a='"), s), "'/>"...)
+		require.NoError(t, xml.Unmarshal(doc, &v), "%s", doc)
+		if valid {
+			assert.Equal(t, s, v.A, "%s", doc)
+		}
 		text, errText := AppendText([]byte("<a"), "")
 		require.NoError(t, errText)
 		text, errAttr := AppendAttr(text, "v", s)

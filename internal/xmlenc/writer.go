@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-)
 
-// XMLNamespace is the namespace bound to the predefined prefix "xml".
-const XMLNamespace = "http://www.w3.org/XML/1998/namespace"
+	"github.com/parleyim/parley/internal/ns"
+)
 
 // xmlnsSpace is the Name.Space that encoding/xml gives to namespace
 // declarations with a prefix (xmlns:foo='...').
@@ -110,20 +109,9 @@ func (w *Writer) EncodeToken(t xml.Token) error {
 	}
 }
 
-func isSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func (w *Writer) text(s string) error {
 	if len(w.frames) == 0 {
-		if isSpace(s) {
+		if IsSpace(s) {
 			return nil
 		}
 		return w.fail(errors.New("xmlenc: text outside an element"))
@@ -219,7 +207,7 @@ func (w *Writer) attr(a xml.Attr) error {
 	case sp == "" && a.Name.Local == xmlnsSpace:
 		return nil // the element's namespace, written already
 	case sp == xmlnsSpace:
-		if a.Name.Local == "xml" && a.Value == XMLNamespace {
+		if a.Name.Local == "xml" && a.Value == ns.XML {
 			return nil
 		}
 		if !IsName(a.Name.Local) || a.Name.Local == "xml" || a.Name.Local == xmlnsSpace || a.Value == "" {
@@ -235,7 +223,7 @@ func (w *Writer) attr(a xml.Attr) error {
 	prefix := ""
 	switch sp := a.Name.Space; sp {
 	case "":
-	case "xml", XMLNamespace:
+	case "xml", ns.XML:
 		prefix = "xml"
 	default:
 		prefix = w.prefixFor(sp)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parleyim/parley/internal/ns"
 )
 
 func start(space, local string, attrs ...xml.Attr) xml.StartElement {
@@ -59,7 +61,7 @@ func TestWriter(t *testing.T) {
 		},
 		{
 			name: "prefixed attribute gets a declaration",
-			toks: []xml.Token{start("urn:a", "q", attr("urn:b", "x", "1"), attr(XMLNamespace, "lang", "en")), end("urn:a", "q")},
+			toks: []xml.Token{start("urn:a", "q", attr("urn:b", "x", "1"), attr(ns.XML, "lang", "en")), end("urn:a", "q")},
 			want: `<q xmlns='urn:a' xmlns:ns1='urn:b' ns1:x='1' xml:lang='en'/>`,
 		},
 		{

@@ -1,0 +1,62 @@
+// Package ns holds the XML namespaces Parley speaks, each defined once and
+// named after the specification that defines it. Public packages that
+// export a namespace their users need (stanza.NS, ping.NS, disco.NSInfo…)
+// define it as the constant here.
+package ns
+
+// RFC 6120 (XMPP Core).
+const (
+	// Stream qualifies <stream:stream>, <stream:features> and
+	// <stream:error> (§4.8.1).
+	Stream = "http://etherx.jabber.org/streams"
+	// Client is the content namespace of a client stream (§4.8.2).
+	Client = "jabber:client"
+	// StreamErrors qualifies the conditions and text of a stream error
+	// (§4.9.2).
+	StreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
+	// TLS is the STARTTLS namespace (§5).
+	TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+	// SASL is the namespace of SASL negotiation (§6).
+	SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+	// Bind is the namespace of resource binding (§7).
+	Bind = "urn:ietf:params:xml:ns:xmpp-bind"
+	// StanzaErrors qualifies the conditions and text of a stanza error
+	// (§8.3).
+	StanzaErrors = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// Session is the namespace of the session establishment iq of RFC 3921 §3,
+// which RFC 6121 dropped and some servers still require.
+const Session = "urn:ietf:params:xml:ns:xmpp-session"
+
+// Stream features of RFC 6121 (XMPP IM).
+const (
+	// RosterVer announces roster versioning (§2.6).
+	RosterVer = "urn:xmpp:features:rosterver"
+	// PreApproval announces subscription pre-approval (§3.4).
+	PreApproval = "urn:xmpp:features:pre-approval"
+)
+
+// XML is the namespace bound to the predefined prefix "xml" (Namespaces in
+// XML 1.0 §3), the namespace of xml:lang as encoding/xml reports it.
+const XML = "http://www.w3.org/XML/1998/namespace"
+
+// Extensions (XEPs).
+const (
+	// Data is XEP-0004: Data Forms.
+	Data = "jabber:x:data"
+	// DiscoInfo is the info namespace of XEP-0030: Service Discovery.
+	DiscoInfo = "http://jabber.org/protocol/disco#info"
+	// DiscoItems is the items namespace of XEP-0030: Service Discovery.
+	DiscoItems = "http://jabber.org/protocol/disco#items"
+	// Caps is XEP-0115: Entity Capabilities.
+	Caps = "http://jabber.org/protocol/caps"
+	// SM is version 3 of XEP-0198: Stream Management.
+	SM = "urn:xmpp:sm:3"
+	// Ping is XEP-0199: XMPP Ping.
+	Ping = "urn:xmpp:ping"
+	// SASLCB is XEP-0440: SASL Channel-Binding Type Capability.
+	SASLCB = "urn:xmpp:sasl-cb:0"
+	// Limits is XEP-0478: Stream Limits Advertisement.
+	Limits = "urn:xmpp:stream-limits:0"
+)

@@ -1,0 +1,123 @@
+package xmppd
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLuaString(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"plain", "localhost", `"localhost"`},
+		{"path", "/tmp/parley-1/data", `"/tmp/parley-1/data"`},
+		{"quote and backslash", `a"b\c`, `"a\034b\092c"`},
+		{"escape then digit", "\n1", `"\0101"`},
+		{"non-ASCII bytes", "é", `"\195\169"`},
+		{"empty", "", `""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, luaString(tt.in))
+		})
+	}
+}
+
+func TestYAMLAndShellStrings(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, yaml, sh string }{
+		{"plain", "localhost", `"localhost"`, `'localhost'`},
+		{"quotes", `it's "x"`, `"it's \"x\""`, `'it'\''s "x"'`},
+		{"colon and hash", "a: #b", `"a: #b"`, `'a: #b'`},
+		{"newline", "a\nb", `"a\nb"`, "'a\nb'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.yaml, yamlString(tt.in))
+			assert.Equal(t, tt.sh, shellString(tt.in))
+		})
+	}
+}
+
+func TestCertificate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, domain string
+		verify       []string
+	}{
+		{"localhost", "localhost", []string{"localhost", "pubsub.localhost", "127.0.0.1", "::1"}},
+		{"other domain", "example.test", []string{"example.test", "localhost", "pubsub.example.test", "127.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cert, err := newCertificate(tt.domain)
+			require.NoError(t, err)
+			block, _ := pem.Decode(cert.certPEM)
+			require.NotNil(t, block)
+			leaf, err := x509.ParseCertificate(block.Bytes)
+			require.NoError(t, err)
+			assert.Equal(t, x509.ECDSA, leaf.PublicKeyAlgorithm)
+			key, _ := pem.Decode(cert.keyPEM)
+			require.NotNil(t, key)
+			assert.Equal(t, "PRIVATE KEY", key.Type)
+			for _, name := range tt.verify {
+				_, err := leaf.Verify(x509.VerifyOptions{
+					DNSName:   name,
+					Roots:     cert.pool,
+					KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+				})
+				assert.NoError(t, err, name)
+			}
+			_, err = leaf.Verify(x509.VerifyOptions{DNSName: "example.com", Roots: cert.pool})
+			assert.Error(t, err, "valid for a name it should not cover")
+			_, err = leaf.Verify(x509.VerifyOptions{DNSName: tt.domain})
+			assert.Error(t, err, "trusted without the pool")
+		})
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		n        int
+		want     string
+	}{
+		{"fewer lines", "a\nb\n", 5, "a\nb"},
+		{"cut", "a\nb\nc\nd\n", 2, "c\nd"},
+		{"no trailing newline", "a\nb", 1, "b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, lastLines(tt.in, tt.n))
+		})
+	}
+}
+
+// TestFreePortsAreDistinct checks that freePorts never hands out a port
+// twice and only hands out real ports. It does not bind them again: between
+// freePorts and a second bind, any connection on the machine (another test
+// binary's, a server's) may take the port as its ephemeral local port, so
+// such a check fails at random; Start copes with that by retrying.
+func TestFreePortsAreDistinct(t *testing.T) {
+	t.Parallel()
+	seen := make(map[int]bool)
+	for range 20 {
+		ports, err := freePorts(3)
+		require.NoError(t, err)
+		require.Len(t, ports, 3)
+		for _, p := range ports {
+			assert.False(t, seen[p], "port %d handed out twice", p)
+			assert.Greater(t, p, 0)
+			assert.Less(t, p, 1<<16)
+			seen[p] = true
+		}
+	}
+}
