@@ -82,6 +82,32 @@ func checkEcho(t *testing.T, user *session.Session, replies <-chan *stanza.Messa
 	}
 }
 
+// runningBot is run running on its own goroutine, as main runs it.
+type runningBot struct {
+	interrupt context.CancelFunc // what SIGINT does
+	done      chan error         // receives what run returns
+}
+
+func startBot(addr jid.JID, password string, cfg session.Config) *runningBot {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &runningBot{interrupt: cancel, done: make(chan error, 1)}
+	go func() { b.done <- run(ctx, addr, password, cfg) }()
+	return b
+}
+
+// stop interrupts the bot and checks that run closes the stream and
+// returns nil.
+func (b *runningBot) stop(t *testing.T) {
+	t.Helper()
+	b.interrupt()
+	select {
+	case err := <-b.done:
+		assert.NoError(t, err, "an interrupted run closes the stream and returns nil")
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after ctx ended")
+	}
+}
+
 // collect returns a Mux that hands the messages it receives to the
 // returned channel.
 func collect() (*session.Mux, <-chan *stanza.Message) {
@@ -123,13 +149,11 @@ func TestEcho(t *testing.T) {
 	addr, password, cfg, err := setup(options{jid: bot.String(), server: srv.Addr(), caFile: ca},
 		func(string) string { return "bot-secret" })
 	require.NoError(t, err)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, addr, password, cfg) }()
+	b := startBot(addr, password, cfg)
+	defer b.interrupt()
 	select {
 	case <-available:
-	case err := <-done:
+	case err := <-b.done:
 		t.Fatalf("run returned before the bot was available: %v", err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("the bot sent no available presence")
@@ -144,13 +168,7 @@ func TestEcho(t *testing.T) {
 
 	checkEcho(t, user, replies, bot, expectCases(t))
 
-	stop()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "a cancelled run closes the stream and returns nil")
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after ctx ended")
-	}
+	b.stop(t)
 	assert.Empty(t, srv.Resources(bot), "the bot's stream is closed")
 }
 
@@ -169,17 +187,17 @@ func TestEchoServerEndsStream(t *testing.T) {
 		}
 	})
 	cfg := session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}
-	done := make(chan error, 1)
-	go func() { done <- run(context.Background(), bot, "bot-secret", cfg) }()
+	b := startBot(bot, "bot-secret", cfg)
+	defer b.interrupt()
 	var full jid.JID
 	select {
 	case full = <-online:
-	case err := <-done:
+	case err := <-b.done:
 		t.Fatalf("run returned before the bot was available: %v", err)
 	}
 	require.NoError(t, srv.StreamError(full, &stanza.StreamError{Condition: stanza.StreamSystemShutdown}))
 	select {
-	case err := <-done:
+	case err := <-b.done:
 		assert.ErrorIs(t, err, stanza.StreamSystemShutdown)
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after the server ended the stream")

@@ -32,10 +32,8 @@ func TestInteropEcho(t *testing.T) {
 			require.NoError(t, err)
 			bot := addr.Bare()
 
-			ctx, stop := context.WithCancel(context.Background())
-			defer stop()
-			done := make(chan error, 1)
-			go func() { done <- run(ctx, addr, password, cfg) }()
+			b := startBot(addr, password, cfg)
+			defer b.interrupt()
 
 			mux, replies := collect()
 			bob := login(t, srv, "bob", mux)
@@ -44,16 +42,10 @@ func TestInteropEcho(t *testing.T) {
 			// before it was is delivered from offline storage once it is):
 			// from then on a message without a body reaches it, and
 			// "no reply" means it was ignored.
-			waitOnline(t, bob.Send, replies, bot, done)
+			waitOnline(t, bob.Send, replies, bot, b.done)
 			checkEcho(t, bob, replies, bot, expectCases(t))
 
-			stop()
-			select {
-			case err := <-done:
-				require.NoError(t, err, "a cancelled run closes the stream and returns nil")
-			case <-time.After(10 * time.Second):
-				t.Fatal("run did not return after ctx ended")
-			}
+			b.stop(t)
 		})
 	}
 }
