@@ -243,27 +243,43 @@ func (w *Writer) start(s *xml.StartElement) error {
 	// element rebinds. Writing the made-up declarations before any other
 	// attribute means that reading the output back and writing it again
 	// gives the same bytes.
+	foreign := false
 	for _, a := range s.Attr {
-		if a.Name.Space == xmlnsSpace {
+		switch {
+		case a.Name.Space == xmlnsSpace:
 			if err := w.declare(a); err != nil {
 				return w.fail(err)
 			}
+		case isForeign(a.Name.Space):
+			foreign = true
 		}
 	}
-	for _, a := range s.Attr {
-		if !isForeign(a.Name.Space) || w.prefixFor(a.Name.Space) != "" {
-			continue
-		}
-		prefix := w.newPrefix()
-		if w.B, err = appendPrefixedAttr(w.B, xmlnsSpace, prefix, a.Name.Space); err != nil {
+	if foreign {
+		if err := w.declareMissing(s.Attr); err != nil {
 			return w.fail(err)
 		}
-		w.bind(prefix, a.Name.Space)
 	}
 	for _, a := range s.Attr {
 		if err := w.attr(a); err != nil {
 			return w.fail(err)
 		}
+	}
+	return nil
+}
+
+// declareMissing declares a made-up prefix for each namespace of attrs
+// that has no prefix in force.
+func (w *Writer) declareMissing(attrs []xml.Attr) error {
+	for _, a := range attrs {
+		if !isForeign(a.Name.Space) || w.prefixFor(a.Name.Space) != "" {
+			continue
+		}
+		prefix := w.newPrefix()
+		var err error
+		if w.B, err = appendPrefixedAttr(w.B, xmlnsSpace, prefix, a.Name.Space); err != nil {
+			return err
+		}
+		w.bind(prefix, a.Name.Space)
 	}
 	return nil
 }
