@@ -62,6 +62,11 @@ func TestMessageReply(t *testing.T) {
 			want: Message{Header: Header{To: romeo}, Type: MessageNormal, Body: "Neither, fair saint"},
 		},
 		{
+			name: "groupchat without sender",
+			in:   Message{Type: MessageGroupChat, Body: "from nowhere"},
+			want: Message{Type: MessageGroupChat, Body: "Neither, fair saint"},
+		},
+		{
 			name: "no sender",
 			in:   Message{Header: Header{ID: "s1", To: juliet}, Type: MessageChat, Body: "from the server"},
 			want: Message{Type: MessageChat, Body: "Neither, fair saint"},
