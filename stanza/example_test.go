@@ -140,3 +140,37 @@ func ExampleIQ_ErrorReply() {
 	// Output:
 	// <iq id='q1' to='juliet@example.com/balcony' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>
 }
+
+func ExampleMessage_Reply() {
+	in := &stanza.Message{
+		Header: stanza.Header{ID: "k1", From: jid.MustParse("romeo@example.net/orchard")},
+		Type:   stanza.MessageChat,
+		Body:   "Art thou not Romeo?",
+		Thread: stanza.Thread{ID: "e0ffe42b28561960c6b12b944a092794b9683a38"},
+	}
+	b, _ := in.Reply("Neither, fair saint, if either thee dislike.").AppendXML(nil)
+	fmt.Println(string(b))
+
+	// In a room the reply goes to the room, not to the occupant.
+	in = &stanza.Message{
+		Header: stanza.Header{From: jid.MustParse("coven@chat.shakespeare.lit/thirdwitch")},
+		Type:   stanza.MessageGroupChat,
+		Body:   "Thrice the brinded cat hath mew'd.",
+	}
+	b, _ = in.Reply("Thrice and once the hedge-pig whined.").AppendXML(nil)
+	fmt.Println(string(b))
+	// Output:
+	// <message to='romeo@example.net/orchard' type='chat'><body>Neither, fair saint, if either thee dislike.</body><thread>e0ffe42b28561960c6b12b944a092794b9683a38</thread></message>
+	// <message to='coven@chat.shakespeare.lit' type='groupchat'><body>Thrice and once the hedge-pig whined.</body></message>
+}
+
+func ExampleMessage_ErrorReply() {
+	in := &stanza.Message{
+		Header: stanza.Header{ID: "k2", From: jid.MustParse("romeo@example.net/orchard")},
+		Type:   stanza.MessageChat,
+	}
+	b, _ := in.ErrorReply(stanza.NewError(stanza.FeatureNotImplemented, "")).AppendXML(nil)
+	fmt.Println(string(b))
+	// Output:
+	// <message id='k2' to='romeo@example.net/orchard' type='error'><error type='cancel'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
+}

@@ -27,7 +27,7 @@ var fuzzSeeds = []string{
 // fuzzStanza checks that decode never panics and that every accepted
 // input survives encode and decode unchanged, on both encoding paths.
 func fuzzStanza(f *testing.F, decode func(d *xml.Decoder, start xml.StartElement) (Stanza, error)) {
-	for _, s := range fuzzSeeds {
+	for _, s := range append(fuzzSeeds, wideFuzzSeeds()...) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

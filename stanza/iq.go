@@ -82,7 +82,8 @@ func (iq *IQ) encode(o out) {
 	o.end(NS, "iq")
 }
 
-// WriteXML writes the iq as tokens to w.
+// WriteXML writes the iq as tokens to w (a mellium.im/xmlstream
+// TokenWriter; an *xml.Encoder is one).
 func (iq *IQ) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := iq.check(); err != nil {
 		return 0, err

@@ -42,6 +42,37 @@ func (m *Message) Extension(name xml.Name) (*Raw, bool) {
 	return findExtension(m.Extensions, name)
 }
 
+// Reply returns a message that answers m with body, as a user replying
+// in a client would: to m's sender, of m's type, in m's thread (RFC 6121
+// §5.2.5: a reply carries the thread of the message it answers).
+//
+// A groupchat reply goes to the room, the bare JID of m's sender (the
+// occupant's address room@service/nick), so that every occupant gets it;
+// a reply to a message of type error, or of a type Parley does not know,
+// is a normal message. A headline expects no reply (RFC 6121 §5.2.2),
+// but Reply keeps its type all the same. The reply has no id and no
+// from: set ID if you need one, and the server stamps the sender's
+// address (RFC 6120 §8.1.2.1).
+func (m *Message) Reply(body string) *Message {
+	r := &Message{Header: Header{To: m.From}, Type: m.Type, Body: body, Thread: m.Thread}
+	switch m.Type {
+	case MessageGroupChat:
+		r.To = m.From.Bare()
+	case MessageChat, MessageNormal, MessageHeadline:
+	default:
+		r.Type = MessageNormal
+	}
+	return r
+}
+
+// ErrorReply returns the error that answers m with e: same id, from and
+// to swapped (RFC 6120 §8.3.1), as IQ.ErrorReply does. The original
+// content is not echoed. A message of type error must not be answered
+// with another error.
+func (m *Message) ErrorReply(e *Error) *Message {
+	return &Message{Header: m.Header.reply(), Type: MessageError, Error: e}
+}
+
 func findExtension(exts []Payload, name xml.Name) (*Raw, bool) {
 	for _, p := range exts {
 		if r, ok := p.(*Raw); ok && r.name == name {
@@ -115,7 +146,8 @@ func (m *Message) encode(o out) {
 	o.end(NS, "message")
 }
 
-// WriteXML writes the message as tokens to w.
+// WriteXML writes the message as tokens to w (a mellium.im/xmlstream
+// TokenWriter; an *xml.Encoder is one).
 func (m *Message) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := m.check(); err != nil {
 		return 0, err

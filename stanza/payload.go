@@ -10,6 +10,36 @@ import (
 // feature packages' types and users' own types implement it; see also
 // Marshal and PayloadFunc.
 //
+// The writer is a TokenWriter of the package mellium.im/xmlstream, an
+// interface with the one method EncodeToken(xml.Token) error; import that
+// package to implement Payload. A complete payload type, the user mood of
+// XEP-0107:
+//
+//	import (
+//		"encoding/xml"
+//
+//		"mellium.im/xmlstream"
+//	)
+//
+//	// Mood is a user mood, such as "happy".
+//	type Mood string
+//
+//	// WriteXML writes <mood xmlns='http://jabber.org/protocol/mood'><happy/></mood>.
+//	func (m Mood) WriteXML(w xmlstream.TokenWriter) (int, error) {
+//		mood := xml.StartElement{Name: xml.Name{Space: "http://jabber.org/protocol/mood", Local: "mood"}}
+//		value := xml.StartElement{Name: xml.Name{Local: string(m)}}
+//		for i, t := range []xml.Token{mood, value, value.End(), mood.End()} {
+//			if err := w.EncodeToken(t); err != nil {
+//				return i, err
+//			}
+//		}
+//		return 4, nil
+//	}
+//
+// A message carries it as one of its Extensions:
+//
+//	m := &stanza.Message{Header: stanza.Header{To: to}, Extensions: []stanza.Payload{Mood("happy")}}
+//
 // WriteXML should write exactly one element. Token names follow
 // encoding/xml: Name.Space is the namespace URI, and an empty Name.Space
 // inherits the parent's namespace. The stanza encoders refuse tokens with
@@ -26,7 +56,8 @@ type Appender interface {
 	AppendXML(b []byte) ([]byte, error)
 }
 
-// PayloadFunc adapts a function to the Payload interface.
+// PayloadFunc adapts a function to the Payload interface. w is a
+// mellium.im/xmlstream TokenWriter, as for Payload.
 type PayloadFunc func(w xmlstream.TokenWriter) (int, error)
 
 // WriteXML calls f(w).

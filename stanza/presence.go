@@ -44,6 +44,13 @@ func (p *Presence) Extension(name xml.Name) (*Raw, bool) {
 	return findExtension(p.Extensions, name)
 }
 
+// ErrorReply returns the error that answers p with e: same id, from and
+// to swapped (RFC 6120 §8.3.1), as IQ.ErrorReply does. A presence of type
+// error must not be answered with another error.
+func (p *Presence) ErrorReply(e *Error) *Presence {
+	return &Presence{Header: p.Header.reply(), Type: PresenceError, Error: e}
+}
+
 func (p *Presence) check() error {
 	if !p.Type.valid() {
 		return &encodeError{"presence", "unknown type " + string(p.Type)}
@@ -82,7 +89,8 @@ func (p *Presence) encode(o out) {
 	o.end(NS, "presence")
 }
 
-// WriteXML writes the presence as tokens to w.
+// WriteXML writes the presence as tokens to w (a mellium.im/xmlstream
+// TokenWriter; an *xml.Encoder is one).
 func (p *Presence) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if err := p.check(); err != nil {
 		return 0, err

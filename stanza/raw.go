@@ -89,7 +89,8 @@ func (r *Raw) Decode(v any) error {
 	return nil
 }
 
-// WriteXML writes the element's tokens to w.
+// WriteXML writes the element's tokens to w, a mellium.im/xmlstream
+// TokenWriter.
 func (r *Raw) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	tr := r.TokenReader()
 	n := 0

@@ -8,7 +8,9 @@
 // with AppendXML (the fast path: bytes for a stream whose default namespace
 // is jabber:client) or WriteXML (tokens for an xmlstream.TokenWriter), and
 // read them with Decode from an xml.TokenReader that resolves namespaces
-// the way encoding/xml's Decoder.Token does.
+// the way encoding/xml's Decoder.Token does. To answer a stanza, IQ has
+// Result and ErrorReply, Message has Reply and ErrorReply, and Presence
+// has ErrorReply.
 //
 // A payload to send is any Payload: a value with a WriteXML method. *Raw is
 // one, the feature packages' types are others, and a user's own type needs
@@ -22,6 +24,19 @@
 //
 // Unknown attributes on the stanza element itself are dropped when
 // decoding; unknown child elements are kept, in document order, as *Raw.
+//
+// # mellium.im/xmlstream
+//
+// Payload, PayloadFunc and every WriteXML method take an
+// xmlstream.TokenWriter, from the package mellium.im/xmlstream (a module
+// Parley depends on; go mod tidy adds it to your go.mod at the version
+// Parley uses). It is an interface with one method,
+// EncodeToken(xml.Token) error, which encoding/xml's *Encoder has. Code
+// that implements Payload imports it:
+//
+//	import "mellium.im/xmlstream"
+//
+// See Payload for a complete payload type.
 package stanza
 
 import (
@@ -72,7 +87,9 @@ func (h *Header) reply() Header {
 type Stanza interface {
 	// StanzaHeader returns a pointer to the stanza's header.
 	StanzaHeader() *Header
-	// WriteXML writes the stanza as tokens; every element's Name.Space
+	// WriteXML writes the stanza as tokens to w, a
+	// mellium.im/xmlstream TokenWriter (an *xml.Encoder is one); every
+	// element's Name.Space
 	// is its namespace URI, NS for the stanza element and its modelled
 	// children. The stanza's own fields are checked before the first
 	// token; a payload that fails leaves a partial stanza on w.

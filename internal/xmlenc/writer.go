@@ -17,16 +17,43 @@ type frame struct {
 	local    string
 	ns       string // default namespace inside this element
 	bindings int    // len(w.bindings) before this element's declarations
+	// undeclared is set when the nearest xmlns attribute of the tokens in
+	// scope is xmlns='': an element with an empty Name.Space is then in
+	// no namespace, as encoding/xml's Decoder reports it, even below an
+	// element in a namespace of its own (<p:a xmlns:p='u' xmlns=''><b/>).
+	undeclared bool
 }
 
-type binding struct{ prefix, uri string }
+// binding is a prefix declared for a namespace URI, in scope until the
+// element that declared it ends.
+type binding struct {
+	prefix, uri string
+	// prevPrefix and prevURI are what the index held for prefix and uri
+	// before this binding (-1: nothing), restored when it goes out of
+	// scope. They are set only while the Writer keeps an index.
+	prevPrefix, prevURI int
+}
+
+// scanMax is how many attributes of one element, or bindings in scope,
+// the checks compare one by one. Past it they use maps, so that a
+// hostile element with tens of thousands of attributes (a megabyte of
+// input holds over 100,000) costs time linear in its size instead of
+// quadratic, while an ordinary element, with a handful of attributes and
+// rarely any prefix, allocates nothing for the checks. A cap on
+// attributes per element would be a second limit next to the stanza size
+// limit, with no number that the protocol justifies, and the encoder
+// would still need linear checks for payloads a user builds; maps keep
+// every well-formed element acceptable at a cost the size limit bounds.
+const scanMax = 16
 
 // Writer is an xmlstream.TokenWriter that appends XML to B.
 //
 // Names are read the way encoding/xml's Decoder.Token reports them:
 // Name.Space is a namespace URI. An element whose Name.Space is empty takes
 // the namespace of an xmlns attribute it carries, or else inherits its
-// parent's (encoding/xml's Encoder convention). The output declares what it
+// parent's (encoding/xml's Encoder convention), except where the nearest
+// xmlns attribute in scope is xmlns="": there it is in no namespace, as
+// the Decoder means it. The output declares what it
 // uses: the first element always carries xmlns, a child carries it when its
 // namespace differs from its parent's, and attributes in other namespaces
 // get a prefix declared on the element. Elements themselves are never
@@ -42,9 +69,16 @@ type Writer struct {
 
 	frames   []frame
 	bindings []binding
-	seq      int
-	pending  bool // a start tag is open, waiting for '>' or '/>'
-	err      error
+	// byPrefix and byURI index bindings once more than scanMax have been
+	// in scope at once, until Reset: the binding in force for a prefix,
+	// and the latest binding of a namespace URI.
+	byPrefix, byURI map[string]int
+	seq             int
+	pending         bool // a start tag is open, waiting for '>' or '/>'
+	err             error
+	// steps counts the comparisons and index operations of the
+	// per-element checks, so that a test can show they grow linearly.
+	steps int
 }
 
 // Reset makes w ready for a new document around the namespace def, keeping
@@ -144,7 +178,7 @@ func (w *Writer) end(local string) error {
 		w.B = append(w.B, local...)
 		w.B = append(w.B, '>')
 	}
-	w.bindings = w.bindings[:f.bindings]
+	w.unbind(f.bindings)
 	w.frames = w.frames[:n-1]
 	return nil
 }
@@ -153,21 +187,29 @@ func (w *Writer) start(s *xml.StartElement) error {
 	if !IsName(s.Name.Local) {
 		return w.fail(fmt.Errorf("xmlenc: invalid element name %q", s.Name.Local))
 	}
-	parent := w.Default
+	parent, undeclared := w.Default, false
 	if n := len(w.frames); n > 0 {
-		parent = w.frames[n-1].ns
+		parent, undeclared = w.frames[n-1].ns, w.frames[n-1].undeclared
 	}
-	ns := s.Name.Space
-	if ns == "" {
-		ns = parent
-		for _, a := range s.Attr {
-			if a.Name.Space == "" && a.Name.Local == xmlnsSpace {
-				ns = a.Value
-				break
-			}
+	def, hasDef := "", false
+	for _, a := range s.Attr {
+		if a.Name.Space == "" && a.Name.Local == xmlnsSpace {
+			def, hasDef = a.Value, true
+			break
 		}
 	}
-	if err := checkDuplicates(s.Attr); err != nil {
+	if hasDef {
+		undeclared = def == ""
+	}
+	ns := s.Name.Space
+	switch {
+	case ns != "":
+	case hasDef:
+		ns = def
+	case !undeclared:
+		ns = parent
+	}
+	if err := w.checkDuplicates(s.Attr); err != nil {
 		return w.fail(err)
 	}
 	w.closeTag()
@@ -179,9 +221,32 @@ func (w *Writer) start(s *xml.StartElement) error {
 			return w.fail(err)
 		}
 	}
-	mark := len(w.bindings)
-	w.frames = append(w.frames, frame{local: s.Name.Local, ns: ns, bindings: mark})
+	w.frames = append(w.frames, frame{local: s.Name.Local, ns: ns, bindings: len(w.bindings), undeclared: undeclared})
 	w.pending = true
+	// Declarations come first: the element's own, then those of the
+	// prefixes made up for its attributes, then the other attributes.
+	// Choosing prefixes only once every declaration of the element is in
+	// scope means that a made-up prefix never collides with one the
+	// element declares, and that an attribute never takes a prefix the
+	// element rebinds. Writing the made-up declarations before any other
+	// attribute means that reading the output back and writing it again
+	// gives the same bytes.
+	foreign := false
+	for _, a := range s.Attr {
+		switch {
+		case a.Name.Space == xmlnsSpace:
+			if err := w.declare(a); err != nil {
+				return w.fail(err)
+			}
+		case isForeign(a.Name.Space):
+			foreign = true
+		}
+	}
+	if foreign {
+		if err := w.declareMissing(s.Attr); err != nil {
+			return w.fail(err)
+		}
+	}
 	for _, a := range s.Attr {
 		if err := w.attr(a); err != nil {
 			return w.fail(err)
@@ -190,52 +255,108 @@ func (w *Writer) start(s *xml.StartElement) error {
 	return nil
 }
 
-func checkDuplicates(attrs []xml.Attr) error {
-	for i := 1; i < len(attrs); i++ {
-		for j := 0; j < i; j++ {
-			if attrs[i].Name == attrs[j].Name {
-				return fmt.Errorf("xmlenc: duplicate attribute %q", attrs[i].Name.Local)
-			}
+// declareMissing declares a made-up prefix for each namespace of attrs
+// that has no prefix in force.
+func (w *Writer) declareMissing(attrs []xml.Attr) error {
+	for _, a := range attrs {
+		if !isForeign(a.Name.Space) || w.prefixFor(a.Name.Space) != "" {
+			continue
 		}
+		prefix := w.newPrefix()
+		var err error
+		if w.B, err = appendPrefixedAttr(w.B, xmlnsSpace, prefix, a.Name.Space); err != nil {
+			return err
+		}
+		w.bind(prefix, a.Name.Space)
 	}
 	return nil
 }
 
-func (w *Writer) attr(a xml.Attr) error {
+// attrKey is the name by which attributes are compared: "xml" and its
+// namespace URI are one namespace, written with one prefix.
+func attrKey(n xml.Name) xml.Name {
+	if n.Space == "xml" {
+		n.Space = ns.XML
+	}
+	return n
+}
+
+// checkDuplicates refuses an element that carries an attribute twice:
+// pairwise up to scanMax attributes, with a map past that.
+func (w *Writer) checkDuplicates(attrs []xml.Attr) error {
+	if len(attrs) <= scanMax {
+		for i := 1; i < len(attrs); i++ {
+			ki := attrKey(attrs[i].Name)
+			for j := 0; j < i; j++ {
+				if ki == attrKey(attrs[j].Name) {
+					return duplicate(ki)
+				}
+			}
+		}
+		w.steps += len(attrs) * (len(attrs) - 1) / 2
+		return nil
+	}
+	seen := make(map[xml.Name]struct{}, len(attrs))
+	for _, a := range attrs {
+		k := attrKey(a.Name)
+		if _, dup := seen[k]; dup {
+			return duplicate(k)
+		}
+		seen[k] = struct{}{}
+	}
+	w.steps += len(attrs)
+	return nil
+}
+
+func duplicate(n xml.Name) error {
+	if n.Space == "" {
+		return fmt.Errorf("xmlenc: duplicate attribute %q", n.Local)
+	}
+	return fmt.Errorf("xmlenc: duplicate attribute %q in namespace %q", n.Local, n.Space)
+}
+
+// isForeign reports whether an attribute in namespace space needs a
+// prefix bound by a declaration: not in no namespace, not a declaration,
+// not xml.
+func isForeign(space string) bool {
+	switch space {
+	case "", xmlnsSpace, "xml", ns.XML:
+		return false
+	}
+	return true
+}
+
+// declare writes a namespace declaration of the element and binds its
+// prefix.
+func (w *Writer) declare(a xml.Attr) error {
+	if a.Name.Local == "xml" && a.Value == ns.XML {
+		return nil
+	}
+	if !IsName(a.Name.Local) || a.Name.Local == "xml" || a.Name.Local == xmlnsSpace || a.Value == "" {
+		return fmt.Errorf("xmlenc: invalid namespace declaration xmlns:%s=%q", a.Name.Local, a.Value)
+	}
 	var err error
+	w.B, err = appendPrefixedAttr(w.B, xmlnsSpace, a.Name.Local, a.Value)
+	w.bind(a.Name.Local, a.Value)
+	return err
+}
+
+// attr writes an attribute other than a namespace declaration; the
+// prefix of its namespace is bound already.
+func (w *Writer) attr(a xml.Attr) error {
+	prefix := ""
 	switch sp := a.Name.Space; {
-	case sp == "" && a.Name.Local == xmlnsSpace:
-		return nil // the element's namespace, written already
-	case sp == xmlnsSpace:
-		if a.Name.Local == "xml" && a.Value == ns.XML {
-			return nil
-		}
-		if !IsName(a.Name.Local) || a.Name.Local == "xml" || a.Name.Local == xmlnsSpace || a.Value == "" {
-			return fmt.Errorf("xmlenc: invalid namespace declaration xmlns:%s=%q", a.Name.Local, a.Value)
-		}
-		w.B, err = appendPrefixedAttr(w.B, xmlnsSpace, a.Name.Local, a.Value)
-		w.bindings = append(w.bindings, binding{a.Name.Local, a.Value})
-		return err
+	case sp == xmlnsSpace, sp == "" && a.Name.Local == xmlnsSpace:
+		return nil // written already
+	case sp == "xml", sp == ns.XML:
+		prefix = "xml"
+	case sp != "":
+		prefix = w.prefixFor(sp)
 	}
 	if !IsName(a.Name.Local) {
 		return fmt.Errorf("xmlenc: invalid attribute name %q", a.Name.Local)
 	}
-	prefix := ""
-	switch sp := a.Name.Space; sp {
-	case "":
-	case "xml", ns.XML:
-		prefix = "xml"
-	default:
-		prefix = w.prefixFor(sp)
-		if prefix == "" {
-			prefix = w.newPrefix()
-			w.B, err = appendPrefixedAttr(w.B, xmlnsSpace, prefix, sp)
-			if err != nil {
-				return err
-			}
-			w.bindings = append(w.bindings, binding{prefix, sp})
-		}
-	}
+	var err error
 	if prefix == "" {
 		w.B, err = AppendAttr(w.B, a.Name.Local, a.Value)
 		return err
@@ -244,39 +365,110 @@ func (w *Writer) attr(a xml.Attr) error {
 	return err
 }
 
-// prefixFor returns a prefix bound to uri in scope, or "".
-func (w *Writer) prefixFor(uri string) string {
-	for i := len(w.bindings) - 1; i >= 0; i-- {
-		b := w.bindings[i]
-		if b.uri != uri {
-			continue
+// bind puts prefix, bound to uri, in scope.
+func (w *Writer) bind(prefix, uri string) {
+	if w.byPrefix == nil && len(w.bindings) == scanMax {
+		w.buildIndex()
+	}
+	b := binding{prefix: prefix, uri: uri, prevPrefix: -1, prevURI: -1}
+	if w.byPrefix != nil {
+		b.prevPrefix, b.prevURI = indexed(w.byPrefix, prefix), indexed(w.byURI, uri)
+		w.byPrefix[prefix] = len(w.bindings)
+		w.byURI[uri] = len(w.bindings)
+		w.steps++
+	}
+	w.bindings = append(w.bindings, b)
+}
+
+// buildIndex indexes the bindings in scope.
+func (w *Writer) buildIndex() {
+	w.byPrefix = make(map[string]int, 2*scanMax)
+	w.byURI = make(map[string]int, 2*scanMax)
+	for i := range w.bindings {
+		b := &w.bindings[i]
+		b.prevPrefix, b.prevURI = indexed(w.byPrefix, b.prefix), indexed(w.byURI, b.uri)
+		w.byPrefix[b.prefix] = i
+		w.byURI[b.uri] = i
+	}
+	w.steps += len(w.bindings)
+}
+
+// unbind takes the bindings from mark on out of scope.
+func (w *Writer) unbind(mark int) {
+	if w.byPrefix != nil {
+		for i := len(w.bindings) - 1; i >= mark; i-- {
+			b := &w.bindings[i]
+			restore(w.byPrefix, b.prefix, b.prevPrefix)
+			restore(w.byURI, b.uri, b.prevURI)
 		}
-		shadowed := false
-		for _, later := range w.bindings[i+1:] {
-			if later.prefix == b.prefix {
-				shadowed = true
+		w.steps += len(w.bindings) - mark
+	}
+	w.bindings = w.bindings[:mark]
+}
+
+func indexed(m map[string]int, k string) int {
+	if i, ok := m[k]; ok {
+		return i
+	}
+	return -1
+}
+
+func restore(m map[string]int, k string, i int) {
+	if i < 0 {
+		delete(m, k)
+	} else {
+		m[k] = i
+	}
+}
+
+// inForce returns the index of the binding in force for prefix, or -1.
+func (w *Writer) inForce(prefix string) int {
+	if w.byPrefix != nil {
+		w.steps++
+		return indexed(w.byPrefix, prefix)
+	}
+	for i := len(w.bindings) - 1; i >= 0; i-- {
+		w.steps++
+		if w.bindings[i].prefix == prefix {
+			return i
+		}
+	}
+	return -1
+}
+
+// prefixFor returns the prefix of the latest binding of uri if that
+// binding is still in force, or "": then the caller binds a new prefix.
+// An older binding of uri that is still in force is not looked for,
+// which would cost a scan per attribute; the output declares one prefix
+// more in that case, and means the same.
+func (w *Writer) prefixFor(uri string) string {
+	i := -1
+	if w.byURI != nil {
+		w.steps++
+		i = indexed(w.byURI, uri)
+	} else {
+		for j := len(w.bindings) - 1; j >= 0; j-- {
+			w.steps++
+			if w.bindings[j].uri == uri {
+				i = j
 				break
 			}
 		}
-		if !shadowed {
-			return b.prefix
-		}
 	}
-	return ""
+	if i < 0 || w.inForce(w.bindings[i].prefix) != i {
+		return ""
+	}
+	return w.bindings[i].prefix
 }
 
+// newPrefix returns a prefix of the form nsN that is not in scope. N only
+// grows, so over a document the candidates tried are at most the prefixes
+// made plus the nsN prefixes the input declares.
 func (w *Writer) newPrefix() string {
 	for {
 		w.seq++
 		p := "ns" + strconv.Itoa(w.seq)
-		used := false
-		for _, b := range w.bindings {
-			if b.prefix == p {
-				used = true
-				break
-			}
-		}
-		if !used {
+		if w.inForce(p) < 0 {
 			return p
 		}
 	}

@@ -2,6 +2,7 @@ package xmlenc
 
 import (
 	"encoding/xml"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +71,49 @@ func TestWriter(t *testing.T) {
 			want: `<q xmlns='urn:a' xmlns:b='urn:b'><i b:x='1'/></q>`,
 		},
 		{
+			name: "declaration after the attribute that uses it",
+			toks: []xml.Token{start("urn:a", "q", attr("urn:b", "x", "1"), attr("xmlns", "b", "urn:b")), end("urn:a", "q")},
+			want: `<q xmlns='urn:a' xmlns:b='urn:b' b:x='1'/>`,
+		},
+		{
+			name: "made-up prefix avoids the element's own declarations",
+			toks: []xml.Token{start("urn:a", "q", attr("urn:b", "x", "1"), attr("xmlns", "ns1", "urn:c")), end("urn:a", "q")},
+			want: `<q xmlns='urn:a' xmlns:ns1='urn:c' xmlns:ns2='urn:b' ns2:x='1'/>`,
+		},
+		{
+			name: "prefix rebound by the element is not used",
+			toks: []xml.Token{
+				start("urn:a", "q", attr("xmlns", "p", "urn:b")),
+				start("urn:a", "i", attr("urn:b", "x", "1"), attr("xmlns", "p", "urn:c")), end("urn:a", "i"),
+				end("urn:a", "q"),
+			},
+			want: `<q xmlns='urn:a' xmlns:p='urn:b'><i xmlns:p='urn:c' xmlns:ns1='urn:b' ns1:x='1'/></q>`,
+		},
+		{
+			name: "made-up declarations before other attributes",
+			toks: []xml.Token{start("urn:a", "q", attr("", "a", "1"), attr("urn:b", "x", "2"), attr("urn:c", "y", "3")), end("urn:a", "q")},
+			want: `<q xmlns='urn:a' xmlns:ns1='urn:b' xmlns:ns2='urn:c' a='1' ns1:x='2' ns2:y='3'/>`,
+		},
+		{
+			name: "one prefix per namespace",
+			toks: []xml.Token{start("urn:a", "q", attr("urn:b", "x", "1"), attr("urn:b", "y", "2")), end("urn:a", "q")},
+			want: `<q xmlns='urn:a' xmlns:ns1='urn:b' ns1:x='1' ns1:y='2'/>`,
+		},
+		{
+			name: "older binding shadowed in part",
+			toks: []xml.Token{
+				start("urn:a", "q", attr("xmlns", "p", "urn:b"), attr("xmlns", "r", "urn:b")),
+				start("urn:a", "i", attr("xmlns", "r", "urn:c"), attr("urn:b", "x", "1")), end("urn:a", "i"),
+				end("urn:a", "q"),
+			},
+			want: `<q xmlns='urn:a' xmlns:p='urn:b' xmlns:r='urn:b'><i xmlns:r='urn:c' xmlns:ns1='urn:b' ns1:x='1'/></q>`,
+		},
+		{
+			name: "no namespace below a prefixed element",
+			toks: []xml.Token{start("urn:p", "a", attr("xmlns", "p", "urn:p"), attr("", "xmlns", "")), start("", "b"), start("", "c"), end("", "c"), end("", "b"), end("urn:p", "a")},
+			want: `<a xmlns='urn:p' xmlns:p='urn:p'><b xmlns=''><c/></b></a>`,
+		},
+		{
 			name: "comment dropped",
 			toks: []xml.Token{start("urn:a", "q"), xml.Comment("c"), end("urn:a", "q")},
 			want: `<q xmlns='urn:a'/>`,
@@ -85,6 +129,11 @@ func TestWriter(t *testing.T) {
 		{name: "injected name", toks: []xml.Token{start("u", "a><script")}, wantErr: "invalid element name"},
 		{name: "bad attribute name", toks: []xml.Token{start("u", "a", attr("", "x='1'", "v"))}, wantErr: "invalid attribute name"},
 		{name: "duplicate attribute", toks: []xml.Token{start("u", "a", attr("", "x", "1"), attr("", "x", "2"))}, wantErr: "duplicate"},
+		{name: "duplicate namespaced attribute", toks: []xml.Token{start("u", "a", attr("urn:b", "x", "1"), attr("urn:b", "x", "2"))}, wantErr: "duplicate"},
+		{name: "duplicate xml:lang", toks: []xml.Token{start("u", "a", attr("xml", "lang", "en"), attr(ns.XML, "lang", "de"))}, wantErr: "duplicate"},
+		{name: "duplicate declaration", toks: []xml.Token{start("u", "a", attr("xmlns", "p", "urn:b"), attr("xmlns", "p", "urn:c"))}, wantErr: "duplicate"},
+		{name: "duplicate in a wide element", toks: []xml.Token{wideStart(scanMax+10, attr("", "a3", "again"))}, wantErr: `duplicate attribute "a3"`},
+		{name: "duplicate xml:lang in a wide element", toks: []xml.Token{wideStart(scanMax+10, attr("xml", "lang", "en"), attr(ns.XML, "lang", "de"))}, wantErr: "duplicate"},
 		{name: "bad text", toks: []xml.Token{start("u", "a"), xml.CharData("\x00")}, wantErr: "not allowed"},
 		{name: "bad attribute value", toks: []xml.Token{start("u", "a", attr("", "x", "\uFFFF"))}, wantErr: "not allowed"},
 		{name: "text outside", toks: []xml.Token{xml.CharData("x")}, wantErr: "outside"},
@@ -133,4 +182,15 @@ func TestWriterDeep(t *testing.T) {
 	}
 	require.NoError(t, w.Close())
 	assert.True(t, strings.HasPrefix(string(w.B), "<a xmlns='u'><a><a>"))
+}
+
+// wideStart returns a start element with n attributes a0, a1, … followed
+// by extra.
+func wideStart(n int, extra ...xml.Attr) xml.StartElement {
+	s := start("u", "a")
+	for i := range n {
+		s.Attr = append(s.Attr, attr("", "a"+strconv.Itoa(i), ""))
+	}
+	s.Attr = append(s.Attr, extra...)
+	return s
 }
