@@ -136,11 +136,12 @@ func TestEcho(t *testing.T) {
 
 	// xmpptest bounces a message to a bare JID that has no available
 	// resource: wait for the bot's presence before sending it anything.
-	available := make(chan struct{}, 1)
+	// On Close the bot says it is leaving.
+	presence := make(chan stanza.PresenceType, 2)
 	srv.Watch(func(r xmpptest.Routed) {
-		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == bot && p.Type == stanza.PresenceAvailable && p.To.IsZero() {
+		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == bot && p.To.IsZero() {
 			select {
-			case available <- struct{}{}:
+			case presence <- p.Type:
 			default:
 			}
 		}
@@ -152,7 +153,8 @@ func TestEcho(t *testing.T) {
 	b := startBot(addr, password, cfg)
 	defer b.interrupt()
 	select {
-	case <-available:
+	case typ := <-presence:
+		require.Equal(t, stanza.PresenceAvailable, typ)
 	case err := <-b.done:
 		t.Fatalf("run returned before the bot was available: %v", err)
 	case <-time.After(20 * time.Second):
@@ -169,7 +171,14 @@ func TestEcho(t *testing.T) {
 	checkEcho(t, user, replies, bot, expectCases(t))
 
 	b.stop(t)
-	assert.Empty(t, srv.Resources(bot), "the bot's stream is closed")
+	// Close waited for the server's close tag, which the server sends
+	// after it has routed everything before the bot's.
+	select {
+	case typ := <-presence:
+		assert.Equal(t, stanza.PresenceUnavailable, typ, "the bot said it was leaving")
+	default:
+		t.Error("the bot closed without unavailable presence")
+	}
 }
 
 // When the server ends the stream, run returns why.

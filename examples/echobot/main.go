@@ -118,8 +118,7 @@ func run(ctx context.Context, addr jid.JID, password string, cfg session.Config)
 			if m.Body == "" {
 				return // a chat state or a receipt: nothing to answer
 			}
-			reply := &stanza.Message{Header: stanza.Header{To: m.From}, Type: m.Type, Body: "you said: " + m.Body, Thread: m.Thread}
-			if err := s.Send(ctx, reply); err != nil {
+			if err := s.Send(ctx, m.Reply("you said: "+m.Body)); err != nil {
 				log.Printf("echobot: answering %s: %v", m.From, err)
 			}
 		})
