@@ -16,13 +16,12 @@ import (
 // An echo bot: it answers every chat message with the same text.
 func Example() {
 	mux := session.NewMux()
-	mux.HandleMessageFunc(session.MessageRoute{Types: []stanza.MessageType{stanza.MessageChat}},
+	mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat),
 		func(ctx context.Context, s *session.Session, m *stanza.Message) {
 			if m.Body == "" {
 				return // a chat state or receipt, not text
 			}
-			reply := &stanza.Message{Header: stanza.Header{To: m.From}, Type: stanza.MessageChat, Body: m.Body, Thread: m.Thread}
-			if err := s.Send(ctx, reply); err != nil {
+			if err := s.Send(ctx, m.Reply(m.Body)); err != nil {
 				log.Printf("echo to %s: %v", m.From, err)
 			}
 		})

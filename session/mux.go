@@ -60,6 +60,16 @@ type MessageRoute struct {
 	Payload xml.Name
 }
 
+// MessageTypes returns the route that selects the messages of the given
+// types, whatever their payload:
+//
+//	mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat), f)
+//
+// With no types it selects every message, like the zero MessageRoute.
+func MessageTypes(types ...stanza.MessageType) MessageRoute {
+	return MessageRoute{Types: slices.Clone(types)}
+}
+
 // PresenceRoute selects presence stanzas. The zero value selects all.
 type PresenceRoute struct {
 	// Types lists the presence types wanted (stanza.PresenceAvailable is
@@ -67,6 +77,16 @@ type PresenceRoute struct {
 	Types []stanza.PresenceType
 	// Payload is as in MessageRoute.
 	Payload xml.Name
+}
+
+// PresenceTypes returns the route that selects the presence stanzas of
+// the given types, whatever their payload:
+//
+//	mux.HandlePresenceFunc(session.PresenceTypes(stanza.PresenceSubscribe), f)
+//
+// With no types it selects every presence, like the zero PresenceRoute.
+func PresenceTypes(types ...stanza.PresenceType) PresenceRoute {
+	return PresenceRoute{Types: slices.Clone(types)}
 }
 
 // Mux routes incoming stanzas to handlers, in the spirit of

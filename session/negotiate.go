@@ -191,7 +191,6 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 	n.neg.Mechanisms, n.neg.ChannelBindings, n.neg.Mechanism = feats.Mechanisms, feats.ChannelBindings, mech.Name()
 	neg.Username, neg.Password, neg.Authzid = n.account.Localpart(), n.password, n.cfg.Authzid
 	n.authStarted = true
-	n.trace.note("SEND ", "<auth xmlns='"+ns.SASL+"' mechanism='"+mech.Name()+"'>[payload redacted]</auth>")
 	n.trace.setRedact(true)
 	defer n.trace.setRedact(false)
 
@@ -199,6 +198,7 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 	if err != nil {
 		return fmt.Errorf("session: starting SASL %s: %w", mech.Name(), err)
 	}
+	n.traceSASL("SEND ", xml.Name{Space: ns.SASL, Local: "auth"}, mech.Name(), redactedData(initial))
 	b := append(n.buf[:0], "<auth xmlns='"+ns.SASL+"' mechanism='"...)
 	b = xmlenc.AppendEscaped(b, mech.Name())
 	b = append(b, "'>"...)
@@ -213,12 +213,13 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 			return err
 		}
 		if start.Name.Space != ns.SASL {
+			n.traceSASL("RECV ", start.Name, "", redactedPayload)
 			return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected element during SASL"},
 				fmt.Errorf("session: unexpected <%s xmlns='%s'> during SASL", start.Name.Local, start.Name.Space))
 		}
 		switch start.Name.Local {
 		case "challenge":
-			data, err := n.readBase64()
+			data, err := n.readSASLData(start.Name)
 			if err != nil {
 				return err
 			}
@@ -227,13 +228,14 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 				n.abortSASL()
 				return fmt.Errorf("session: SASL %s: %w", mech.Name(), err)
 			}
+			n.traceSASL("SEND ", xml.Name{Space: ns.SASL, Local: "response"}, "", redactedData(resp))
 			b := append(n.buf[:0], "<response xmlns='"+ns.SASL+"'>"...)
 			b = appendBase64(b, resp)
 			if err := n.write(append(b, "</response>"...)); err != nil {
 				return err
 			}
 		case "success":
-			data, err := n.readBase64()
+			data, err := n.readSASLData(start.Name)
 			if err != nil {
 				return err
 			}
@@ -245,6 +247,7 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 		case "failure":
 			return n.readFailure(mech.Name())
 		default:
+			n.traceSASL("RECV ", start.Name, "", redactedPayload)
 			return n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected element during SASL"},
 				fmt.Errorf("session: unexpected <%s/> during SASL", start.Name.Local))
 		}
@@ -253,20 +256,23 @@ func (n *negotiator) authenticate(feats *featuresElement) error {
 
 // abortSASL tells the server the client gives up (RFC 6120 §6.4.4).
 func (n *negotiator) abortSASL() {
+	n.traceSASL("SEND ", xml.Name{Space: ns.SASL, Local: "abort"}, "", "")
 	_ = n.write(append(n.buf[:0], "<abort xmlns='"+ns.SASL+"'/>"...))
 }
 
-// readBase64 reads the text of the current SASL element and decodes it.
-// "=" and an empty element are both an empty payload.
-func (n *negotiator) readBase64() ([]byte, error) {
+// readSASLData reads the text of the current SASL element, named name,
+// and decodes it. "=" and an empty element are both an empty payload.
+func (n *negotiator) readSASLData(name xml.Name) ([]byte, error) {
 	text, err := n.elementText()
 	if err != nil {
 		return nil, err
 	}
 	text = strings.TrimSpace(text)
 	if text == "" || text == "=" {
+		n.traceSASL("RECV ", name, "", text)
 		return []byte{}, nil
 	}
+	n.traceSASL("RECV ", name, "", redactedPayload)
 	data, err := base64.StdEncoding.DecodeString(text)
 	if err != nil {
 		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamBadFormat, Text: "SASL data is not base64"},
@@ -298,6 +304,8 @@ func (n *negotiator) readFailure(mech string) error {
 			cond = c.XMLName.Local
 		}
 	}
+	// Nothing in a failure is secret: the trace shows it whole, as read.
+	n.traceSASL("RECV ", xml.Name{Space: ns.SASL, Local: "failure"}, "", string(appendFailureContent(nil, cond, text, lang)))
 	return fmt.Errorf("session: login as %s with %s failed: %w", n.account.Bare(), mech, sasl.NewFailure(cond, text, lang))
 }
 
@@ -399,6 +407,10 @@ func (n *negotiator) next() (xml.StartElement, error) {
 		if err != nil {
 			return start, n.readError(err)
 		}
+		if n.trace.redacting() {
+			// Its raw bytes were dropped with the SASL exchange's.
+			n.trace.note("RECV ", string(appendStreamEnd(nil, se, "")))
+		}
 		n.closeStream()
 		return start, fmt.Errorf("session: server ended the stream: %w", se)
 	}
@@ -421,12 +433,14 @@ func (n *negotiator) readError(err error) error {
 
 // fail sends the stream error se and the close tag, and returns cause.
 func (n *negotiator) fail(se *stanza.StreamError, cause error) error {
+	n.trace.setRedact(false) // the end of the stream is no secret, even during SASL
 	_ = n.write(appendStreamEnd(n.buf[:0], se, n.tr.CloseTag()))
 	return cause
 }
 
 // closeStream sends the close tag.
 func (n *negotiator) closeStream() {
+	n.trace.setRedact(false)
 	_ = n.write(append(n.buf[:0], n.tr.CloseTag()...))
 }
 
@@ -481,6 +495,69 @@ func (n *negotiator) write(b []byte) error {
 		return fmt.Errorf("session: writing to server: %w", err)
 	}
 	return nil
+}
+
+// The trace of SASL: while the exchange runs, the tracer drops the raw
+// bytes, which carry the password (PLAIN) or what lets anyone who reads
+// them test password guesses offline (SCRAM's messages). In their place
+// the negotiator writes one line per element it sends or reads: the
+// element's name and attributes, and redactedPayload for its payload.
+
+// redactedPayload stands for a SASL payload in the trace.
+const redactedPayload = "[payload redacted]"
+
+// redactedData is what the trace shows of data, a SASL payload to send:
+// nothing when there is none, "=" when it is empty (RFC 6120 §6.4.2),
+// else redactedPayload.
+func redactedData(data []byte) string {
+	switch {
+	case data == nil:
+		return ""
+	case len(data) == 0:
+		return "="
+	}
+	return redactedPayload
+}
+
+// traceSASL writes the trace line of a SASL element: its name, its
+// mechanism attribute when not empty, and content, which the caller has
+// already redacted (an empty content closes the element at once).
+func (n *negotiator) traceSASL(prefix string, name xml.Name, mechanism, content string) {
+	if !n.trace.enabled() {
+		return
+	}
+	b := append([]byte{'<'}, name.Local...)
+	b = xmlenc.AppendEscaped(append(b, " xmlns='"...), name.Space)
+	b = append(b, '\'')
+	if mechanism != "" {
+		b = xmlenc.AppendEscaped(append(b, " mechanism='"...), mechanism)
+		b = append(b, '\'')
+	}
+	if content == "" {
+		b = append(b, "/>"...)
+	} else {
+		b = append(append(b, '>'), content...)
+		b = append(append(append(b, "</"...), name.Local...), '>')
+	}
+	n.trace.note(prefix, string(b))
+}
+
+// appendFailureContent appends the content of a SASL <failure/> as the
+// trace shows it: the condition and the text.
+func appendFailureContent(b []byte, cond, text, lang string) []byte {
+	if cond != "" {
+		b = append(append(append(b, '<'), cond...), "/>"...)
+	}
+	if text == "" {
+		return b
+	}
+	b = append(b, "<text"...)
+	if lang != "" {
+		b = xmlenc.AppendEscaped(append(b, " xml:lang='"...), lang)
+		b = append(b, '\'')
+	}
+	b = xmlenc.AppendEscaped(append(b, '>'), text)
+	return append(b, "</text>"...)
 }
 
 func appendBase64(b []byte, data []byte) []byte {

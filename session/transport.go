@@ -155,8 +155,10 @@ func (t *tcpTransport) AppendOpen(b []byte, h wire.Header) []byte {
 	return wire.AppendHeader(b, h)
 }
 
-// tracer copies the raw XML of both directions to a writer. While redact is
-// set (during SASL) it writes a placeholder instead of the bytes.
+// tracer copies the raw XML of both directions to a writer. While redact
+// is set (during SASL) it drops the raw bytes: the negotiator, which knows
+// the elements it sends and reads, writes a line for each with its payload
+// left out (note).
 type tracer struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -165,14 +167,13 @@ type tracer struct {
 }
 
 func (t *tracer) chunk(prefix string, p []byte) {
-	if t == nil || t.w == nil {
+	if !t.enabled() {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.redact {
 		t.pending = t.pending[:0]
-		fmt.Fprintf(t.w, "%s[%d bytes of SASL exchange redacted]\n", prefix, len(p))
 		return
 	}
 	if prefix == "RECV " {
@@ -190,16 +191,19 @@ func (t *tracer) chunk(prefix string, p []byte) {
 	_, _ = io.WriteString(t.w, "\n")
 }
 
-// note writes a line of its own, for what the redaction hides but may be
-// shown (the SASL mechanism's name).
+// note writes a line of its own: what the redaction hides, retold without
+// the secrets.
 func (t *tracer) note(prefix, text string) {
-	if t == nil || t.w == nil {
+	if !t.enabled() {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, _ = io.WriteString(t.w, prefix+text+"\n")
 }
+
+// enabled reports whether anything is traced.
+func (t *tracer) enabled() bool { return t != nil && t.w != nil }
 
 func (t *tracer) setRedact(on bool) {
 	if t == nil {
@@ -208,4 +212,14 @@ func (t *tracer) setRedact(on bool) {
 	t.mu.Lock()
 	t.redact = on
 	t.mu.Unlock()
+}
+
+// redacting reports whether the raw bytes are being dropped.
+func (t *tracer) redacting() bool {
+	if !t.enabled() {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.redact
 }

@@ -26,7 +26,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -133,22 +132,16 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 	return nil
 }
 
-// realTLS is the TLS configuration for a real server.
+// realTLS is the TLS configuration for a real server: the system's roots,
+// or those of -ca; -insecure turns verification off.
 func realTLS(cfg config) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.insecure {
-		tc.InsecureSkipVerify = true
-	}
 	if cfg.caFile != "" {
-		pem, err := os.ReadFile(cfg.caFile)
-		if err != nil {
+		var err error
+		if tc, err = session.TrustCAFile(cfg.caFile); err != nil {
 			return nil, fmt.Errorf("-ca: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-ca: no certificate in %s", cfg.caFile)
-		}
-		tc.RootCAs = pool
 	}
+	tc.InsecureSkipVerify = cfg.insecure
 	return tc, nil
 }

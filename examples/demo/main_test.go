@@ -90,3 +90,28 @@ func TestStoryOverTCP(t *testing.T) {
 	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
 	assert.Contains(t, out.String(), "all 8 steps done")
 }
+
+// A -ca file that cannot serve fails the run before anyone connects, and
+// says which flag was wrong.
+func TestRealServerBadCAFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	empty := dir + "/empty.pem"
+	require.NoError(t, writeFile(empty, nil))
+	tests := []struct {
+		name, ca, want string
+	}{
+		{"missing", dir + "/missing.pem", "-ca: session: reading CA file: open "},
+		{"no certificate", empty, "-ca: session: CA file " + empty + " holds no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config{server: "127.0.0.1:1", jid: "alice@parley.example", peer: "bob@parley.example", caFile: tt.ca}
+			var out bytes.Buffer
+			err := run(context.Background(), cfg, &out, storySteps())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, out.String(), "no step ran")
+		})
+	}
+}

@@ -9,8 +9,9 @@ import (
 )
 
 // recorder wraps a mechanism and records that the session started it, and
-// whether with channel binding: the session's Trace redacts the whole SASL
-// exchange, <auth mechanism='…'/> included, so the choice is observed here.
+// whether with channel binding: the session's Trace shows the mechanism's
+// name but redacts the payloads, where the binding is, so the choice is
+// observed here.
 type recorder struct {
 	sasl.Mechanism
 	log *choices
