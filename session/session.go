@@ -129,9 +129,14 @@ func (s *Session) Err() error {
 	}
 }
 
-// Stats are counters of a session.
+// Stats are counters of a session. Received is the count of handled
+// stanzas that stream management (XEP-0198) acknowledges with its h
+// value; the counters it adds (stanzas sent, acknowledged by the server)
+// will join it here.
 type Stats struct {
-	// Received counts the stanzas the reader has handled.
+	// Received counts the stanzas the reader has handled, invalid ones
+	// that were answered or dropped included: it is counted in one place,
+	// the reader.
 	Received uint64
 }
 
