@@ -179,10 +179,14 @@ func skip(tr xml.TokenReader) error {
 // readError wraps a failure to read a Raw's tokens, which cannot happen
 // short of a bug in stanza.Raw: an EOF before the end is unexpected.
 func readError(err error) error {
+	return fmt.Errorf("roster: reading query: %w", unexpectedEOF(err))
+}
+
+func unexpectedEOF(err error) error {
 	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+		return io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("roster: reading query: %w", err)
+	return err
 }
 
 // attr returns the value of the attribute name in no namespace and whether
