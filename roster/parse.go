@@ -41,7 +41,9 @@ func ParseQuery(r *stanza.Raw) (*Query, error) {
 	if r.Name() != queryName {
 		return nil, malformed("got <%s xmlns='%s'>, want a roster query", r.Name().Local, r.Name().Space)
 	}
-	tr := r.TokenReader()
+	// The Raw's own bytes, read by a decoder of their own: Raw.TokenReader
+	// would copy every start element to drop its namespace declarations.
+	tr := xml.NewDecoder(strings.NewReader(r.String()))
 	tok, err := tr.Token()
 	if err != nil {
 		return nil, fmt.Errorf("roster: reading query: %w", err)

@@ -1,0 +1,109 @@
+package roster
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/stanza"
+)
+
+const benchItems = 5000
+
+// benchRoster returns a roster result with n items, each with a name, a
+// subscription and two groups, as a server sends it.
+func benchRoster(n int) string {
+	var b strings.Builder
+	b.WriteString("<query xmlns='jabber:iq:roster' ver='b1'>")
+	for i := range n {
+		fmt.Fprintf(&b, "<item jid='contact%05d@example.net' name='Contact %d' subscription='both'><group>Group %d</group><group>All</group></item>", i, i, i%50)
+	}
+	b.WriteString("</query>")
+	return b.String()
+}
+
+// BenchmarkParseQuery decodes a 5,000-item roster result from its Raw
+// (as the session hands it over); ns/item and allocs/item are per item.
+func BenchmarkParseQuery(b *testing.B) {
+	raw, err := stanza.ParseRaw([]byte(benchRoster(benchItems)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		q, err := ParseQuery(raw)
+		if err != nil || len(q.Items) != benchItems {
+			b.Fatal(err)
+		}
+	}
+	reportPerItem(b, benchItems)
+}
+
+// BenchmarkFetchResult is ParseQuery plus what Fetch does with the result:
+// the checks and the replacement of a cache's items.
+func BenchmarkFetchResult(b *testing.B) {
+	raw, err := stanza.ParseRaw([]byte(benchRoster(benchItems)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewCache()
+	account := jid.MustParse("juliet@example.com")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		q, err := ParseQuery(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _, mark := c.beginFetch()
+		if err := c.fetched(mark, account, q); err != nil {
+			b.Fatal(err)
+		}
+		c.endFetch()
+	}
+	reportPerItem(b, benchItems)
+}
+
+func reportPerItem(b *testing.B, n int) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/item")
+	// allocs/op is reported by ReportAllocs; per item it is that over n,
+	// computed here from the runtime's count for the whole run.
+}
+
+// BenchmarkPush applies a push (an update of an existing item, as a
+// rename) to a 5,000-item cache, with and without a watcher.
+func BenchmarkPush(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		b.Run(fmt.Sprintf("watched=%v", watched), func(b *testing.B) {
+			raw, err := stanza.ParseRaw([]byte(benchRoster(benchItems)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			q, err := ParseQuery(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := NewCache()
+			if err := c.replace(jid.MustParse("juliet@example.com"), "b1", q.Items); err != nil {
+				b.Fatal(err)
+			}
+			if watched {
+				w := c.Watch()
+				defer w.Stop()
+			}
+			items := [2]Item{q.Items[2500], q.Items[2500].Clone()}
+			items[1].Name = "Renamed"
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				if _, err := c.push(items[i&1], "b2"); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
