@@ -180,36 +180,36 @@ func TestPushes(t *testing.T) {
 	alice := login(t, srv, "alice/home", nil)
 	alice.w.Changes()
 	d := srv.Domain().String()
-	carol := roster.Item{JID: jid.MustParse("carol@" + d), Name: "Carol", Subscription: roster.SubscriptionTo, Groups: []string{"Work"}}
-	const carolXML = "<item jid='carol@example.test' name='Carol' subscription='to'><group>Work</group></item>"
+	erin := roster.Item{JID: jid.MustParse("erin@" + d), Name: "Erin", Subscription: roster.SubscriptionTo, Groups: []string{"Work"}}
+	const erinXML = "<item jid='erin@example.test' name='Erin' subscription='to'><group>Work</group></item>"
 
 	// No from: accepted.
-	require.NoError(t, srv.InjectRaw(alice.s.Addr(), []byte(pushXML("p1", "", "v7", carolXML))))
+	require.NoError(t, srv.InjectRaw(alice.s.Addr(), []byte(pushXML("p1", "", "v7", erinXML))))
 	assert.Equal(t, stanza.IQResult, rep.await(t, "p1").Type)
-	got, ok := alice.r.Cache().Item(carol.JID)
+	got, ok := alice.r.Cache().Item(erin.JID)
 	require.True(t, ok, "applied")
-	assert.Equal(t, carol, got)
+	assert.Equal(t, erin, got)
 	assert.Equal(t, "v7", alice.r.Cache().Ver(), "version stored")
-	assert.Equal(t, []roster.Item{carol}, alice.pushes(), "delivered")
-	assert.Equal(t, []roster.Change{{Op: roster.Added, Item: carol}}, alice.w.Changes())
+	assert.Equal(t, []roster.Item{erin}, alice.pushes(), "delivered")
+	assert.Equal(t, []roster.Change{{Op: roster.Added, Item: erin}}, alice.w.Changes())
 
 	// The account's bare JID, in another case: accepted.
-	renamed := carol
-	renamed.Name = "Carol C."
+	renamed := erin
+	renamed.Name = "Erin E."
 	renamed.Groups = nil
 	require.NoError(t, srv.InjectRaw(alice.s.Addr(), []byte(pushXML("p2", "ALICE@"+d, "v8",
-		"<item jid='carol@example.test' name='Carol C.' subscription='to'/>"))))
+		"<item jid='erin@example.test' name='Erin E.' subscription='to'/>"))))
 	assert.Equal(t, stanza.IQResult, rep.await(t, "p2").Type)
-	got, _ = alice.r.Cache().Item(carol.JID)
+	got, _ = alice.r.Cache().Item(erin.JID)
 	assert.Equal(t, renamed, got)
 	assert.Equal(t, "v8", alice.r.Cache().Ver())
 	assert.Equal(t, []roster.Change{{Op: roster.Updated, Item: renamed}}, alice.w.Changes())
 
 	// A removal.
 	require.NoError(t, srv.InjectRaw(alice.s.Addr(), []byte(pushXML("p3", "alice@"+d, "v9",
-		"<item jid='carol@example.test' subscription='remove'/>"))))
+		"<item jid='erin@example.test' subscription='remove'/>"))))
 	assert.Equal(t, stanza.IQResult, rep.await(t, "p3").Type)
-	_, ok = alice.r.Cache().Item(carol.JID)
+	_, ok = alice.r.Cache().Item(erin.JID)
 	assert.False(t, ok, "removed")
 	assert.Equal(t, "v9", alice.r.Cache().Ver())
 	assert.Equal(t, []roster.Change{{Op: roster.Removed, Item: renamed}}, alice.w.Changes())

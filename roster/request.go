@@ -60,7 +60,7 @@ func fetch(ctx context.Context, s session.Sender, iq *stanza.IQ, c *Cache, limit
 	req.Type = stanza.IQGet
 	req.Payload = q
 	req.Error = nil
-	reply, err := s.SendIQ(withReplyLimit(ctx, limit), &req)
+	reply, err := s.SendIQ(session.WithReplyLimit(ctx, limit), &req)
 	if err != nil {
 		return fmt.Errorf("roster: fetch: %w", err)
 	}

@@ -218,7 +218,6 @@ func bigRoster(n int) (string, []roster.Item) {
 // the fetch allows its one reply more.
 func TestBigRoster(t *testing.T) {
 	t.Parallel()
-	t.Skip("needs session.WithReplyLimit (branch house-replylimit)")
 	payload, items := bigRoster(20000)
 	require.Greater(t, len(payload), 1<<20, "the roster is over the default limit")
 	mux, c := newClient(nil)

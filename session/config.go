@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/sasl"
 )
 
@@ -71,6 +72,9 @@ type Config struct {
 
 	// MaxStanzaBytes bounds the size of one incoming top-level element;
 	// zero means 1 MiB. A larger one ends the stream with policy-violation.
+	// The one exception is the reply to a SendIQ whose ctx carries
+	// WithReplyLimit: that element alone may be as large as the request
+	// allowed.
 	MaxStanzaBytes int
 	// MaxDepth bounds element nesting below a stanza; zero means 64.
 	MaxDepth int
@@ -164,6 +168,13 @@ func (c *Config) maxQueueBytes() int {
 		return max(c.MaxQueueBytes, c.queueBytes())
 	}
 	return 4 * c.queueBytes()
+}
+
+func (c *Config) maxStanzaBytes() int {
+	if c.MaxStanzaBytes > 0 {
+		return c.MaxStanzaBytes
+	}
+	return wire.DefaultMaxStanzaBytes
 }
 
 func (c *Config) maxPending() int {

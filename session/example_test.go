@@ -84,6 +84,24 @@ func ExampleSession_SendIQ() {
 	}
 }
 
+// Fetching a roster that may be larger than the session's element limit
+// (Config.MaxStanzaBytes, 1 MiB by default): the reply to this request,
+// and only it, may take up to 16 MiB.
+func ExampleWithReplyLimit() {
+	var s session.Sender // a *Session from Dial, or the reconnecting client
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	query, err := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:roster'/>"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	reply, err := s.SendIQ(session.WithReplyLimit(ctx, 16<<20), &stanza.IQ{Type: stanza.IQGet, Payload: query})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = reply.Payload // the items
+}
+
 // Pinning the login to SCRAM with channel binding where possible, and
 // never PLAIN.
 func ExampleConfig_mechanisms() {

@@ -64,7 +64,7 @@ type negotiator struct {
 }
 
 func (n *negotiator) limits() wire.Limits {
-	return wire.Limits{MaxStanzaBytes: n.cfg.MaxStanzaBytes, MaxDepth: n.cfg.MaxDepth}
+	return wire.Limits{MaxStanzaBytes: n.cfg.maxStanzaBytes(), MaxDepth: n.cfg.MaxDepth}
 }
 
 // run negotiates a stream and returns the established session.

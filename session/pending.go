@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/xml"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -24,23 +25,36 @@ import (
 //   - the table is bounded (Config.MaxPending);
 //   - its size is readable without the lock (waiting), because the
 //     dispatch queue asks it on every full-queue check: while a request
-//     waits, the reader must read on to find its reply (queue.go).
+//     waits, the reader must read on to find its reply (queue.go);
+//   - a request may allow its reply more bytes than the stream's element
+//     limit (WithReplyLimit). The reader grants that to one element at
+//     most: the first iq result or error whose start tag carries the
+//     request's id and a sender that may answer it (grant). So that
+//     nothing else pays for the check, the requests holding such an
+//     allowance are counted (large), and the reader looks at an element's
+//     attributes only while the count is above zero.
 type pendingTable struct {
-	mu sync.Mutex
-	m  map[string]*pendingIQ
-	n  atomic.Int32 // len(m)
+	mu    sync.Mutex
+	m     map[string]*pendingIQ
+	n     atomic.Int32 // len(m)
+	large atomic.Int32 // requests in m whose limit no element has used yet
 }
 
 // pendingIQ is one request awaiting its reply.
 type pendingIQ struct {
 	to jid.JID
 	ch chan *stanza.IQ // buffered: delivering never blocks the reader
+	// limit is the size its reply may have, in bytes, when the request
+	// allowed more than the stream's limit; zero otherwise, and once an
+	// element has been granted it.
+	limit int
 }
 
-// add registers a request with the given id, sent to 'to', unless the id
-// is already waiting or max requests are.
-func (t *pendingTable) add(id string, to jid.JID, max int) (*pendingIQ, error) {
-	p := &pendingIQ{to: to, ch: make(chan *stanza.IQ, 1)}
+// add registers a request with the given id, sent to 'to', whose reply
+// may be limit bytes long (zero: the stream's limit), unless the id is
+// already waiting or max requests are.
+func (t *pendingTable) add(id string, to jid.JID, max, limit int) (*pendingIQ, error) {
+	p := &pendingIQ{to: to, ch: make(chan *stanza.IQ, 1), limit: limit}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, dup := t.m[id]; dup {
@@ -51,7 +65,35 @@ func (t *pendingTable) add(id string, to jid.JID, max int) (*pendingIQ, error) {
 	}
 	t.m[id] = p
 	t.n.Add(1)
+	if limit > 0 {
+		t.large.Add(1)
+	}
 	return p, nil
+}
+
+// grant returns the size limit for an element that may be the reply
+// with the given id from 'from' (account is the session's full JID), and
+// takes it from the request, so that no other element gets it: zero when
+// no request with that id allowed a larger reply, its allowance is used,
+// or 'from' may not answer it.
+func (t *pendingTable) grant(id string, from, account jid.JID) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.m[id]
+	if !ok || p.limit == 0 || !isReplySender(p.to, from, account) {
+		return 0
+	}
+	n := p.limit
+	t.unlimit(p)
+	return n
+}
+
+// unlimit drops p's allowance, if it still has one. t.mu is held.
+func (t *pendingTable) unlimit(p *pendingIQ) {
+	if p.limit > 0 {
+		p.limit = 0
+		t.large.Add(-1)
+	}
 }
 
 // deliver hands reply to the request with its id, if the reply comes from
@@ -66,6 +108,7 @@ func (t *pendingTable) deliver(reply *stanza.IQ, account jid.JID) bool {
 	}
 	delete(t.m, reply.ID)
 	t.n.Add(-1)
+	t.unlimit(p)
 	t.mu.Unlock()
 	p.ch <- reply
 	return true
@@ -78,6 +121,7 @@ func (t *pendingTable) forget(id string, p *pendingIQ) {
 	if t.m[id] == p {
 		delete(t.m, id)
 		t.n.Add(-1)
+		t.unlimit(p)
 	}
 	t.mu.Unlock()
 }
@@ -102,6 +146,79 @@ func isReplySender(to, from, account jid.JID) bool {
 	return false
 }
 
+// allowReply raises the size limit of the element whose start tag the
+// reader has just read when it is the reply a request allowed more bytes
+// (WithReplyLimit): an iq result or error with the request's id from an
+// address that may answer it, as deliver will check. The attributes are
+// read as the stanza decoder reads them (the last of a name counts), so
+// that the element it grants to is the one deliver matches; a 'from'
+// that does not parse gets nothing.
+func (s *Session) allowReply(start xml.StartElement) {
+	var typ, id, from string
+	hasFrom := false
+	for _, a := range start.Attr {
+		if a.Name.Space != "" {
+			continue
+		}
+		switch a.Name.Local {
+		case "type":
+			typ = a.Value
+		case "id":
+			id = a.Value
+		case "from":
+			from, hasFrom = a.Value, true
+		}
+	}
+	if typ != string(stanza.IQResult) && typ != string(stanza.IQError) {
+		return
+	}
+	var sender jid.JID
+	if hasFrom {
+		j, err := jid.Parse(from)
+		if err != nil {
+			return
+		}
+		sender = j
+	}
+	if n := s.pending.grant(id, sender, s.addr); n > 0 {
+		s.rd.AllowElement(n)
+	}
+}
+
+// replyLimitKey is the context key of WithReplyLimit.
+type replyLimitKey struct{}
+
+// WithReplyLimit returns a context under which SendIQ accepts a reply of
+// up to maxBytes bytes of input, where every other incoming element is
+// bounded by Config.MaxStanzaBytes. It is for requests whose answer is
+// known to be one large element, such as a roster of many thousands of
+// contacts. A maxBytes at or below the session's limit changes nothing.
+//
+// The larger limit goes to one element only: the first iq result or
+// error that carries the request's id and comes from an address that may
+// answer it (the rule SendIQ applies to replies). An element with that id
+// from anyone else, any message, presence or iq get or set, and any
+// element after the reply keep the session's limit, and one over it ends
+// the stream with policy-violation as always. Allowing a large reply
+// thus trusts the address the request goes to: use it for requests to
+// the account or its server, or to an entity trusted with that much of
+// the client's memory (the reply is held whole, as every stanza is).
+//
+// It is a context value so that it passes through Sender unchanged: the
+// feature packages set it on the ctx they give to SendIQ.
+func WithReplyLimit(ctx context.Context, maxBytes int) context.Context {
+	return context.WithValue(ctx, replyLimitKey{}, maxBytes)
+}
+
+// replyLimit returns the reply limit ctx carries when it is above the
+// session's element limit, and zero otherwise.
+func (s *Session) replyLimit(ctx context.Context) int {
+	if n, ok := ctx.Value(replyLimitKey{}).(int); ok && n > s.cfg.maxStanzaBytes() {
+		return n
+	}
+	return 0
+}
+
 // deliverReply hands an iq result or error that the reader read to the
 // SendIQ waiting for it; anything else is dropped.
 func (s *Session) deliverReply(iq *stanza.IQ) {
@@ -116,8 +233,9 @@ func (s *Session) deliverReply(iq *stanza.IQ) {
 // by an unguessable one (the caller's iq is not modified). Only a reply
 // from the address the request went to is accepted (for a request to the
 // account itself, also one from the account or its server: RFC 6120
-// §8.1.2.1). SendIQ may be called from a handler. When ctx ends the
-// request is forgotten and a late reply is dropped.
+// §8.1.2.1). The reply is bounded by Config.MaxStanzaBytes unless ctx
+// allows more (WithReplyLimit). SendIQ may be called from a handler. When
+// ctx ends the request is forgotten and a late reply is dropped.
 func (s *Session) SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error) {
 	if iq.Type != stanza.IQGet && iq.Type != stanza.IQSet {
 		return nil, fmt.Errorf("session: SendIQ with type %q, want get or set", iq.Type)
@@ -126,7 +244,7 @@ func (s *Session) SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error)
 	if req.ID == "" {
 		req.ID = newID()
 	}
-	p, err := s.pending.add(req.ID, req.To, s.cfg.maxPending())
+	p, err := s.pending.add(req.ID, req.To, s.cfg.maxPending(), s.replyLimit(ctx))
 	if err != nil {
 		return nil, err
 	}

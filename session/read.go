@@ -28,8 +28,12 @@ func (s *Session) readElements() bool {
 			return false
 		}
 		s.touch()
+		// One atomic load unless a request asked for a larger reply.
+		if s.pending.large.Load() > 0 && start.Name == iqName {
+			s.allowReply(start)
+		}
 		switch start.Name {
-		case xml.Name{Space: ns.Client, Local: "iq"},
+		case iqName,
 			xml.Name{Space: ns.Client, Local: "message"},
 			xml.Name{Space: ns.Client, Local: "presence"}:
 		case xml.Name{Space: ns.Stream, Local: "error"}:
@@ -75,6 +79,9 @@ func (s *Session) readElements() bool {
 		}
 	}
 }
+
+// iqName is the name of a top-level iq.
+var iqName = xml.Name{Space: ns.Client, Local: "iq"}
 
 // readError ends the session after the reader failed with err (see
 // close.go for the words).

@@ -22,7 +22,8 @@ type Sender interface {
 	// Send writes a stanza to the stream (see Session.Send).
 	Send(ctx context.Context, st stanza.Stanza) error
 	// SendIQ sends an iq get or set and waits for its reply (see
-	// Session.SendIQ).
+	// Session.SendIQ). Implementations hand ctx on to the session, so
+	// that WithReplyLimit reaches it.
 	SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error)
 	// Addr returns the full JID the server bound.
 	Addr() jid.JID

@@ -27,7 +27,8 @@ const (
 // Limits bound what one top-level element may cost. Zero values mean the
 // defaults.
 type Limits struct {
-	// MaxStanzaBytes is the largest top-level element, in bytes of input.
+	// MaxStanzaBytes is the largest top-level element, in bytes of input,
+	// unless AllowElement raises it for one element.
 	MaxStanzaBytes int
 	// MaxDepth is the deepest nesting below a top-level element.
 	MaxDepth int
@@ -496,7 +497,25 @@ func (r *Reader) LastSize() int { return r.last }
 // Depth returns 1 between top-level elements and more inside one.
 func (r *Reader) Depth() int { return r.depth }
 
-func (r *Reader) reset() { r.cr.n = 0 }
+// AllowElement raises the size limit of the current top-level element to
+// n bytes of input, counted from its start tag as before; it never
+// lowers it. The next element has the Limits' size again. It does
+// nothing between elements, nor once the element has gone over its limit
+// (the parser may have read that far ahead of the tokens handed out):
+// the caller decides right after NextElement, from what the start tag
+// says.
+func (r *Reader) AllowElement(n int) {
+	if r.depth >= 2 && !r.cr.capped && n > r.cr.max {
+		r.cr.max = n
+	}
+}
+
+// reset starts the budget of the next element: nothing counted, the
+// Limits' size.
+func (r *Reader) reset() {
+	r.cr.n = 0
+	r.cr.max = r.lim.MaxStanzaBytes
+}
 
 func (r *Reader) restricted(tok xml.Token) error {
 	what := "markup"
@@ -530,7 +549,7 @@ func (r *Reader) token() (xml.Token, error) {
 	switch {
 	case r.cr.capped:
 		err = &stanza.StreamError{Condition: stanza.StreamPolicyViolation,
-			Text: fmt.Sprintf("element larger than %d bytes", r.lim.MaxStanzaBytes)}
+			Text: fmt.Sprintf("element larger than %d bytes", r.cr.max)}
 	case r.cr.ioErr != nil:
 		err = r.cr.ioErr
 		if err == io.EOF {
