@@ -3,7 +3,6 @@ package xmpptest_test
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
@@ -25,12 +23,7 @@ import (
 // records roster pushes.
 func rosterLogin(t *testing.T, srv *xmpptest.Server, user string) *rclient {
 	t.Helper()
-	c := &rclient{pushes: make(chan *stanza.IQ, 256)}
-	mux := session.NewMux()
-	mux.HandleIQFunc(stanza.IQSet, xml.Name{Space: ns.Roster, Local: "query"}, func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
-		c.pushes <- iq
-		return nil, nil
-	})
+	c, mux := newRClient()
 	addr := account(srv, user)
 	s, err := srv.Connect(ctxFor(t), addr, "pw-"+addr.Localpart(), &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)

@@ -467,6 +467,18 @@ type rclient struct {
 	pushes chan *stanza.IQ
 }
 
+// newRClient returns a client, without its session yet, and the Mux that
+// records the roster pushes it receives (and answers them).
+func newRClient() (*rclient, *session.Mux) {
+	c := &rclient{pushes: make(chan *stanza.IQ, 256)}
+	mux := session.NewMux()
+	mux.HandleIQFunc(stanza.IQSet, xml.Name{Space: ns.Roster, Local: "query"}, func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
+		c.pushes <- iq
+		return nil, nil
+	})
+	return c, mux
+}
+
 // runRosterCases runs the table against srv.
 func runRosterCases(t *testing.T, srv rosterServer) {
 	for i, rc := range rosterCases {
@@ -490,12 +502,7 @@ func runRosterCase(t *testing.T, srv rosterServer, user string, rc rosterCase) {
 	}
 	clients := map[string]*rclient{}
 	connect := func(res string) {
-		c := &rclient{pushes: make(chan *stanza.IQ, 16)}
-		mux := session.NewMux()
-		mux.HandleIQFunc(stanza.IQSet, xml.Name{Space: ns.Roster, Local: "query"}, func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
-			c.pushes <- iq
-			return nil, nil
-		})
+		c, mux := newRClient()
 		c.s = srv.dial(t, user, res, mux)
 		require.True(t, c.s.Features().RosterVersioning, "%s offers roster versioning", srv.kind)
 		clients[res] = c
