@@ -280,6 +280,14 @@ func (c *conn) queuePush(st stanza.Stanza, held bool) {
 	c.pushMu.Unlock()
 }
 
+// holdPushes keeps the roster pushes queued for the client back until
+// the connection's own goroutine has written its reply.
+func (c *conn) holdPushes() {
+	c.pushMu.Lock()
+	c.pushHeld = true
+	c.pushMu.Unlock()
+}
+
 // writePushes writes the queued roster pushes in order, unless they are
 // held back; release ends the hold (the connection's own goroutine, once
 // its reply is out).

@@ -187,6 +187,9 @@ func (s *Server) rosterGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 	}
 	b := a.book()
 	c.rosterInterested = true
+	// Pushes of later changes wait behind this result, which they
+	// update: a client never sees a push older than its roster.
+	c.holdPushes()
 	n, known := s.parseVer(q.Ver)
 	switch {
 	case s.cfg.NoRosterVersioning || !known || n > b.ver:
@@ -194,7 +197,7 @@ func (s *Server) rosterGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 		return nil, nil
 	case s.cfg.RosterUpdatesAsPushes:
 		for _, ch := range b.since(n) {
-			c.queuePush(s.push(c, ch.item, ch.ver), true)
+			c.queuePush(s.push(c, ch.item, ch.ver), false)
 		}
 		return nil, nil
 	}

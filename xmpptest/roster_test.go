@@ -336,9 +336,7 @@ func TestRosterPushOrder(t *testing.T) {
 		prev := uint64(0)
 		for range total {
 			_, ver := w.next(t)
-			num, _, _ := strings.Cut(ver, "-")
-			n, err := strconv.ParseUint(num, 10, 64)
-			require.NoError(t, err, ver)
+			n := verNumber(t, ver)
 			assert.Greater(t, n, prev, "versions in order")
 			prev = n
 		}
@@ -347,4 +345,54 @@ func TestRosterPushOrder(t *testing.T) {
 	got, err := srv.Roster(alice)
 	require.NoError(t, err)
 	assert.Len(t, got.Items, total)
+}
+
+// A resource's first fetch answers before any push reaches it, and every
+// push it then gets is newer than the roster it fetched, also while the
+// roster changes meanwhile.
+func TestRosterFetchBeforePushes(t *testing.T) {
+	srv := newServer(t, withTranscripts(xmpptest.Config{}))
+	for i := range 20 {
+		// A subtest each: its resource logs out when it ends, so that no
+		// resource gets more pushes than its channel holds.
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			c := rosterLogin(t, srv, "alice/f"+strconv.Itoa(i))
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for n := range 50 {
+					assert.NoError(t, srv.SetRosterItem(alice, roster.Item{JID: jid.MustParse("c" + strconv.Itoa(n) + "@example.test"), Name: strconv.Itoa(i)}))
+				}
+			})
+			const getID = "the-get"
+			reply, err := c.s.SendIQ(ctxFor(t), &stanza.IQ{Header: stanza.Header{ID: getID}, Type: stanza.IQGet, Payload: &roster.Query{Versioned: true}})
+			wg.Wait()
+			require.NoError(t, err)
+			raw, ok := reply.Raw()
+			require.True(t, ok)
+			q, err := roster.ParseQuery(raw)
+			require.NoError(t, err)
+			now, err := srv.Roster(alice)
+			require.NoError(t, err)
+			if now.Ver == q.Ver {
+				return // the fetch came after the changes: nothing to push
+			}
+			_, ver := c.next(t)
+			tr := srv.Transcript(c.s.Addr())
+			result := strings.Index(tr, "S: <iq id='"+getID+"'")
+			push := strings.Index(tr, "type='set'><query xmlns='jabber:iq:roster' ver=")
+			require.NotEqual(t, -1, result)
+			assert.Less(t, result, push, "the result comes first")
+			assert.Greater(t, verNumber(t, ver), verNumber(t, q.Ver), "the first push is newer than the roster")
+		})
+	}
+}
+
+// verNumber returns the counter in one of xmpptest's versions ("n-epoch"),
+// which says their order (a client treats versions as opaque).
+func verNumber(t *testing.T, ver string) uint64 {
+	t.Helper()
+	num, _, _ := strings.Cut(ver, "-")
+	n, err := strconv.ParseUint(num, 10, 64)
+	require.NoError(t, err, ver)
+	return n
 }
