@@ -31,6 +31,17 @@ type Config struct {
 	// zero means crypto/tls's maximum.
 	TLSMaxVersion uint16
 
+	// RosterUpdatesAsPushes answers a roster get with a stale version
+	// (one this server issued before the last change) with an empty
+	// result followed by a push of each change since, oldest first, the
+	// second way RFC 6121 §2.6.3 allows. The default is the whole roster,
+	// as Prosody and ejabberd answer; this tests a client's other path.
+	RosterUpdatesAsPushes bool
+	// NoRosterVersioning leaves out roster versioning (RFC 6121 §2.6): no
+	// stream feature, no ver in roster results and pushes, and a ver in a
+	// get is ignored.
+	NoRosterVersioning bool
+
 	// Listen makes the server also accept TCP connections on 127.0.0.1 on
 	// a free port; Addr returns it.
 	Listen bool

@@ -40,6 +40,17 @@ type conn struct {
 	closing atomic.Bool  // shutdown started: other writers give up
 	delay   atomic.Int64 // time.Duration slept before each write
 
+	// Roster pushes for this client, in the order of their versions:
+	// queued under srv.mu (where versions are made) and written under
+	// wmu by whichever goroutine gets there first, so that two changes
+	// made at once on two goroutines reach every resource in order
+	// without a lock held across a write. pushHeld keeps them back while
+	// the connection's own goroutine has a reply to write first (the
+	// result of the set or get that made them).
+	pushMu   sync.Mutex // guards pushes and pushHeld; taken under srv.mu or wmu, never the other way
+	pushes   []stanza.Stanza
+	pushHeld bool
+
 	// Owned by the goroutine.
 	tlsState *tls.ConnectionState
 	user     string // authenticated localpart
@@ -55,6 +66,9 @@ type conn struct {
 	priority  int8
 	presence  *stanza.Presence // last available presence broadcast
 	availSeq  uint64           // when it became available, for ordering
+	// rosterInterested: the resource has requested the roster, so it
+	// receives roster pushes (RFC 6121 §2.2).
+	rosterInterested bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -254,4 +268,60 @@ func (c *conn) writeStanza(st stanza.Stanza) error {
 	*bp = b[:0]
 	bufPool.Put(bp)
 	return err
+}
+
+// queuePush queues a roster push for the client; held keeps it (and what
+// is queued after it) back until the connection's own goroutine has
+// written its reply. The caller holds srv.mu.
+func (c *conn) queuePush(st stanza.Stanza, held bool) {
+	c.pushMu.Lock()
+	c.pushes = append(c.pushes, st)
+	c.pushHeld = c.pushHeld || held
+	c.pushMu.Unlock()
+}
+
+// holdPushes keeps the roster pushes queued for the client back until
+// the connection's own goroutine has written its reply.
+func (c *conn) holdPushes() {
+	c.pushMu.Lock()
+	c.pushHeld = true
+	c.pushMu.Unlock()
+}
+
+// writePushes writes the queued roster pushes in order, unless they are
+// held back; release ends the hold (the connection's own goroutine, once
+// its reply is out).
+func (c *conn) writePushes(release bool) {
+	c.pushMu.Lock()
+	if release {
+		c.pushHeld = false
+	}
+	idle := c.pushHeld || len(c.pushes) == 0
+	c.pushMu.Unlock()
+	if idle || c.closing.Load() {
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for {
+		c.pushMu.Lock()
+		if c.pushHeld || len(c.pushes) == 0 {
+			c.pushMu.Unlock()
+			return
+		}
+		st := c.pushes[0]
+		c.pushes[0] = nil
+		c.pushes = c.pushes[1:]
+		c.pushMu.Unlock()
+		b, err := st.AppendXML((*bp)[:0])
+		*bp = b[:0]
+		if err != nil {
+			continue
+		}
+		if c.writeLocked(b) != nil {
+			return
+		}
+	}
 }

@@ -40,10 +40,11 @@
 //     answered service-unavailable; an error message is dropped. An iq is
 //     answered by the server on the account's behalf: ping; disco#info
 //     with the identity account/registered and the features disco#info,
-//     disco#items and ping (XEP-0030 §3.1; to anyone, since there are no
-//     rosters to restrict it); disco#items with no items; other
-//     namespaces are service-unavailable. Presence goes to every
-//     available resource.
+//     disco#items and ping (XEP-0030 §3.1; to anyone, since presence
+//     subscriptions, which would restrict it, are not tracked yet);
+//     disco#items with no items; the roster, for the account itself only
+//     (forbidden to anyone else); other namespaces are
+//     service-unavailable. Presence goes to every available resource.
 //   - A full JID: delivered when that resource is bound (available or
 //     not). Otherwise a chat or normal message is routed as if to the bare
 //     JID, a headline or error message and presence are dropped, groupchat
@@ -55,6 +56,34 @@
 // with a <conflict/> stream error (RFC 6120 §7.7.2.2); RefuseConflicts
 // makes the server refuse the new bind with a conflict stanza error instead.
 //
+// # Rosters
+//
+// Every account has a roster (RFC 6121 §2). A roster get makes the
+// resource interested: from then on it receives a push for each change,
+// whether a resource or the Go API made it, in the order of the changes.
+// A set adds or updates one item (its name and groups: the subscription
+// state stays the server's) or, with subscription='remove', removes it
+// (item-not-found when there is none). A set is checked as RFC 6121
+// §2.3.3 says: exactly one item, with a valid bare JID other than the
+// account's, no ask, no empty group (not-acceptable) and no group twice;
+// a get carries no item; a get or set addressed to another account is
+// forbidden. Roster versioning (§2.6) is offered: results and pushes carry
+// a version; a get with the current version gets an empty result, one with
+// a stale version the whole roster, as Prosody and ejabberd answer
+// (RosterUpdatesAsPushes: an empty result, then a push of each change
+// since). NoRosterVersioning turns versioning off.
+//
+// These rules were compared with Prosody and ejabberd case by case. Where
+// those servers differ from each other or from RFC 6121, xmpptest follows
+// the RFC, and where the RFC is silent, the stricter server, so that a
+// client that passes against xmpptest works on both (the package's tests
+// hold the cases and each server's answers).
+//
+// Tests seed and read rosters with SetRosterItem, RemoveRosterItem and
+// Roster. SetRosterItem also sets what a client cannot: the subscription
+// state and the ask and approved flags ("alice has bob as a contact with
+// subscription both").
+//
 // # Concurrency
 //
 // Each connection has one goroutine, which reads and negotiates its stream
@@ -63,8 +92,11 @@
 // written to the recipient's connection under that connection's write mutex.
 // There is no goroutine per stanza and no queue: a client that does not read
 // slows down (and, after the write timeout, loses) the senders that write to
-// it, as over TCP. Close ends every connection and waits for every
-// goroutine the server started.
+// it, as over TCP. The one exception keeps roster pushes in order: a push
+// is listed for its recipient where its version is made, and written by
+// whichever goroutine takes the recipient's write mutex next, so a push
+// waits only while another goroutine writes to the same client. Close ends
+// every connection and waits for every goroutine the server started.
 //
 // # Hooks for tests
 //

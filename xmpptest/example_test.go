@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
@@ -90,4 +92,41 @@ func ExampleListen() {
 	defer s.Close(context.Background())
 	fmt.Println(s.Addr().Bare(), len(srv.CertPEM()) > 0)
 	// Output: alice@example.test true
+}
+
+// A test starts from a given roster: alice has bob as a contact with
+// subscription both. A bot that keeps its roster with the roster package
+// sees it on login, and each change the test makes is pushed to it.
+func ExampleServer_SetRosterItem() {
+	srv, err := xmpptest.Start(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	aliceAddr, _ := srv.AddUser("alice", "alice-pw")
+	bob := jid.MustParse("bob@example.test")
+	_ = srv.SetRosterItem(aliceAddr, roster.Item{JID: bob, Name: "Bob", Subscription: roster.SubscriptionBoth, Groups: []string{"Friends"}})
+
+	mux := session.NewMux()
+	r := roster.Handle(mux) // fetches the roster on login
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, err := srv.Connect(ctx, aliceAddr, "alice-pw", &session.Config{Mux: mux})
+	if err != nil {
+		panic(err)
+	}
+	defer alice.Close(ctx)
+	for _, it := range r.Cache().Items() {
+		fmt.Println(it.JID, it.Name, it.Subscription, it.Groups)
+	}
+
+	w := r.Cache().Watch() // reports what the cache holds, then each change
+	defer w.Stop()
+	_, _ = w.Next(ctx)
+	_ = srv.RemoveRosterItem(aliceAddr, bob)
+	changes, _ := w.Next(ctx)
+	fmt.Println(changes[0].Op, changes[0].Item.JID)
+	// Output:
+	// bob@example.test Bob both [Friends]
+	// removed bob@example.test
 }

@@ -23,10 +23,10 @@ func TestExtensionPoints(t *testing.T) {
 	_, err := srv.AddUser("alice", "pw")
 	require.NoError(t, err)
 
-	srv.handleIQ(stanza.IQGet, xml.Name{Space: "jabber:iq:roster"}, scopeAccount,
+	srv.handleIQ(stanza.IQGet, xml.Name{Space: "urn:example:ext"}, scopeAccount,
 		func(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, error) {
 			assert.Equal(t, c.addr.Bare(), to)
-			return stanza.ParseRaw([]byte("<query xmlns='jabber:iq:roster'/>"))
+			return stanza.ParseRaw([]byte("<answer xmlns='urn:example:ext'/>"))
 		})
 	srv.messageHooks = append(srv.messageHooks, func(c *conn, m *stanza.Message) (bool, []jid.JID) {
 		if m.Body != "intercept" {
@@ -46,8 +46,8 @@ func TestExtensionPoints(t *testing.T) {
 		return false, nil
 	})
 	srv.endHooks = append(srv.endHooks, func(*conn) { ended.Add(1) })
-	srv.streamFeatures = append(srv.streamFeatures, "<ver xmlns='urn:xmpp:features:rosterver'/>")
-	srv.addFeature(scopeServer, "jabber:iq:roster")
+	srv.streamFeatures = append(srv.streamFeatures, "<ext xmlns='urn:example:ext'/>")
+	srv.addFeature(scopeServer, "urn:example:ext")
 
 	got := make(chan *stanza.Message, 1)
 	mux := session.NewMux()
@@ -56,11 +56,14 @@ func TestExtensionPoints(t *testing.T) {
 	defer cancel()
 	s, err := srv.Connect(ctx, jid.MustParse("alice@example.test"), "pw", &session.Config{Mux: mux, KeepAlive: -1})
 	require.NoError(t, err)
-	assert.True(t, s.Features().RosterVersioning)
+	_, ok := s.Features().Lookup(xml.Name{Space: "urn:example:ext", Local: "ext"})
+	assert.True(t, ok, "the extra stream feature is offered")
 
-	q, _ := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:roster'/>"))
-	_, err = s.SendIQ(ctx, &stanza.IQ{Type: stanza.IQGet, Payload: q})
+	q, _ := stanza.ParseRaw([]byte("<query xmlns='urn:example:ext'/>"))
+	reply, err := s.SendIQ(ctx, &stanza.IQ{Type: stanza.IQGet, Payload: q})
 	require.NoError(t, err)
+	answer, _ := reply.Raw()
+	assert.Equal(t, "answer", answer.Name().Local, "the namespace's handler answers any payload of it")
 	_, err = s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: srv.Domain()}, Type: stanza.IQGet, Payload: q})
 	assert.ErrorIs(t, err, stanza.ServiceUnavailable, "an account-scope handler does not answer for the domain")
 
@@ -73,10 +76,10 @@ func TestExtensionPoints(t *testing.T) {
 	}
 	require.NoError(t, s.Send(ctx, &stanza.Presence{}))
 	info, _ := stanza.ParseRaw([]byte("<query xmlns='http://jabber.org/protocol/disco#info'/>"))
-	reply, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: srv.Domain()}, Type: stanza.IQGet, Payload: info})
+	reply, err = s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: srv.Domain()}, Type: stanza.IQGet, Payload: info})
 	require.NoError(t, err)
 	raw, _ := reply.Raw()
-	assert.Contains(t, raw.String(), "var='jabber:iq:roster'")
+	assert.Contains(t, raw.String(), "var='urn:example:ext'")
 	assert.Equal(t, int32(1), sawPresence.Load())
 
 	require.NoError(t, s.Close(ctx))

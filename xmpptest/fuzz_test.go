@@ -35,6 +35,10 @@ func FuzzServerInput(f *testing.F) {
 		"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3LWFsaWNl</auth>",
 		"<message to='bob@example.test'><body>&#0;</body></message>",
 		"<message to='bob@example.test'><body>&lt;&amp;&#x1F600;</body></message>",
+		"<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver=''/></iq><iq type='set' id='r2'><query xmlns='jabber:iq:roster'><item jid='bob@example.test' name='Bob'><group>G</group></item></query></iq>",
+		"<iq type='set' id='r3'><query xmlns='jabber:iq:roster'><item jid='bob@example.test' subscription='remove'/></query></iq>",
+		"<iq type='set' id='r4'><query xmlns='jabber:iq:roster'><item jid='Bob@Example.Test' ask='subscribe'><group/><group>A</group><group>A</group></item></query></iq>",
+		"<iq type='get' id='r5' to='bob@example.test'><query xmlns='jabber:iq:roster' ver='1-00000000'><item jid='x@y'/></query></iq>",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -133,8 +133,8 @@ func (s *Server) discoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, e
 // accountDiscoInfo answers disco#info for an account's bare JID on its
 // behalf (XEP-0030 §3.1: the server replies for a hosted account, with the
 // primary identity account/registered). Every account is registered and,
-// without a roster, anyone may ask; the features are what the server
-// answers for the account.
+// as presence subscriptions are not tracked yet, anyone may ask; the
+// features are what the server answers for the account.
 func (s *Server) accountDiscoInfo(_ *conn, iq *stanza.IQ, _ jid.JID) (stanza.Payload, error) {
 	return infoQuery(iq, "<identity category='account' type='registered'/>", s.accountFeatures)
 }

@@ -46,6 +46,9 @@ type Server struct {
 	// accountFeatures are the disco#info features of every account's
 	// bare JID, answered on its behalf.
 	accountFeatures []string
+	// rosterEpoch ends every roster version of this server, so that a
+	// version from elsewhere is never taken for one of its own.
+	rosterEpoch string
 
 	wg sync.WaitGroup
 
@@ -58,10 +61,12 @@ type Server struct {
 	seq      uint64            // orders resources by when they became available
 }
 
-// account is a user and the resources bound to it.
+// account is a user, the resources bound to it and its roster (nil
+// until first used).
 type account struct {
 	password  string
 	resources map[string]*conn
+	roster    *rosterBook
 }
 
 // Start starts a server configured by cfg (nil for the defaults), for
@@ -79,7 +84,9 @@ func Start(cfg *Config) (*Server, error) {
 	}
 	s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.cert.TLS}, MinVersion: tls.VersionTLS12, MaxVersion: s.cfg.TLSMaxVersion}
 	s.sasl = &saslauth.Server{Domain: d.Domainpart(), Lookup: s.lookup, NoPlus: s.cfg.NoChannelBinding}
+	s.rosterEpoch = newID()[:8]
 	s.registerCore()
+	s.registerRoster()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -22,8 +22,8 @@ func TestStory(t *testing.T) {
 		xml      bool
 		contains []string
 	}{
-		{"plain", false, []string{"== 1. alice logs in", "thread demo-", "pong from parley.example", "answers a ping", "all 8 steps done"}},
-		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "all 8 steps done"}},
+		{"plain", false, []string{"== 1. alice logs in", "roster push: bob@parley.example \"Bob\" [Friends], subscription none", "thread demo-", "pong from parley.example", "answers a ping", "all 9 steps done"}},
+		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "all 9 steps done"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestStoryOverTCP(t *testing.T) {
 	}
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
-	assert.Contains(t, out.String(), "all 8 steps done")
+	assert.Contains(t, out.String(), "all 9 steps done")
 }
 
 // A -ca file that cannot serve fails the run before anyone connects, and

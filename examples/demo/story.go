@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
+	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
@@ -31,6 +33,7 @@ func storySteps() []step {
 	return []step{
 		{"alice logs in", func(ctx context.Context, st *story) error { return st.login(ctx, st.alice) }},
 		{"bob logs in", func(ctx context.Context, st *story) error { return st.login(ctx, st.bob) }},
+		{"alice adds bob to her roster", addToRoster},
 		{"both become available", becomeAvailable},
 		{"alice starts a thread with bob", aliceWrites},
 		{"bob answers in the same thread", bobAnswers},
@@ -47,6 +50,8 @@ type actor struct {
 	password string
 	sess     *session.Session
 	messages chan *stanza.Message
+	roster   *roster.Roster
+	pushes   chan roster.Item
 }
 
 // story is the state the steps share.
@@ -58,10 +63,20 @@ type story struct {
 	thread     stanza.Thread
 }
 
-// login connects who with a Mux that records messages and answers pings.
+// login connects who with a Mux that keeps the roster (fetched at login,
+// before anything else happens on the stream), records messages and
+// roster pushes and answers pings.
 func (st *story) login(ctx context.Context, who *actor) error {
 	who.messages = make(chan *stanza.Message, 16)
+	who.pushes = make(chan roster.Item, 16)
 	mux := session.NewMux()
+	who.roster = roster.Handle(mux)
+	who.roster.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
+		select {
+		case who.pushes <- it:
+		default:
+		}
+	})
 	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {
 		st.out.recv(who.name, m)
 		select {
@@ -88,7 +103,37 @@ func (st *story) login(ctx context.Context, who *actor) error {
 		tlsInfo = tlsVersion(cs.Version)
 	}
 	st.out.event(who.name, "logged in as %s (%s)", s.Addr(), tlsInfo)
+	st.out.event(who.name, "roster fetched: %d item(s)", who.roster.Cache().Len())
 	return nil
+}
+
+// addToRoster has alice add bob to her roster with a name and a group,
+// and waits for the server's push of the new item (RFC 6121 §2.3).
+func addToRoster(ctx context.Context, st *story) error {
+	want := roster.Item{JID: st.bob.addr.Bare(), Name: "Bob", Groups: []string{"Friends"}}
+	st.out.event(st.alice.name, "adds %s as %q in group %q", want.JID, want.Name, want.Groups[0])
+	if err := roster.Set(ctx, st.alice.sess, want); err != nil {
+		return fmt.Errorf("alice could not add bob: %w", err)
+	}
+	for {
+		select {
+		case it := <-st.alice.pushes:
+			if it.JID != want.JID {
+				continue // another change; keep waiting
+			}
+			st.out.event(st.alice.name, "roster push: %s %q %v, subscription %s", it.JID, it.Name, it.Groups, it.Subscription)
+			if it.Name != want.Name || !slices.Equal(it.Groups, want.Groups) {
+				return fmt.Errorf("the push has %q %v, want %q %v", it.Name, it.Groups, want.Name, want.Groups)
+			}
+			if _, ok := st.alice.roster.Cache().Item(want.JID); !ok {
+				return errors.New("bob is not in alice's roster cache after the push")
+			}
+			st.out.event(st.alice.name, "roster now: %d item(s), groups %v", st.alice.roster.Cache().Len(), st.alice.roster.Cache().Groups())
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("no roster push for %s: %w", want.JID, ctx.Err())
+		}
+	}
 }
 
 func becomeAvailable(ctx context.Context, st *story) error {

@@ -29,8 +29,10 @@ const (
 // which RFC 6121 dropped and some servers still require.
 const Session = "urn:ietf:params:xml:ns:xmpp-session"
 
-// Stream features of RFC 6121 (XMPP IM).
+// RFC 6121 (XMPP IM): the roster namespace and stream features.
 const (
+	// Roster is the namespace of the roster query (§2.1).
+	Roster = "jabber:iq:roster"
 	// RosterVer announces roster versioning (§2.6).
 	RosterVer = "urn:xmpp:features:rosterver"
 	// PreApproval announces subscription pre-approval (§3.4).
