@@ -74,7 +74,8 @@
 // The Tracker is bounded: presence from a JID that is not in the roster
 // (nor the account itself) is not tracked, a contact has at most
 // Options.MaxResources resources tracked, and a contact removed from the
-// roster is dropped. Presence carrying a MUC user element (XEP-0045) is
+// roster, or whose presence the account no longer subscribes to (a roster
+// push with subscription none or from), is dropped. Presence carrying a MUC user element (XEP-0045) is
 // ignored. A presence without from, a probe (the server's business, RFC
 // 6121 §4.3) and a subscription stanza from the account itself are
 // ignored. A subscription stanza from a full JID counts as from its bare

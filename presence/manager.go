@@ -96,9 +96,10 @@ type Manager struct {
 //     presence to every entity that got directed presence through the
 //     Manager and not yet its end, before Close sends the broadcast one;
 //   - an end hook that stops the stream's caps lookups and waits for them;
-//   - a roster push callback: a contact removed from the roster is no
-//     longer tracked, and a pending request that the roster shows
-//     answered is no longer pending.
+//   - a roster push callback: a contact removed from the roster, or
+//     whose presence the account no longer subscribes to (subscription
+//     none or from), is no longer tracked, and a pending request that
+//     the roster shows answered is no longer pending.
 //
 // Handle panics if rs is nil.
 func Handle(mux *session.Mux, rs *roster.Roster, opts *Options) *Manager {
@@ -343,17 +344,22 @@ func (m *Manager) broadcast(ctx context.Context, s *session.Session, events []Ev
 	}
 }
 
-// rosterPush follows the roster: a removed contact is no longer tracked;
-// a request the roster shows answered (the item removed, or subscription
-// from or both) is no longer pending.
+// rosterPush follows the roster: a contact removed, or whose presence the
+// account is no longer subscribed to (subscription none or from), is no
+// longer tracked — its presence stops coming, and not every server sends
+// the unavailable presence RFC 6121 §3.3.3 asks for (Prosody does not
+// when the account unsubscribes); a request the roster shows answered (the
+// item removed, or subscription from or both) is no longer pending.
 func (m *Manager) rosterPush(ctx context.Context, s *session.Session, it roster.Item) {
+	bare := it.JID.Bare()
 	switch it.Subscription {
-	case roster.SubscriptionRemove:
-		m.dropPending(it.JID)
-		if it.JID.Bare() != m.tracker.Account() {
-			m.broadcast(ctx, s, m.tracker.unavailable(it.JID.Bare(), nil, m.now(), nil))
+	case roster.SubscriptionRemove, roster.SubscriptionFrom, roster.SubscriptionBoth:
+		m.dropPending(bare)
+	}
+	switch it.Subscription {
+	case roster.SubscriptionRemove, roster.SubscriptionNone, roster.SubscriptionFrom:
+		if bare != m.tracker.Account() {
+			m.broadcast(ctx, s, m.tracker.unavailable(bare, nil, m.now(), nil))
 		}
-	case roster.SubscriptionFrom, roster.SubscriptionBoth:
-		m.dropPending(it.JID)
 	}
 }

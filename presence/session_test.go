@@ -3,6 +3,7 @@ package presence_test
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -513,18 +514,43 @@ func TestBroadcastsAndHostileInput(t *testing.T) {
 
 // A roster push that removes a contact takes it offline and out of the
 // tracker; a later presence from it is not tracked.
-func TestRosterRemovalUntracks(t *testing.T) {
+// A push that removes a contact, or ends the account's subscription to
+// its presence, untracks it: its presence no longer comes (and Prosody
+// sends no unavailable presence when the account unsubscribes). A push
+// that keeps the subscription keeps it tracked.
+func TestRosterPushUntracks(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder(nil, nil)
-	s, p := dialScripted(t, rec, nil, nil)
-	marker(t, s, p)
-	p.Send("<presence from='nurse@example.com/kitchen'/>")
-	rec.waitEvents(t, 1)
-	p.Send("<iq type='set' id='push1'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' subscription='remove'/></query></iq>")
-	p.Send("<presence from='nurse@example.com/hall'/>")
-	syncEvents(t, rec, p, "1")
-	assert.Equal(t, []string{"online nurse@example.com/kitchen /0/", "offline nurse@example.com/kitchen /0/", "online romeo@example.net/sync /0/1"}, rec.eventList())
-	assert.Empty(t, rec.m.Tracker().Resources(nurse))
+	tests := []struct {
+		name    string
+		item    string
+		tracked bool
+	}{
+		{name: "removed", item: "subscription='remove'"},
+		{name: "unsubscribed: from", item: "subscription='from'"},
+		{name: "unsubscribed: none", item: "subscription='none'"},
+		{name: "none with a new request", item: "subscription='none' ask='subscribe'"},
+		{name: "still to", item: "subscription='to' name='Nurse'", tracked: true},
+		{name: "both", item: "subscription='both'", tracked: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder(nil, nil)
+			s, p := dialScripted(t, rec, nil, nil)
+			marker(t, s, p)
+			p.Send("<presence from='nurse@example.com/kitchen'/>")
+			rec.waitEvents(t, 1)
+			p.Send("<iq type='set' id='push1'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' " + tt.item + "/></query></iq>")
+			syncEvents(t, rec, p, "1")
+			want := []string{"online nurse@example.com/kitchen /0/", "offline nurse@example.com/kitchen /0/", "online romeo@example.net/sync /0/1"}
+			if tt.tracked {
+				want = slices.Delete(want, 1, 2)
+			}
+			assert.Equal(t, want, rec.eventList())
+			_, online := rec.m.Tracker().Resource(jid.MustParse("nurse@example.com/kitchen"))
+			assert.Equal(t, tt.tracked, online)
+		})
+	}
 }
 
 // capsInfo returns a disco#info that only the contact with the given name

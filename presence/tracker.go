@@ -32,7 +32,7 @@ const (
 	// capabilities.
 	Changed
 	// Offline: an online resource went offline (unavailable presence, a
-	// presence error, the contact's removal or cancelled subscription, a
+	// presence error, the contact's removal or an ended subscription, a
 	// new stream).
 	Offline
 )
