@@ -2,12 +2,14 @@ package presence
 
 import (
 	"context"
+	"encoding/xml"
 	"sync"
 	"time"
 
 	"github.com/parleyim/parley/disco"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
+	"github.com/parleyim/parley/stanza"
 )
 
 // DefaultCapsLookups is how many caps lookups run at once on a stream when
@@ -21,6 +23,57 @@ const (
 	maxQueuedLookups = 1024
 	lookupTimeout    = 30 * time.Second
 )
+
+// Bounds on the caps elements a Manager remembers parsing: how many, and
+// how long each may be (a real one is under 200 bytes).
+const (
+	maxParsedCaps    = 1024
+	maxParsedCapsLen = 512
+)
+
+var capsElement = xml.Name{Space: disco.NSCaps, Local: "c"}
+
+// parsedCaps remembers what caps elements, byte for byte, stand for, so
+// that the presence handler does not run an XML decoder over the same few
+// elements for every presence: contacts announce a handful of distinct
+// ones, and parsing one costs most of what the handler does.
+type parsedCaps struct {
+	mu   sync.Mutex
+	buf  []byte // the element being looked up
+	seen map[string]capsResult
+}
+
+type capsResult struct {
+	caps disco.Caps
+	ok   bool
+}
+
+// find returns the caps element p announces, as disco.FindCaps does.
+func (pc *parsedCaps) find(p *stanza.Presence) (disco.Caps, bool) {
+	r, ok := p.Extension(capsElement)
+	if !ok {
+		return disco.FindCaps(p) // none, or a disco.Caps value (a presence built here)
+	}
+	pc.mu.Lock()
+	pc.buf, _ = r.AppendXML(pc.buf[:0])
+	res, ok := pc.seen[string(pc.buf)]
+	pc.mu.Unlock()
+	if ok {
+		return res.caps, res.ok
+	}
+	c, err := disco.ParseCaps(r)
+	res = capsResult{caps: c, ok: err == nil}
+	if len(r.String()) > maxParsedCapsLen {
+		return res.caps, res.ok
+	}
+	pc.mu.Lock()
+	if pc.seen == nil || len(pc.seen) >= maxParsedCaps {
+		pc.seen = make(map[string]capsResult) // full: start over
+	}
+	pc.seen[r.String()] = res
+	pc.mu.Unlock()
+	return res.caps, res.ok
+}
 
 // stream is what the Manager keeps for one stream: the caps lookups it
 // runs. Lookups run on goroutines of their own, at most Manager.lookups

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/disco"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -82,6 +83,10 @@ func FuzzHandlePresence(f *testing.F) {
 				continue
 			}
 			m.HandlePresence(context.Background(), nil, p)
+			c, ok := m.parsed.find(p) // from memory now, when it was parsed
+			wantC, wantOK := disco.FindCaps(p)
+			require.Equal(t, wantOK, ok, "caps found")
+			require.Equal(t, wantC, c, "caps")
 			checkInvariants(t, m)
 			require.Equal(t, m.Tracker().Len(), online, "Online minus Offline events")
 		}

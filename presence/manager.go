@@ -57,6 +57,7 @@ type Manager struct {
 	lookups   int
 	log       *slog.Logger
 	now       func() time.Time
+	parsed    parsedCaps
 
 	mu         sync.Mutex
 	own        Available // what goes out on each new stream, if available
@@ -301,7 +302,7 @@ func (m *Manager) handleBroadcast(ctx context.Context, s *session.Session, p *st
 		m.broadcast(ctx, s, m.tracker.unavailable(p.From, p, now, nil))
 		return
 	}
-	caps, hasCaps := disco.FindCaps(p)
+	caps, hasCaps := m.parsed.find(p)
 	e, ok := m.tracker.available(p.From, p, caps, now)
 	if !ok {
 		if _, online := m.tracker.Resource(p.From); !online {
