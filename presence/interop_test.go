@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/disco"
 	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/presence"
@@ -27,6 +28,7 @@ import (
 type interopClient struct {
 	*recorder
 	s     *session.Session
+	resp  *disco.Responder
 	trace *syncBuffer
 
 	pmu    sync.Mutex
@@ -53,12 +55,19 @@ func (b *syncBuffer) String() string {
 
 func approveAll(presence.Request) presence.Decision { return presence.Approve }
 
-// interopLogin logs user in to srv as resource. decide is the request
+// interopLogin logs user in to srv as resource, with its entity
+// capabilities in its presence and a cache for its contacts'. decide is the request
 // callback's decision (nil: leave pending); prepare, when not nil, runs on
 // the Manager before the stream starts.
 func interopLogin(t *testing.T, srv *xmppd.Server, user, resource string, decide func(presence.Request) presence.Decision, prepare func(*presence.Manager)) *interopClient {
 	t.Helper()
-	c := &interopClient{recorder: newRecorder(nil, decide), trace: &syncBuffer{}}
+	mux := session.NewMux()
+	resp := disco.Handle(mux)
+	c := &interopClient{
+		recorder: newRecorderOn(mux, &presence.Options{Responder: resp, Caps: disco.NewCache(0)}, decide),
+		resp:     resp,
+		trace:    &syncBuffer{},
+	}
 	c.r.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
 		c.pmu.Lock()
 		c.pushes = append(c.pushes, it)
@@ -195,13 +204,21 @@ func TestInteropPresence(t *testing.T) {
 			b.waitItem(t, alice, roster.SubscriptionBoth, false)
 			b.waitTracked(t, alicePhone, nil)
 			assert.Empty(t, a.m.Pending(), "answered from the handler")
+
+			// alice's caps, from her presence, are looked up and verified
+			// off bob's handler queue.
+			aliceCaps, err := a.resp.Caps()
+			require.NoError(t, err)
+			b.waitFor(t, "alice's caps verified", func() bool { _, ok := b.m.Info(alicePhone); return ok })
+			r, _ := b.m.Tracker().Resource(alicePhone)
+			assert.Equal(t, aliceCaps.Ver, r.Caps.Ver)
 			assert.Empty(t, b.m.Pending(), "answered from the handler")
 
 			// alice's show and status reach bob's tracker.
 			require.NoError(t, a.m.SetAvailable(ctx, a.s, presence.Available{
 				Show: stanza.ShowAway, Status: "lunch", AltStatuses: []stanza.Text{{Lang: "de", Value: "Mittag"}},
 			}))
-			r := b.waitTracked(t, alicePhone, func(r presence.Resource) bool { return r.Show == stanza.ShowAway })
+			r = b.waitTracked(t, alicePhone, func(r presence.Resource) bool { return r.Show == stanza.ShowAway })
 			assert.Equal(t, "lunch", r.Status)
 			assert.Equal(t, []stanza.Text{{Lang: "de", Value: "Mittag"}}, r.AltStatuses)
 			assert.Contains(t, b.eventList(), "changed "+alicePhone.String()+" away/0/lunch")
@@ -266,7 +283,7 @@ func TestInteropPresence(t *testing.T) {
 			offered := c.s.Features().PreApproval
 			t.Logf("%s offers pre-approval: %v", kind, offered)
 			assert.Equal(t, kind == xmppd.Prosody, offered, "Prosody offers urn:xmpp:features:pre-approval, ejabberd does not")
-			err := c.m.PreApprove(ctx, c.s, alice)
+			err = c.m.PreApprove(ctx, c.s, alice)
 			if !offered {
 				assert.True(t, errors.Is(err, presence.ErrNoPreApproval), "got %v", err)
 				assert.NotContains(t, c.trace.String(), "type='subscribed'", "nothing sent")
