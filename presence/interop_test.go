@@ -3,7 +3,6 @@
 package presence_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/disco"
+	"github.com/parleyim/parley/internal/testkit/syncbuf"
 	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/presence"
@@ -29,28 +29,10 @@ type interopClient struct {
 	*recorder
 	s     *session.Session
 	resp  *disco.Responder
-	trace *syncBuffer
+	trace *syncbuf.Buffer
 
 	pmu    sync.Mutex
 	pushes []roster.Item
-}
-
-// syncBuffer is a bytes.Buffer safe for the session's writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func approveAll(presence.Request) presence.Decision { return presence.Approve }
@@ -66,7 +48,7 @@ func interopLogin(t *testing.T, srv *xmppd.Server, user, resource string, decide
 	c := &interopClient{
 		recorder: newRecorderOn(mux, &presence.Options{Responder: resp, Caps: disco.NewCache(0)}, decide),
 		resp:     resp,
-		trace:    &syncBuffer{},
+		trace:    &syncbuf.Buffer{},
 	}
 	c.r.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
 		c.pmu.Lock()
