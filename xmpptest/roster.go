@@ -189,7 +189,7 @@ func (s *Server) rosterGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 	c.rosterInterested = true
 	// Pushes of later changes wait behind this result, which they
 	// update: a client never sees a push older than its roster.
-	c.holdPushes()
+	c.holdQueue()
 	n, known := s.parseVer(q.Ver)
 	switch {
 	case s.cfg.NoRosterVersioning || !known || n > b.ver:
@@ -197,7 +197,7 @@ func (s *Server) rosterGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 		return nil, nil
 	case s.cfg.RosterUpdatesAsPushes:
 		for _, ch := range b.since(n) {
-			c.queuePush(s.push(c, ch.item, ch.ver), false)
+			c.enqueue(s.push(c, ch.item, ch.ver), false)
 		}
 		return nil, nil
 	}
@@ -241,7 +241,7 @@ func (s *Server) rosterSet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 	}
 	targets := s.queueRosterPush(a, it, n, c)
 	s.mu.Unlock()
-	writePushes(targets)
+	writeQueues(targets)
 	return nil, nil
 }
 
@@ -331,7 +331,7 @@ func (s *Server) queueRosterPush(a *account, it roster.Item, n uint64, sender *c
 		if !rc.rosterInterested {
 			continue
 		}
-		rc.queuePush(s.push(rc, it, n), rc == sender)
+		rc.enqueue(s.push(rc, it, n), rc == sender)
 		if rc != sender {
 			targets = append(targets, rc)
 		}
@@ -339,10 +339,10 @@ func (s *Server) queueRosterPush(a *account, it roster.Item, n uint64, sender *c
 	return targets
 }
 
-// writePushes writes what is queued for each of conns.
-func writePushes(conns []*conn) {
+// writeQueues writes what is queued for each of conns.
+func writeQueues(conns []*conn) {
 	for _, rc := range conns {
-		rc.writePushes(false)
+		rc.writeQueue(false)
 	}
 }
 
@@ -379,7 +379,7 @@ func (s *Server) SetRosterItem(account jid.JID, it roster.Item) error {
 	n := a.book().put(it)
 	targets := s.queueRosterPush(a, it.Clone(), n, nil)
 	s.mu.Unlock()
-	writePushes(targets)
+	writeQueues(targets)
 	return nil
 }
 
@@ -402,7 +402,7 @@ func (s *Server) RemoveRosterItem(account, contact jid.JID) error {
 	n := b.remove(contact)
 	targets := s.queueRosterPush(a, roster.Item{JID: contact, Subscription: roster.SubscriptionRemove}, n, nil)
 	s.mu.Unlock()
-	writePushes(targets)
+	writeQueues(targets)
 	return nil
 }
 

@@ -119,20 +119,6 @@ func available(a *account, min int) []*conn {
 // routePresence tracks the sender's availability for presence without
 // 'to', and delivers directed presence (RFC 6121 §4.6, §8.5).
 func (s *Server) routePresence(c *conn, p *stanza.Presence) []jid.JID {
-	if p.To.IsZero() {
-		s.mu.Lock()
-		switch p.Type {
-		case stanza.PresenceAvailable:
-			if !c.available {
-				s.seq++
-				c.availSeq = s.seq
-			}
-			c.available, c.priority, c.presence = true, p.Priority, p
-		case stanza.PresenceUnavailable:
-			c.available, c.presence = false, nil
-		}
-		s.mu.Unlock()
-	}
 	for _, h := range s.presenceHooks {
 		if handled, delivered := h(c, p); handled {
 			return delivered

@@ -1,0 +1,433 @@
+package xmpptest_test
+
+// The subscription and presence rules of RFC 6121 §3–4, as one table of
+// cases that runs against xmpptest here and against Prosody and ejabberd
+// in presence_interop_test.go (build tag interop), so that where xmpptest
+// behaves unlike a real server a case fails. presencerun_test.go says how
+// a case runs and what its lines mean.
+//
+// got is what RFC 6121 asks for and what xmpptest does; on says what a
+// server does instead, and why.
+
+// online logs clients in as a client usually does: the roster, then
+// initial presence.
+func online(names ...string) []pstep {
+	var out []pstep
+	for _, n := range names {
+		out = append(out, pLogin(n), pFetch(n), pSend(n, "<presence/>"))
+	}
+	return out
+}
+
+// sendType sends a presence of type typ from client who to the bare JID
+// of account to ("a", "b", "c").
+func sendType(who, typ, to string) pstep {
+	return pSend(who, "<presence to='{"+to+"}' type='"+typ+"'/>")
+}
+
+// The nine subscription states of RFC 6121 Appendix A, from {a}'s side,
+// reached through the protocol from a1 and b1 online.
+var (
+	stNone     = online("a1", "b1")
+	stNonePO   = steps(stNone, sendType("a1", "subscribe", "b"))
+	stNonePI   = steps(stNone, sendType("b1", "subscribe", "a"))
+	stNonePOPI = steps(stNonePO, sendType("b1", "subscribe", "a"))
+	stTo       = steps(stNonePO, sendType("b1", "subscribed", "a"))
+	stToPI     = steps(stTo, sendType("b1", "subscribe", "a"))
+	stFrom     = steps(stNonePI, sendType("a1", "subscribed", "b"))
+	stFromPO   = steps(stFrom, sendType("a1", "subscribe", "b"))
+	stBoth     = steps(stToPI, sendType("a1", "subscribed", "b"))
+)
+
+// Why Prosody and ejabberd differ from xmpptest, step by step.
+const (
+	whyAck              = "Prosody answers a subscription request it stores with unavailable presence from the contact's bare JID, an acknowledgement RFC 6121 does not have"
+	whyProRepush        = "Prosody pushes the item again although nothing changed"
+	whyProPresence      = "Prosody sends the contact's presence again although the subscription was there already (and probes when the user is subscribed too)"
+	whyProApproved      = "Prosody keeps a pre-approval but leaves approved out of the roster (RFC 6121 §2.1.2.1 has it)"
+	whyProNoUnavailable = "Prosody does not send the contact's unavailable presence to a user who unsubscribes (RFC 6121 §3.3.3; ejabberd does)"
+	whyProRemove        = "Prosody pushes the removal of an item the contact does not have"
+	whyProCancelOrder   = "Prosody sends the unavailable presence after the cancellation and its push; xmpptest sends it first, as ejabberd (RFC 6121 §3.2.2)"
+	whyEjOrder          = "ejabberd pushes the roster item before delivering the subscription stanza; RFC 6121 names no order, xmpptest delivers the stanza first, as Prosody"
+	whyEjRepush         = "ejabberd pushes the contact's item, unchanged, when a subscription stanza about it arrives"
+	whyEjNoRepush       = "ejabberd does not push the item for a request sent again in this state (it does in None + Pending Out, as Prosody)"
+	whyEjNoPreApproval  = "ejabberd offers no pre-approval (RFC 6121 §3.4): it ignores the subscribed"
+	whyEjApprovesTo     = "ejabberd takes a subscribed in To for the approval of a request that was never made"
+	whyEjDeletes        = "ejabberd deletes an item that a subscription change leaves at none without ask, and pushes nothing"
+	whyEjNoWithdraw     = "ejabberd does not tell the contact that the request it holds was withdrawn; xmpptest delivers the unsubscribe, as Prosody, so the contact's client can drop the request"
+)
+
+// rosters checks both rosters after a transition.
+func rosters(a, b string) []pstep {
+	return []pstep{fetchA(a), fetchB(b)}
+}
+
+func fetchA(items string) pstep { return pFetch("a1").got("a1", "roster ["+items+"]") }
+func fetchB(items string) pstep { return pFetch("b1").got("b1", "roster ["+items+"]") }
+
+// subscribeAcked is a1's subscribe to b where the request is stored:
+// what a1 gets, and Prosody's acknowledgement after it.
+func subscribeAcked(push string) pstep {
+	return sendType("a1", "subscribe", "b").got("a1", push).on(kindProsody, whyAck, "a1", push, "unavailable {b}")
+}
+
+// presenceCases is the table.
+var presenceCases = []presenceCase{
+	// Outbound subscribe (RFC 6121 §3.1.2, A.2.1) and the contact's
+	// server's inbound processing (§3.1.3, A.3.1).
+	{
+		name:  "subscribe in None",
+		setup: stNone,
+		steps: steps(
+			subscribeAcked("push {b} ask").got("b1", "subscribe {a}"),
+			rosters("{b} ask", ""),
+		),
+	},
+	{
+		name:  "subscribe in None + Pending Out",
+		setup: stNonePO,
+		steps: steps(
+			subscribeAcked("push {b} ask"),
+			rosters("{b} ask", ""),
+		),
+	},
+	{
+		name:  "subscribe in None + Pending In",
+		setup: stNonePI,
+		steps: steps(
+			subscribeAcked("push {b} ask").got("b1", "subscribe {a}").
+				on(kindEjabberd, whyEjRepush, "b1", "push {a} ask", "subscribe {a}"),
+			rosters("{b} ask", "{a} ask"),
+		),
+	},
+	{
+		name:  "subscribe in None + Pending Out/In",
+		setup: stNonePOPI,
+		steps: steps(
+			subscribeAcked("push {b} ask").on(kindEjabberd, whyEjNoRepush, "a1"),
+			rosters("{b} ask", "{a} ask"),
+		),
+	},
+	{
+		name:  "subscribe in To",
+		setup: stTo,
+		steps: steps(
+			sendType("a1", "subscribe", "b").
+				on(kindProsody, whyProRepush+"; "+whyProPresence, "a1", "push {b} sub=to", "available {b}/b1", "available {b}/b1"),
+			rosters("{b} sub=to", "{a} sub=from"),
+		),
+	},
+	{
+		name:  "subscribe in To + Pending In",
+		setup: stToPI,
+		steps: steps(
+			sendType("a1", "subscribe", "b").
+				on(kindProsody, whyProRepush+"; "+whyProPresence, "a1", "push {b} sub=to", "available {b}/b1", "available {b}/b1"),
+			rosters("{b} sub=to", "{a} sub=from ask"),
+		),
+	},
+	{
+		name:  "subscribe in From",
+		setup: stFrom,
+		steps: steps(
+			subscribeAcked("push {b} sub=from ask").got("b1", "subscribe {a}").
+				on(kindEjabberd, whyEjRepush, "b1", "push {a} sub=to", "subscribe {a}"),
+			rosters("{b} sub=from ask", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "subscribe in From + Pending Out",
+		setup: stFromPO,
+		steps: steps(
+			subscribeAcked("push {b} sub=from ask").on(kindEjabberd, whyEjNoRepush, "a1"),
+			rosters("{b} sub=from ask", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "subscribe in Both",
+		setup: stBoth,
+		steps: steps(
+			sendType("a1", "subscribe", "b").
+				on(kindProsody, whyProRepush+"; "+whyProPresence, "a1", "push {b} sub=both", "available {b}/b1", "available {b}/b1").
+				on(kindProsody, whyProPresence, "b1", "available {a}/a1"),
+			rosters("{b} sub=both", "{a} sub=both"),
+		),
+	},
+
+	// Outbound subscribed (§3.1.5, A.2.1) and inbound (§3.1.6, A.3.2).
+	{
+		name:  "subscribed in None: a pre-approval (§3.4)",
+		setup: stNone,
+		steps: steps(
+			sendType("a1", "subscribed", "b").got("a1", "push {b} approved").
+				on(kindProsody, whyProApproved, "a1", "push {b}").
+				on(kindEjabberd, whyEjNoPreApproval, "a1"),
+			fetchA("{b} approved").on(kindProsody, whyProApproved, "a1", "roster [{b}]").
+				on(kindEjabberd, whyEjNoPreApproval, "a1", "roster []"),
+			fetchB(""),
+		),
+	},
+	{
+		name:  "subscribed in None + Pending Out: a pre-approval",
+		setup: stNonePO,
+		steps: steps(
+			sendType("a1", "subscribed", "b").got("a1", "push {b} ask approved").
+				on(kindProsody, whyProApproved, "a1", "push {b} ask").
+				on(kindEjabberd, whyEjNoPreApproval, "a1"),
+			fetchA("{b} ask approved").on(kindProsody, whyProApproved, "a1", "roster [{b} ask]").
+				on(kindEjabberd, whyEjNoPreApproval, "a1", "roster [{b} ask]"),
+			fetchB(""),
+		),
+	},
+	{
+		name:  "subscribed in None + Pending In",
+		setup: stNonePI,
+		steps: steps(
+			sendType("a1", "subscribed", "b").got("a1", "push {b} sub=from").
+				got("b1", "subscribed {a}", "push {a} sub=to", "available {a}/a1").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} sub=to", "subscribed {a}", "available {a}/a1"),
+			rosters("{b} sub=from", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "subscribed in None + Pending Out/In",
+		setup: stNonePOPI,
+		steps: steps(
+			sendType("a1", "subscribed", "b").got("a1", "push {b} sub=from ask").
+				got("b1", "subscribed {a}", "push {a} sub=to", "available {a}/a1").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} sub=to", "subscribed {a}", "available {a}/a1"),
+			rosters("{b} sub=from ask", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "subscribed in To: a pre-approval",
+		setup: stTo,
+		steps: steps(
+			sendType("a1", "subscribed", "b").got("a1", "push {b} sub=to approved").
+				on(kindProsody, whyProApproved+"; "+whyProPresence, "a1", "push {b} sub=to", "available {b}/b1").
+				on(kindEjabberd, whyEjApprovesTo, "a1", "push {b} sub=both").
+				on(kindEjabberd, whyEjApprovesTo, "b1", "push {a} sub=both", "subscribed {a}", "available {a}/a1"),
+			fetchA("{b} sub=to approved").on(kindProsody, whyProApproved, "a1", "roster [{b} sub=to]").
+				on(kindEjabberd, whyEjApprovesTo, "a1", "roster [{b} sub=both]"),
+			fetchB("{a} sub=from").on(kindEjabberd, whyEjApprovesTo, "b1", "roster [{a} sub=both]"),
+		),
+	},
+	{
+		name:  "subscribed in To + Pending In",
+		setup: stToPI,
+		steps: steps(
+			sendType("a1", "subscribed", "b").got("a1", "push {b} sub=both").
+				got("b1", "subscribed {a}", "push {a} sub=both", "available {a}/a1").
+				on(kindProsody, whyProPresence, "a1", "push {b} sub=both", "available {b}/b1").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} sub=both", "subscribed {a}", "available {a}/a1"),
+			rosters("{b} sub=both", "{a} sub=both"),
+		),
+	},
+	{
+		name:  "subscribed in From: ignored",
+		setup: stFrom,
+		steps: steps(
+			sendType("a1", "subscribed", "b").on(kindProsody, whyProPresence, "b1", "available {a}/a1"),
+			rosters("{b} sub=from", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "subscribed in From + Pending Out: ignored",
+		setup: stFromPO,
+		steps: steps(
+			sendType("a1", "subscribed", "b").on(kindProsody, whyProPresence, "b1", "available {a}/a1"),
+			rosters("{b} sub=from ask", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "subscribed in Both: ignored",
+		setup: stBoth,
+		steps: steps(
+			sendType("a1", "subscribed", "b").
+				on(kindProsody, whyProPresence, "a1", "available {b}/b1").
+				on(kindProsody, whyProPresence, "b1", "available {a}/a1"),
+			rosters("{b} sub=both", "{a} sub=both"),
+		),
+	},
+
+	// Outbound unsubscribe (§3.3.2, A.2.1) and inbound (§3.3.3, A.3.3).
+	{
+		name:  "unsubscribe in None",
+		setup: stNone,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b"),
+			rosters("", ""),
+		),
+	},
+	{
+		name:  "unsubscribe in None + Pending Out",
+		setup: stNonePO,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").got("a1", "push {b}").got("b1", "unsubscribe {a}").
+				on(kindProsody, whyProRemove, "b1", "unsubscribe {a}", "push {a} sub=remove").
+				on(kindEjabberd, whyEjNoWithdraw, "b1"),
+			rosters("{b}", ""),
+		),
+	},
+	{
+		name:  "unsubscribe in None + Pending In",
+		setup: stNonePI,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b"),
+			rosters("", "{a} ask"),
+		),
+	},
+	{
+		name:  "unsubscribe in None + Pending Out/In",
+		setup: stNonePOPI,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").got("a1", "push {b}").got("b1", "unsubscribe {a}", "push {a} ask").
+				on(kindEjabberd, whyEjDeletes, "a1").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} ask", "unsubscribe {a}"),
+			fetchA("{b}").on(kindEjabberd, whyEjDeletes, "a1", "roster []"),
+			fetchB("{a} ask"),
+		),
+	},
+	{
+		name:  "unsubscribe in To",
+		setup: stTo,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").got("a1", "push {b}", "unavailable {b}/b1").
+				got("b1", "unsubscribe {a}", "push {a}").
+				on(kindProsody, whyProNoUnavailable, "a1", "push {b}").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a}", "unsubscribe {a}"),
+			rosters("{b}", "{a}"),
+		),
+	},
+	{
+		name:  "unsubscribe in To + Pending In",
+		setup: stToPI,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").got("a1", "push {b}", "unavailable {b}/b1").
+				got("b1", "unsubscribe {a}", "push {a} ask").
+				on(kindProsody, whyProNoUnavailable, "a1", "push {b}").
+				on(kindEjabberd, whyEjDeletes, "a1", "unavailable {b}/b1").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} ask", "unsubscribe {a}"),
+			fetchA("{b}").on(kindEjabberd, whyEjDeletes, "a1", "roster []"),
+			fetchB("{a} ask"),
+		),
+	},
+	{
+		name:  "unsubscribe in From",
+		setup: stFrom,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").on(kindProsody, whyProRepush, "a1", "push {b} sub=from"),
+			rosters("{b} sub=from", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "unsubscribe in From + Pending Out",
+		setup: stFromPO,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").got("a1", "push {b} sub=from").got("b1", "unsubscribe {a}", "push {a} sub=to").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} sub=to", "unsubscribe {a}"),
+			rosters("{b} sub=from", "{a} sub=to"),
+		),
+	},
+	{
+		name:  "unsubscribe in Both",
+		setup: stBoth,
+		steps: steps(
+			sendType("a1", "unsubscribe", "b").got("a1", "push {b} sub=from", "unavailable {b}/b1").
+				got("b1", "unsubscribe {a}", "push {a} sub=to").
+				on(kindProsody, whyProNoUnavailable, "a1", "push {b} sub=from").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} sub=to", "unsubscribe {a}"),
+			rosters("{b} sub=from", "{a} sub=to"),
+		),
+	},
+
+	// Outbound unsubscribed (§3.2.2, A.2.1) and inbound (§3.2.3, A.3.4).
+	{
+		name:  "unsubscribed in None: ignored",
+		setup: stNone,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b"),
+			rosters("", ""),
+		),
+	},
+	{
+		name:  "unsubscribed in None + Pending Out: ignored",
+		setup: stNonePO,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b"),
+			rosters("{b} ask", ""),
+		),
+	},
+	{
+		name:  "unsubscribed in None + Pending In: a denial",
+		setup: stNonePI,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b").got("b1", "unsubscribed {a}", "push {a}").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a}", "unsubscribed {a}"),
+			rosters("", "{a}"),
+		),
+	},
+	{
+		name:  "unsubscribed in None + Pending Out/In: a denial",
+		setup: stNonePOPI,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b").got("b1", "unsubscribed {a}", "push {a}").
+				on(kindEjabberd, whyEjRepush, "a1", "push {b} ask").
+				on(kindEjabberd, whyEjDeletes, "b1", "unsubscribed {a}"),
+			fetchA("{b} ask"),
+			fetchB("{a}").on(kindEjabberd, whyEjDeletes, "b1", "roster []"),
+		),
+	},
+	{
+		name:  "unsubscribed in To: ignored",
+		setup: stTo,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b"),
+			rosters("{b} sub=to", "{a} sub=from"),
+		),
+	},
+	{
+		name:  "unsubscribed in To + Pending In: a denial",
+		setup: stToPI,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b").got("b1", "unsubscribed {a}", "push {a} sub=from").
+				on(kindEjabberd, whyEjRepush, "a1", "push {b} sub=to").
+				on(kindEjabberd, whyEjOrder, "b1", "push {a} sub=from", "unsubscribed {a}"),
+			rosters("{b} sub=to", "{a} sub=from"),
+		),
+	},
+	{
+		name:  "unsubscribed in From: a cancellation",
+		setup: stFrom,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b").got("a1", "push {b}").
+				got("b1", "unavailable {a}/a1", "unsubscribed {a}", "push {a}").
+				on(kindProsody, whyProCancelOrder, "b1", "unsubscribed {a}", "push {a}", "unavailable {a}/a1").
+				on(kindEjabberd, whyEjOrder, "b1", "unavailable {a}/a1", "push {a}", "unsubscribed {a}"),
+			rosters("{b}", "{a}"),
+		),
+	},
+	{
+		name:  "unsubscribed in From + Pending Out: a cancellation",
+		setup: stFromPO,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b").got("a1", "push {b} ask").
+				got("b1", "unavailable {a}/a1", "unsubscribed {a}", "push {a}").
+				on(kindProsody, whyProCancelOrder, "b1", "unsubscribed {a}", "push {a}", "unavailable {a}/a1").
+				on(kindEjabberd, whyEjDeletes, "b1", "unavailable {a}/a1", "unsubscribed {a}"),
+			fetchA("{b} ask"),
+			fetchB("{a}").on(kindEjabberd, whyEjDeletes, "b1", "roster []"),
+		),
+	},
+	{
+		name:  "unsubscribed in Both: a cancellation",
+		setup: stBoth,
+		steps: steps(
+			sendType("a1", "unsubscribed", "b").got("a1", "push {b} sub=to").
+				got("b1", "unavailable {a}/a1", "unsubscribed {a}", "push {a} sub=from").
+				on(kindProsody, whyProCancelOrder, "b1", "unsubscribed {a}", "push {a} sub=from", "unavailable {a}/a1").
+				on(kindEjabberd, whyEjOrder, "b1", "unavailable {a}/a1", "push {a} sub=from", "unsubscribed {a}"),
+			rosters("{b} sub=to", "{a} sub=from"),
+		),
+	},
+}
