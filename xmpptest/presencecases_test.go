@@ -430,4 +430,108 @@ var presenceCases = []presenceCase{
 			rosters("{b} sub=to", "{a} sub=from"),
 		),
 	},
+
+	// Presence (RFC 6121 §4).
+	{
+		name:  "initial presence: echo, broadcast and probes",
+		setup: steps(stBoth, pLogout("a1")),
+		steps: steps(
+			pLogin("a1"),
+			fetchA("{b} sub=both"),
+			pSend("a1", "<presence><show>away</show><status>lunch</status><priority>5</priority></presence>").
+				got("a1", `available {a}/a1 show=away status="lunch" prio=5`, "available {b}/b1").
+				got("b1", `available {a}/a1 show=away status="lunch" prio=5`),
+		),
+	},
+	{
+		name:  "a second resource",
+		setup: stBoth,
+		steps: steps(
+			pLogin("a2"),
+			pFetch("a2").got("a2", "roster [{b} sub=both]"),
+			pSend("a2", "<presence><priority>-1</priority></presence>").
+				got("a2", "available {a}/a2 prio=-1", "available {b}/b1", "available {a}/a1").
+				got("a1", "available {a}/a2 prio=-1").
+				got("b1", "available {a}/a2 prio=-1"),
+			pSend("a1", "<presence type='unavailable'/>").
+				got("a1", "unavailable {a}/a1").got("a2", "unavailable {a}/a1").got("b1", "unavailable {a}/a1"),
+			pLogout("a2").got("b1", "unavailable {a}/a2"),
+		),
+	},
+	{
+		name:  "a resource that vanishes",
+		setup: stBoth,
+		steps: steps(pVanish("a1").got("b1", "unavailable {a}/a1")),
+	},
+	{
+		name:  "directed presence, closed by unavailable",
+		setup: online("a1", "c1"),
+		steps: steps(
+			pSend("a1", "<presence to='{c}/c1'><status>hi</status></presence>").got("c1", `available {a}/a1 status="hi"`),
+			pSend("a1", "<presence type='unavailable'/>").got("a1", "unavailable {a}/a1").got("c1", "unavailable {a}/a1"),
+		),
+	},
+	{
+		name:  "directed presence, closed when the stream ends",
+		setup: online("a1", "c1"),
+		steps: steps(
+			pSend("a1", "<presence to='{c}'/>").got("c1", "available {a}/a1"),
+			pVanish("a1").got("c1", "unavailable {a}/a1"),
+		),
+	},
+	{
+		name:  "directed presence, ended by directed unavailable",
+		setup: online("a1", "c1"),
+		steps: steps(
+			pSend("a1", "<presence to='{c}/c1'/>").got("c1", "available {a}/a1"),
+			pSend("a1", "<presence to='{c}/c1' type='unavailable'/>").got("c1", "unavailable {a}/a1"),
+			pLogout("a1"),
+		),
+	},
+	{
+		name:  "a probe from a client",
+		setup: stTo,
+		steps: steps(
+			pSend("a1", "<presence to='{b}' type='probe'/>").got("a1", "available {b}/b1"),
+			pSend("b1", "<presence to='{a}' type='probe'/>").got("b1", "unsubscribed {a}"),
+		),
+	},
+
+	// Requests stored while the contact is offline (§3.1.3), pre-approval
+	// (§3.4), removing a contact (§2.5.2).
+	{
+		name:  "a request made while the contact is offline",
+		setup: steps(pLogin("a1"), pFetch("a1"), pSend("a1", "<presence/>")),
+		steps: steps(
+			subscribeAcked("push {b} ask"),
+			pLogin("b1"),
+			fetchB(""),
+			pSend("b1", "<presence/>").got("b1", "available {b}/b1", "subscribe {a}"),
+			sendType("b1", "subscribed", "a").got("b1", "push {a} sub=from").
+				got("a1", "subscribed {b}", "push {b} sub=to", "available {b}/b1"),
+			rosters("{b} sub=to", "{a} sub=from"),
+		),
+	},
+	{
+		name:  "a pre-approved request",
+		setup: online("a1", "b1"),
+		steps: steps(
+			pFeatures("b1").got("b1", "pre-approval").on(kindEjabberd, whyEjNoPreApproval, "b1", "no pre-approval"),
+			sendType("b1", "subscribed", "a").got("b1", "push {a} approved").
+				on(kindProsody, whyProApproved, "b1", "push {a}").
+				on(kindEjabberd, whyEjNoPreApproval, "b1"),
+			sendType("a1", "subscribe", "b").got("a1", "push {b} ask", "subscribed {b}", "push {b} sub=to", "available {b}/b1").
+				got("b1", "push {a} sub=from"),
+			rosters("{b} sub=to", "{a} sub=from"),
+		),
+	},
+	{
+		name:  "removing a contact with subscription both",
+		setup: stBoth,
+		steps: steps(
+			pRemove("a1", "{b}").got("a1", "result", "push {b} sub=remove", "unavailable {b}/b1").
+				got("b1", "unavailable {a}/a1", "unsubscribed {a}", "push {a} sub=from", "unsubscribe {a}", "push {a}"),
+			rosters("", "{a}"),
+		),
+	},
 }

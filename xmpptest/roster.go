@@ -239,9 +239,13 @@ func (s *Server) rosterSet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 		it.Subscription, it.Ask, it.Approved = old.item.Subscription, old.item.Ask, old.item.Approved
 		n = b.put(it)
 	}
-	targets := s.queueRosterPush(a, it, n, c)
+	o := &outbox{s: s, sender: c}
+	o.add(s.queueRosterPush(a, it, n, c)...)
+	if remove {
+		s.itemRemoved(o, a, c.addr.Bare(), old.item)
+	}
 	s.mu.Unlock()
-	writeQueues(targets)
+	o.flush()
 	return nil, nil
 }
 
@@ -384,7 +388,9 @@ func (s *Server) SetRosterItem(account jid.JID, it roster.Item) error {
 }
 
 // RemoveRosterItem removes the item contact from the roster of account
-// and pushes the removal to the account's interested resources. It
+// and pushes the removal to the account's interested resources, and
+// ends the subscriptions both ways as a client's removal does (RFC 6121
+// §2.5.2: unsubscribe and unsubscribed to the contact). It
 // returns an error wrapping ErrNotInRoster when the roster has no such
 // item.
 func (s *Server) RemoveRosterItem(account, contact jid.JID) error {
@@ -399,10 +405,13 @@ func (s *Server) RemoveRosterItem(account, contact jid.JID) error {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %s in the roster of %s", ErrNotInRoster, contact, account.Bare())
 	}
+	old := b.items[contact].item
 	n := b.remove(contact)
-	targets := s.queueRosterPush(a, roster.Item{JID: contact, Subscription: roster.SubscriptionRemove}, n, nil)
+	o := &outbox{s: s}
+	o.add(s.queueRosterPush(a, roster.Item{JID: contact, Subscription: roster.SubscriptionRemove}, n, nil)...)
+	s.itemRemoved(o, a, account.Bare(), old)
 	s.mu.Unlock()
-	writeQueues(targets)
+	o.flush()
 	return nil
 }
 

@@ -249,6 +249,31 @@ func (s *Server) inbound(o *outbox, k *account, p *stanza.Presence) []jid.JID {
 	return nil
 }
 
+// itemRemoved ends the subscriptions of a roster item the user removed
+// (RFC 6121 §2.5.2): the user's server sends the contact unsubscribed
+// when the contact had a subscription to the user or a request pending
+// (after the user's unavailable presence), and unsubscribe when the user
+// had a subscription to the contact or a request pending; the contact's
+// server processes them as usual. s.mu is held.
+func (s *Server) itemRemoved(o *outbox, a *account, user jid.JID, old roster.Item) {
+	contact := old.JID
+	pending := hasPending(a, contact)
+	delete(a.pendingIn, contact)
+	k := s.accounts[contact.Localpart()]
+	if k == nil || !s.isLocal(contact) {
+		return
+	}
+	if hasFrom(old) || pending {
+		if hasFrom(old) {
+			o.sendPresenceOf(a, true, availableSorted(k)...)
+		}
+		s.inbound(o, k, &stanza.Presence{Header: stanza.Header{From: user, To: contact}, Type: stanza.PresenceUnsubscribed})
+	}
+	if hasTo(old) || old.Ask {
+		s.inbound(o, k, &stanza.Presence{Header: stanza.Header{From: user, To: contact}, Type: stanza.PresenceUnsubscribe})
+	}
+}
+
 // hasPending reports whether a holds a request from contact. s.mu is
 // held.
 func hasPending(a *account, contact jid.JID) bool {
