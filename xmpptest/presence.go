@@ -346,11 +346,13 @@ func (s *Server) directed(c *conn, p *stanza.Presence) []jid.JID {
 }
 
 // clientProbe answers a probe a client sends (RFC 6121 §4.3: clients
-// should leave probing to the server, but servers answer): as Prosody,
-// the contact's server answers on the contact's behalf with the current
-// presence of its available resources, or unavailable from its bare JID
-// when it has none, if the prober has a subscription to the contact; and
-// with unsubscribed otherwise.
+// should leave probing to the server, but servers answer): the contact's
+// server answers on the contact's behalf with the current presence of
+// its available resources, or (as Prosody) unavailable from its bare JID
+// when it has none, if the prober has a subscription to the contact.
+// Anyone else gets nothing, as on both servers (Prosody's unsubscribed
+// answer is dropped by the prober's own server, as a cancellation of
+// nothing).
 func (s *Server) clientProbe(c *conn, p *stanza.Presence) []jid.JID {
 	to := p.To.Bare()
 	if p.To.IsZero() || !s.isLocal(to) || to.Localpart() == "" || to == c.addr.Bare() {
@@ -363,7 +365,6 @@ func (s *Server) clientProbe(c *conn, p *stanza.Presence) []jid.JID {
 		it, ok := k.book().items[c.addr.Bare()]
 		switch {
 		case !ok || !hasFrom(it.item):
-			o.send(c, &stanza.Presence{Header: stanza.Header{From: to, To: c.addr}, Type: stanza.PresenceUnsubscribed})
 		case len(availableSorted(k)) == 0:
 			o.send(c, &stanza.Presence{Header: stanza.Header{From: to, To: c.addr}, Type: stanza.PresenceUnavailable})
 		default:

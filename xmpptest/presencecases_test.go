@@ -41,21 +41,32 @@ var (
 
 // Why Prosody and ejabberd differ from xmpptest, step by step.
 const (
-	whyAck              = "Prosody answers a subscription request it stores with unavailable presence from the contact's bare JID, an acknowledgement RFC 6121 does not have"
-	whyProRepush        = "Prosody pushes the item again although nothing changed"
-	whyProPresence      = "Prosody sends the contact's presence again although the subscription was there already (and probes when the user is subscribed too)"
-	whyProApproved      = "Prosody keeps a pre-approval but leaves approved out of the roster (RFC 6121 §2.1.2.1 has it)"
-	whyProNoUnavailable = "Prosody does not send the contact's unavailable presence to a user who unsubscribes (RFC 6121 §3.3.3; ejabberd does)"
-	whyProRemove        = "Prosody pushes the removal of an item the contact does not have"
-	whyProCancelOrder   = "Prosody sends the unavailable presence after the cancellation and its push; xmpptest sends it first, as ejabberd (RFC 6121 §3.2.2)"
-	whyEjOrder          = "ejabberd pushes the roster item before delivering the subscription stanza; RFC 6121 names no order, xmpptest delivers the stanza first, as Prosody"
-	whyEjRepush         = "ejabberd pushes the contact's item, unchanged, when a subscription stanza about it arrives"
-	whyEjNoRepush       = "ejabberd does not push the item for a request sent again in this state (it does in None + Pending Out, as Prosody)"
-	whyEjNoPreApproval  = "ejabberd offers no pre-approval (RFC 6121 §3.4): it ignores the subscribed"
-	whyEjApprovesTo     = "ejabberd takes a subscribed in To for the approval of a request that was never made"
-	whyEjDeletes        = "ejabberd deletes an item that a subscription change leaves at none without ask, and pushes nothing"
-	whyEjNoWithdraw     = "ejabberd does not tell the contact that the request it holds was withdrawn; xmpptest delivers the unsubscribe, as Prosody, so the contact's client can drop the request"
+	whyAck                         = "Prosody answers a subscription request it stores with unavailable presence from the contact's bare JID, an acknowledgement RFC 6121 does not have"
+	whyProRepush                   = "Prosody pushes the item again although nothing changed"
+	whyProPresence                 = "Prosody sends the contact's presence again although the subscription was there already (and probes when the user is subscribed too)"
+	whyProApproved                 = "Prosody keeps a pre-approval but leaves approved out of the roster (RFC 6121 §2.1.2.1 has it)"
+	whyProNoUnavailable            = "Prosody does not send the contact's unavailable presence to a user who unsubscribes (RFC 6121 §3.3.3; ejabberd does)"
+	whyProRemove                   = "Prosody pushes the removal of an item the contact does not have"
+	whyProCancelOrder              = "Prosody sends the unavailable presence after the cancellation and its push; xmpptest sends it first, as ejabberd (RFC 6121 §3.2.2)"
+	whyEjOrder                     = "ejabberd pushes the roster item before delivering the subscription stanza; RFC 6121 names no order, xmpptest delivers the stanza first, as Prosody"
+	whyEjRepush                    = "ejabberd pushes the contact's item, unchanged, when a subscription stanza about it arrives"
+	whyEjNoRepush                  = "ejabberd does not push the item for a request sent again in this state (it does in None + Pending Out, as Prosody)"
+	whyEjNoPreApproval             = "ejabberd offers no pre-approval (RFC 6121 §3.4): it ignores the subscribed"
+	whyEjApprovesTo                = "ejabberd takes a subscribed in To for the approval of a request that was never made"
+	whyEjDeletes                   = "ejabberd deletes an item that a subscription change leaves at none without ask, and pushes nothing"
+	whyEjNoEcho                    = "ejabberd does not echo unavailable presence to the resource that sent it; Prosody does, and so does xmpptest, as it echoes available presence (RFC 6121 §4.2.2, §4.4.2)"
+	whyProUnavailableToUnavailable = "Prosody sends a resource's unavailable presence also to the account's resources that are unavailable themselves (RFC 6121 §4.5.2: available resources; ejabberd does not)"
+	whyProDisconnected             = "Prosody says why in the status of the unavailable presence it sends for a resource whose stream ended"
+	whyEjStoredFirst               = "ejabberd delivers the requests it kept before the echo of the initial presence"
+	whyEjRemoveOrder               = "ejabberd sends the unsubscribe before the unsubscribed, and the pushes before the stanzas"
+	whyEjNoWithdraw                = "ejabberd does not tell the contact that the request it holds was withdrawn; xmpptest delivers the unsubscribe, as Prosody, so the contact's client can drop the request"
 )
+
+// prosodyDisconnected is the unavailable presence Prosody sends for
+// client who when its connection is cut.
+func prosodyDisconnected(who string) string {
+	return `unavailable {` + who[:1] + `}/` + who + ` status="Disconnected: unexpected eof while reading"`
+}
 
 // rosters checks both rosters after a transition.
 func rosters(a, b string) []pstep {
@@ -454,21 +465,23 @@ var presenceCases = []presenceCase{
 				got("a1", "available {a}/a2 prio=-1").
 				got("b1", "available {a}/a2 prio=-1"),
 			pSend("a1", "<presence type='unavailable'/>").
-				got("a1", "unavailable {a}/a1").got("a2", "unavailable {a}/a1").got("b1", "unavailable {a}/a1"),
-			pLogout("a2").got("b1", "unavailable {a}/a2"),
+				got("a1", "unavailable {a}/a1").got("a2", "unavailable {a}/a1").got("b1", "unavailable {a}/a1").
+				on(kindEjabberd, whyEjNoEcho, "a1"),
+			pLogout("a2").got("b1", "unavailable {a}/a2").on(kindProsody, whyProUnavailableToUnavailable, "a1", "unavailable {a}/a2"),
 		),
 	},
 	{
 		name:  "a resource that vanishes",
 		setup: stBoth,
-		steps: steps(pVanish("a1").got("b1", "unavailable {a}/a1")),
+		steps: steps(pVanish("a1").got("b1", "unavailable {a}/a1").on(kindProsody, whyProDisconnected, "b1", prosodyDisconnected("a1"))),
 	},
 	{
 		name:  "directed presence, closed by unavailable",
 		setup: online("a1", "c1"),
 		steps: steps(
 			pSend("a1", "<presence to='{c}/c1'><status>hi</status></presence>").got("c1", `available {a}/a1 status="hi"`),
-			pSend("a1", "<presence type='unavailable'/>").got("a1", "unavailable {a}/a1").got("c1", "unavailable {a}/a1"),
+			pSend("a1", "<presence type='unavailable'/>").got("a1", "unavailable {a}/a1").got("c1", "unavailable {a}/a1").
+				on(kindEjabberd, whyEjNoEcho, "a1"),
 		),
 	},
 	{
@@ -476,7 +489,7 @@ var presenceCases = []presenceCase{
 		setup: online("a1", "c1"),
 		steps: steps(
 			pSend("a1", "<presence to='{c}'/>").got("c1", "available {a}/a1"),
-			pVanish("a1").got("c1", "unavailable {a}/a1"),
+			pVanish("a1").got("c1", "unavailable {a}/a1").on(kindProsody, whyProDisconnected, "c1", prosodyDisconnected("a1")),
 		),
 	},
 	{
@@ -493,7 +506,7 @@ var presenceCases = []presenceCase{
 		setup: stTo,
 		steps: steps(
 			pSend("a1", "<presence to='{b}' type='probe'/>").got("a1", "available {b}/b1"),
-			pSend("b1", "<presence to='{a}' type='probe'/>").got("b1", "unsubscribed {a}"),
+			pSend("b1", "<presence to='{a}' type='probe'/>"),
 		),
 	},
 
@@ -506,9 +519,11 @@ var presenceCases = []presenceCase{
 			subscribeAcked("push {b} ask"),
 			pLogin("b1"),
 			fetchB(""),
-			pSend("b1", "<presence/>").got("b1", "available {b}/b1", "subscribe {a}"),
+			pSend("b1", "<presence/>").got("b1", "available {b}/b1", "subscribe {a}").
+				on(kindEjabberd, whyEjStoredFirst, "b1", "subscribe {a}", "available {b}/b1"),
 			sendType("b1", "subscribed", "a").got("b1", "push {a} sub=from").
-				got("a1", "subscribed {b}", "push {b} sub=to", "available {b}/b1"),
+				got("a1", "subscribed {b}", "push {b} sub=to", "available {b}/b1").
+				on(kindEjabberd, whyEjOrder, "a1", "push {b} sub=to", "subscribed {b}", "available {b}/b1"),
 			rosters("{b} sub=to", "{a} sub=from"),
 		),
 	},
@@ -521,8 +536,11 @@ var presenceCases = []presenceCase{
 				on(kindProsody, whyProApproved, "b1", "push {a}").
 				on(kindEjabberd, whyEjNoPreApproval, "b1"),
 			sendType("a1", "subscribe", "b").got("a1", "push {b} ask", "subscribed {b}", "push {b} sub=to", "available {b}/b1").
-				got("b1", "push {a} sub=from"),
-			rosters("{b} sub=to", "{a} sub=from"),
+				got("b1", "push {a} sub=from").
+				on(kindEjabberd, whyEjNoPreApproval, "a1", "push {b} ask").
+				on(kindEjabberd, whyEjNoPreApproval, "b1", "subscribe {a}"),
+			fetchA("{b} sub=to").on(kindEjabberd, whyEjNoPreApproval, "a1", "roster [{b} ask]"),
+			fetchB("{a} sub=from").on(kindEjabberd, whyEjNoPreApproval, "b1", "roster []"),
 		),
 	},
 	{
@@ -530,7 +548,10 @@ var presenceCases = []presenceCase{
 		setup: stBoth,
 		steps: steps(
 			pRemove("a1", "{b}").got("a1", "result", "push {b} sub=remove", "unavailable {b}/b1").
-				got("b1", "unavailable {a}/a1", "unsubscribed {a}", "push {a} sub=from", "unsubscribe {a}", "push {a}"),
+				got("b1", "unavailable {a}/a1", "unsubscribed {a}", "push {a} sub=from", "unsubscribe {a}", "push {a}").
+				on(kindProsody, whyProNoUnavailable, "a1", "result", "push {b} sub=remove").
+				on(kindProsody, whyProCancelOrder, "b1", "unsubscribed {a}", "push {a} sub=from", "unavailable {a}/a1", "unsubscribe {a}", "push {a}").
+				on(kindEjabberd, whyEjRemoveOrder, "b1", "unavailable {a}/a1", "push {a} sub=to", "unsubscribe {a}", "push {a}", "unsubscribed {a}"),
 			rosters("", "{a}"),
 		),
 	},
