@@ -106,9 +106,8 @@ func (s *Server) presenceRules(c *conn, p *stanza.Presence) (bool, []jid.JID) {
 	}
 	if p.To.IsZero() {
 		if p.Type == stanza.PresenceError {
-			// RFC 6121 §4.7.1: an error without a 'to' means nothing;
-			// both servers answer it with bad-request? No: an error is
-			// never answered (RFC 6120 §8.3.1), so it is dropped.
+			// An error for nobody: nothing to route, and an error is
+			// never answered (RFC 6120 §8.3.1).
 			return true, nil
 		}
 		return true, s.broadcast(c, p)
@@ -116,7 +115,7 @@ func (s *Server) presenceRules(c *conn, p *stanza.Presence) (bool, []jid.JID) {
 	return true, s.directed(c, p)
 }
 
-// isSubscribedTo reports whether the roster item gives the account the
+// hasTo reports whether the roster item gives the account the
 // contact's presence (subscription to or both).
 func hasTo(it roster.Item) bool {
 	return it.Subscription == roster.SubscriptionTo || it.Subscription == roster.SubscriptionBoth
@@ -229,9 +228,13 @@ func (s *Server) sendBroadcast(o *outbox, a *account, c *conn, p *stanza.Presenc
 				send(rc)
 			}
 		}
-		// A directed presence to a contact who now receives the
+		// Directed presence to a contact who now receives the
 		// broadcast is no longer tracked apart.
-		delete(c.directed, it.JID)
+		for j := range c.directed {
+			if j.Bare() == it.JID {
+				delete(c.directed, j)
+			}
+		}
 	}
 	return delivered
 }

@@ -30,7 +30,6 @@ func (s *Server) subscription(c *conn, p *stanza.Presence) []jid.JID {
 		return nil
 	}
 	out := with(p, user, contact)
-	out.ID = p.ID
 	o := &outbox{s: s, sender: c}
 	s.mu.Lock()
 	a := s.accounts[user.Localpart()]
@@ -123,12 +122,11 @@ func (s *Server) outbound(o *outbox, a *account, p *stanza.Presence) bool {
 			it.Subscription, it.Approved = withoutFrom(it.Subscription), false
 			o.setItem(a, it)
 			// The contact no longer receives the user's presence: it
-			// gets unavailable from every available resource.
-			defer func() {
-				if k := s.accounts[p.To.Localpart()]; k != nil && s.isLocal(p.To) {
-					o.sendPresenceOf(a, true, availableSorted(k)...)
-				}
-			}()
+			// gets unavailable from every available resource, before
+			// the cancellation (as ejabberd; Prosody sends it after).
+			if k := s.accounts[p.To.Localpart()]; k != nil && s.isLocal(p.To) {
+				o.sendPresenceOf(a, true, availableSorted(k)...)
+			}
 			return true
 		case it.Approved:
 			// Cancels a pre-approval (§3.4).
