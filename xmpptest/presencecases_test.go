@@ -59,6 +59,7 @@ const (
 	whyProDisconnected             = "Prosody says why in the status of the unavailable presence it sends for a resource whose stream ended"
 	whyEjStoredFirst               = "ejabberd delivers the requests it kept before the echo of the initial presence"
 	whyEjRemoveOrder               = "ejabberd sends the unsubscribe before the unsubscribed, and the pushes before the stanzas"
+	whyProProbeOffline             = "Prosody answers the probe for a contact with no available resource with unavailable presence from its bare JID (RFC 6121 §4.3.2 allows that or nothing; ejabberd sends nothing)"
 	whyEjNoWithdraw                = "ejabberd does not tell the contact that the request it holds was withdrawn; xmpptest delivers the unsubscribe, as Prosody, so the contact's client can drop the request"
 )
 
@@ -452,6 +453,26 @@ var presenceCases = []presenceCase{
 			pSend("a1", "<presence><show>away</show><status>lunch</status><priority>5</priority></presence>").
 				got("a1", `available {a}/a1 show=away status="lunch" prio=5`, "available {b}/b1").
 				got("b1", `available {a}/a1 show=away status="lunch" prio=5`),
+		),
+	},
+	{
+		name:  "initial presence with a contact offline",
+		setup: steps(stBoth, pLogout("b1"), pLogout("a1")),
+		steps: steps(
+			pLogin("a1"),
+			fetchA("{b} sub=both"),
+			pSend("a1", "<presence/>").got("a1", "available {a}/a1").
+				on(kindProsody, whyProProbeOffline, "a1", "available {a}/a1", "unavailable {b}"),
+		),
+	},
+	{
+		name:  "a change of presence, and an error",
+		setup: stBoth,
+		steps: steps(
+			pSend("a1", "<presence><show>dnd</show><status>busy</status></presence>").
+				got("a1", `available {a}/a1 show=dnd status="busy"`).got("b1", `available {a}/a1 show=dnd status="busy"`),
+			pSend("b1", "<presence to='{a}/a1' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>").
+				got("a1", "error {b}/b1 service-unavailable"),
 		),
 	},
 	{
