@@ -35,6 +35,10 @@ func (st *story) handlePresence(mux *session.Mux, who *actor) {
 			return // the account's own resource
 		}
 		st.out.event(who.name, "sees %s %s%s", e.Resource.JID, e.Op, describe(e))
+		select {
+		case who.events <- e:
+		default: // the story waits for few events; never block the session
+		}
 	})
 }
 
@@ -87,9 +91,8 @@ func (st *story) subscribe(ctx context.Context, from, to *actor) error {
 		it, _ := from.roster.Cache().Item(contact)
 		st.out.event(from.name, "roster: %s, subscription %s", contact, it.Subscription)
 	}
-	if err := waitUntil(ctx, to.name+" online in "+from.name+"'s tracker", func() bool {
-		_, ok := from.presence.Tracker().Best(contact)
-		return ok
+	if err := waitEvent(ctx, from, to.name+" online", func(e presence.Event) bool {
+		return e.Op == presence.Online && e.Resource.JID.Bare() == contact
 	}); err != nil {
 		return err
 	}
@@ -113,31 +116,42 @@ func bobChangesStatus(ctx context.Context, st *story) error {
 	return st.changeStatus(ctx, st.bob, presence.Available{Show: stanza.ShowChat, Status: "free to talk", Priority: 5})
 }
 
-// changeStatus sets who's presence and waits until the other actor's
-// Tracker shows it.
+// changeStatus sets who's presence and waits until the other actor has
+// seen the change and its Tracker shows it.
 func (st *story) changeStatus(ctx context.Context, who *actor, a presence.Available) error {
 	st.out.event(who.name, "sets show %q, status %q, priority %d", a.Show, a.Status, a.Priority)
 	if err := who.presence.SetAvailable(ctx, who.sess, a); err != nil {
 		return fmt.Errorf("%s could not change presence: %w", who.name, err)
 	}
 	peer := st.other(who)
-	return waitUntil(ctx, who.name+"'s new presence in "+peer.name+"'s tracker", func() bool {
-		r, ok := peer.presence.Tracker().Resource(who.sess.Addr())
-		return ok && r.Show == a.Show && r.Status == a.Status && r.Priority == a.Priority
-	})
+	if err := waitEvent(ctx, peer, who.name+"'s new presence", func(e presence.Event) bool {
+		return e.Op == presence.Changed && e.Resource.JID == who.sess.Addr() && e.Resource.Show == a.Show
+	}); err != nil {
+		return err
+	}
+	r, ok := peer.presence.Tracker().Resource(who.sess.Addr())
+	if !ok || r.Show != a.Show || r.Status != a.Status || r.Priority != a.Priority {
+		return fmt.Errorf("%s's tracker has %+v for %s, want show %q, status %q, priority %d", peer.name, r, who.name, a.Show, a.Status, a.Priority)
+	}
+	return nil
 }
 
-// aliceLogsOut closes alice's session and waits until bob's Tracker has
-// her offline: the server broadcast her unavailable presence.
+// aliceLogsOut closes alice's session and waits until bob has seen her
+// go offline: the server broadcast her unavailable presence.
 func aliceLogsOut(ctx context.Context, st *story) error {
 	full := st.alice.sess.Addr()
 	if err := st.logOut(ctx, st.alice); err != nil {
 		return err
 	}
-	return waitUntil(ctx, "alice offline in bob's tracker", func() bool {
-		_, ok := st.bob.presence.Tracker().Resource(full)
-		return !ok
-	})
+	if err := waitEvent(ctx, st.bob, "alice offline", func(e presence.Event) bool {
+		return e.Op == presence.Offline && e.Resource.JID == full
+	}); err != nil {
+		return err
+	}
+	if _, ok := st.bob.presence.Tracker().Resource(full); ok {
+		return fmt.Errorf("bob's tracker still has %s", full)
+	}
+	return nil
 }
 
 // waitUntil checks cond every few milliseconds until it holds or ctx
@@ -153,4 +167,19 @@ func waitUntil(ctx context.Context, what string, cond func() bool) error {
 		}
 	}
 	return nil
+}
+
+// waitEvent takes who's presence events, in the order they came, until
+// one matches; what names it in the error.
+func waitEvent(ctx context.Context, who *actor, what string, match func(presence.Event) bool) error {
+	for {
+		select {
+		case e := <-who.events:
+			if match(e) {
+				return nil
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not see %s: %w", who.name, what, ctx.Err())
+		}
+	}
 }

@@ -58,6 +58,7 @@ type actor struct {
 	roster   *roster.Roster
 	pushes   chan roster.Item
 	presence *presence.Manager
+	events   chan presence.Event // what the broadcast callback saw of contacts
 }
 
 // story is the state the steps share.
@@ -77,6 +78,7 @@ type story struct {
 func (st *story) login(ctx context.Context, who *actor) error {
 	who.messages = make(chan *stanza.Message, 16)
 	who.pushes = make(chan roster.Item, 16)
+	who.events = make(chan presence.Event, 64)
 	mux := session.NewMux()
 	who.roster = roster.Handle(mux)
 	who.roster.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
