@@ -3,10 +3,13 @@ package presence_test
 import (
 	"context"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -342,16 +345,14 @@ func TestXMPPTestSubscriptions(t *testing.T) {
 			step: func(t *testing.T, a, _ *xclient) {
 				require.False(t, a.s.Features().PreApproval)
 				a.waitFor(t, "the echo of alice's initial presence", func() bool { return len(a.events) == 1 })
-				var sent atomic.Int64
-				a.srv.Watch(func(r xmpptest.Routed) {
-					if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == alice {
-						sent.Add(1)
-					}
-				})
+				w := newWatchPresence(a.srv, a.s.Addr())
 				assert.ErrorIs(t, a.m.PreApprove(ctxT(t), a.s, bob), presence.ErrNoPreApproval)
+				// The server routes what a client sends in order: once the
+				// echo of a later presence is back, the Watch has seen
+				// what PreApprove might have sent.
 				require.NoError(t, a.m.SetAvailable(ctxT(t), a.s, presence.Available{Status: "after"}))
 				a.waitFor(t, "the echo of alice's presence", func() bool { return len(a.events) >= 2 })
-				assert.Equal(t, int64(1), sent.Load(), "only the presence after PreApprove was sent")
+				assert.Empty(t, w.list(), "PreApprove sent nothing")
 			},
 			alice: sideWant{state: "-"},
 			bob:   sideWant{state: "-"},
@@ -449,4 +450,333 @@ func eventsLocked(c *xclient, contact jid.JID) []presence.Event {
 		}
 	}
 	return out
+}
+
+// seedBoth makes a and b contacts with subscription both.
+func seedBoth(t *testing.T, srv *xmpptest.Server, a, b jid.JID) {
+	t.Helper()
+	require.NoError(t, srv.SetRosterItem(a, roster.Item{JID: b, Subscription: roster.SubscriptionBoth}))
+	require.NoError(t, srv.SetRosterItem(b, roster.Item{JID: a, Subscription: roster.SubscriptionBoth}))
+}
+
+// describedOf returns the events about contact as describeEvent renders
+// them.
+func (c *xclient) describedOf(contact jid.JID) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return describe(eventsLocked(c, contact))
+}
+
+// waitDescribed waits until the events about contact are want, and fails
+// the test with what they are otherwise.
+func (c *xclient) waitDescribed(t *testing.T, contact jid.JID, want []string) {
+	t.Helper()
+	c.waitFor(t, "events about "+contact.String(), func() bool { return len(eventsLocked(c, contact)) >= len(want) })
+	require.Equal(t, want, c.describedOf(contact))
+}
+
+// bestOf returns the full JID of contact's best resource, "" for none.
+func (c *xclient) bestOf(contact jid.JID) string {
+	r, ok := c.m.Tracker().Best(contact)
+	if !ok {
+		return ""
+	}
+	return r.JID.String()
+}
+
+// TestXMPPTestProbesAndBroadcast: a contact online before the account
+// logs in is in the Tracker at login, with its show, status and priority
+// (the server answers the probe of initial presence); each change of
+// presence arrives as Changed; a second resource is Online and Best
+// follows the priority, then the show, across the two; a resource that
+// logs out is Offline. The contact, in turn, has the account's initial
+// presence.
+func TestXMPPTestProbesAndBroadcast(t *testing.T) {
+	t.Parallel()
+	srv := newXServer(t, nil)
+	seedBoth(t, srv, alice, bob)
+	ctx := ctxT(t)
+	desk := xlogin(t, srv, "bob/desk", xopts{before: func(m *presence.Manager) {
+		require.NoError(t, m.SetAvailable(ctx, nil, presence.Available{Show: stanza.ShowAway, Status: "lunch", Priority: 5}))
+	}})
+	a := xlogin(t, srv, "alice/home", xopts{})
+
+	a.waitDescribed(t, bob, []string{"online bob@example.test/desk away/5/lunch"})
+	desk.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"})
+
+	require.NoError(t, desk.m.SetAvailable(ctx, desk.s, presence.Available{Show: stanza.ShowDND, Status: "busy", Priority: 3}))
+	a.waitDescribed(t, bob, []string{
+		"online bob@example.test/desk away/5/lunch",
+		"changed bob@example.test/desk dnd/3/busy",
+	})
+	assert.Equal(t, "bob@example.test/desk", a.bestOf(bob))
+
+	phone := xlogin(t, srv, "bob/phone", xopts{before: func(m *presence.Manager) {
+		require.NoError(t, m.SetAvailable(ctx, nil, presence.Available{Show: stanza.ShowChat, Priority: 10}))
+	}})
+	a.waitDescribed(t, bob, []string{
+		"online bob@example.test/desk away/5/lunch",
+		"changed bob@example.test/desk dnd/3/busy",
+		"online bob@example.test/phone chat/10/",
+	})
+	assert.Equal(t, "bob@example.test/phone", a.bestOf(bob), "the higher priority")
+
+	require.NoError(t, phone.m.SetAvailable(ctx, phone.s, presence.Available{Show: stanza.ShowChat, Priority: 1}))
+	a.waitFor(t, "phone's priority 1", func() bool { return len(eventsLocked(a, bob)) >= 4 })
+	assert.Equal(t, "bob@example.test/desk", a.bestOf(bob), "the higher priority")
+
+	require.NoError(t, desk.m.SetAvailable(ctx, desk.s, presence.Available{Show: stanza.ShowDND, Priority: 1}))
+	a.waitFor(t, "desk's priority 1", func() bool { return len(eventsLocked(a, bob)) >= 5 })
+	assert.Equal(t, "bob@example.test/phone", a.bestOf(bob), "equal priorities: the more available show")
+
+	require.NoError(t, phone.s.Close(ctx))
+	a.waitDescribed(t, bob, []string{
+		"online bob@example.test/desk away/5/lunch",
+		"changed bob@example.test/desk dnd/3/busy",
+		"online bob@example.test/phone chat/10/",
+		"changed bob@example.test/phone chat/1/",
+		"changed bob@example.test/desk dnd/1/",
+		"offline bob@example.test/phone chat/1/",
+	})
+	assert.Equal(t, "bob@example.test/desk", a.bestOf(bob))
+	assert.Equal(t, []jid.JID{alice, bob}, a.m.Tracker().Online(), "bob, and alice's own resource (the echo)")
+}
+
+// TestXMPPTestOwnResources: the account's own resources are tracked
+// without a roster item: its own presence (echoed by the server), another
+// resource online at login, one that logs in later, and its logout.
+func TestXMPPTestOwnResources(t *testing.T) {
+	t.Parallel()
+	srv := newXServer(t, nil)
+	ctx := ctxT(t)
+	home := xlogin(t, srv, "alice/home", xopts{})
+	home.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"})
+
+	work := xlogin(t, srv, "alice/work", xopts{before: func(m *presence.Manager) {
+		require.NoError(t, m.SetAvailable(ctx, nil, presence.Available{Show: stanza.ShowXA, Status: "commuting", Priority: -1}))
+	}})
+	home.waitDescribed(t, alice, []string{
+		"online alice@example.test/home /0/",
+		"online alice@example.test/work xa/-1/commuting",
+	})
+	work.waitFor(t, "both of alice's resources at work", func() bool { return len(eventsLocked(work, alice)) >= 2 })
+	assert.ElementsMatch(t, []string{
+		"online alice@example.test/home /0/",
+		"online alice@example.test/work xa/-1/commuting",
+	}, work.describedOf(alice), "home's presence at login, and work's own echo")
+	assert.Equal(t, "alice@example.test/home", home.bestOf(alice))
+	assert.Equal(t, "alice@example.test/home", work.bestOf(alice))
+
+	require.NoError(t, work.s.Close(ctx))
+	home.waitDescribed(t, alice, []string{
+		"online alice@example.test/home /0/",
+		"online alice@example.test/work xa/-1/commuting",
+		"offline alice@example.test/work xa/-1/commuting", // as last seen
+	})
+	assert.Len(t, home.m.Tracker().Resources(alice), 1)
+}
+
+// TestXMPPTestRequestWhileOffline: a request made while the contact has
+// no resource online reaches its request callback after its initial
+// presence; one left pending is delivered again at the next login, and
+// answered there from Pending.
+func TestXMPPTestRequestWhileOffline(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// logins before the one that approves from its callback, each
+		// leaving the request pending.
+		undecided int
+	}{
+		{"approved at the first login", 0},
+		{"left pending, delivered again at the next login", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newXServer(t, nil)
+			ctx := ctxT(t)
+			a := xlogin(t, srv, "alice/home", xopts{})
+			require.NoError(t, a.m.Subscribe(ctx, a.s, bob))
+			a.waitFor(t, "the push of the request", func() bool { return len(pushesLocked(a, bob)) == 1 })
+			for range tt.undecided {
+				b := xlogin(t, srv, "bob/home", xopts{})
+				b.waitFor(t, "the request kept for bob", func() bool { return requestsLocked(b, alice) == 1 })
+				assert.Equal(t, []jid.JID{alice}, pending(b))
+				require.NoError(t, b.s.Close(ctx))
+			}
+			b := xlogin(t, srv, "bob/home", xopts{decide: func(presence.Request) presence.Decision { return presence.Approve }})
+			b.waitFor(t, "the request kept for bob", func() bool { return requestsLocked(b, alice) == 1 })
+			a.waitFor(t, "bob's approval", func() bool {
+				return len(changesLocked(a, bob)) == 1 && len(eventsLocked(a, bob)) == 1
+			})
+			b.sync(t)
+			assert.Equal(t, "from", b.state(alice))
+			assert.Empty(t, pending(b))
+			assert.Equal(t, "to", a.state(bob))
+			assert.Equal(t, []string{"subscribed"}, a.changesFrom(bob))
+			assert.Equal(t, []string{"online bob@example.test/home"}, a.eventsOf(bob))
+		})
+	}
+}
+
+// watchPresence records, as "type to", each presence that the client
+// full sent (not what the server sent on its behalf), in the order the
+// server routed them, except available presence without 'to' (the Watch
+// may start while the initial presence is routed).
+type watchPresence struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func newWatchPresence(srv *xmpptest.Server, full jid.JID) *watchPresence {
+	w := &watchPresence{}
+	srv.Watch(func(r xmpptest.Routed) {
+		p, ok := r.Stanza.(*stanza.Presence)
+		if !ok || p.From != full || p.Type == stanza.PresenceAvailable && p.To.IsZero() {
+			return
+		}
+		typ := string(p.Type)
+		if typ == "" {
+			typ = "available"
+		}
+		w.mu.Lock()
+		w.sent = append(w.sent, typ+" "+p.To.String())
+		w.mu.Unlock()
+	})
+	return w
+}
+
+func (w *watchPresence) list() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.sent)
+}
+
+// waitGone waits until full is no longer bound on srv: its connection's
+// goroutine has routed everything it read (and run the Watch callbacks).
+func waitGone(t *testing.T, srv *xmpptest.Server, full jid.JID) {
+	t.Helper()
+	require.Eventually(t, func() bool { return !slices.Contains(srv.Resources(full), full) }, 10*time.Second, 5*time.Millisecond, "%s unbound", full)
+}
+
+// TestXMPPTestDirected: directed presence to an entity that is not a
+// contact reaches it (carol has alice in her roster without a
+// subscription, so her Tracker follows alice); each way of ending it
+// (EndDirected, SetUnavailable, Close) has the client send it unavailable
+// presence itself, which carol's Tracker sees; and an ended one is
+// forgotten: a later broadcast and the Close send carol nothing.
+func TestXMPPTestDirected(t *testing.T) {
+	t.Parallel()
+	aliceHome := account("alice/home")
+	tests := []struct {
+		name string
+		end  func(ctx context.Context, a *xclient) error
+		// the client's presences after the directed one, up to its end
+		// (available presence without 'to' left out)
+		sent []string
+	}{
+		{"EndDirected", func(ctx context.Context, a *xclient) error {
+			return a.m.EndDirected(ctx, a.s, carol)
+		}, []string{"unavailable carol@example.test"}},
+		{"SetUnavailable", func(ctx context.Context, a *xclient) error {
+			return a.m.SetUnavailable(ctx, a.s, "")
+		}, []string{"unavailable ", "unavailable carol@example.test"}},
+		{"Close", func(ctx context.Context, a *xclient) error {
+			return a.s.Close(ctx)
+		}, []string{"unavailable carol@example.test", "unavailable "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newXServer(t, nil)
+			require.NoError(t, srv.SetRosterItem(carol, roster.Item{JID: alice}))
+			ctx := ctxT(t)
+			c := xlogin(t, srv, "carol/home", xopts{})
+			a := xlogin(t, srv, "alice/home", xopts{})
+			a.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"}) // the initial presence is routed
+			w := newWatchPresence(srv, aliceHome)
+
+			require.NoError(t, a.m.SendDirected(ctx, a.s, carol, presence.Available{Show: stanza.ShowChat, Status: "hi"}))
+			c.waitDescribed(t, alice, []string{"online alice@example.test/home chat/0/hi"})
+			assert.Equal(t, []jid.JID{carol}, a.m.Directed())
+
+			require.NoError(t, tt.end(ctx, a))
+			c.waitDescribed(t, alice, []string{"online alice@example.test/home chat/0/hi", "offline alice@example.test/home chat/0/hi"})
+			assert.Empty(t, a.m.Directed(), "forgotten")
+
+			// Forgotten by both: a broadcast does not reach carol, and
+			// Close sends her nothing more.
+			if tt.name != "Close" {
+				require.NoError(t, a.m.SetAvailable(ctx, a.s, presence.Available{Status: "later"}))
+				a.waitFor(t, "the echo of the broadcast", func() bool {
+					evs := eventsLocked(a, alice)
+					return len(evs) > 0 && evs[len(evs)-1].Resource.Status == "later"
+				})
+				require.NoError(t, a.s.Close(ctx))
+			}
+			waitGone(t, srv, aliceHome)
+			c.sync(t)
+			assert.Len(t, c.eventsOf(alice), 2, "carol saw nothing after the end")
+			want := append([]string{"available carol@example.test"}, tt.sent...)
+			if tt.name != "Close" {
+				want = append(want, "unavailable ") // at Close: the broadcast one only
+			}
+			assert.Equal(t, want, w.list(), "what alice's client sent")
+		})
+	}
+}
+
+// TestXMPPTestVanish: a client whose connection ends without unavailable
+// presence, cut by the server or closed under the client, goes offline
+// in the Tracker of its contact and of the entity it sent directed
+// presence to: the server sends unavailable presence on its behalf.
+func TestXMPPTestVanish(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cut  func(t *testing.T, srv *xmpptest.Server, conn net.Conn)
+	}{
+		{"the server drops the connection", func(t *testing.T, srv *xmpptest.Server, _ net.Conn) {
+			require.NoError(t, srv.Drop(account("alice/home")))
+		}},
+		{"the client's connection is closed", func(t *testing.T, _ *xmpptest.Server, conn net.Conn) {
+			require.NoError(t, conn.Close())
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newXServer(t, nil)
+			seedBoth(t, srv, alice, bob)
+			require.NoError(t, srv.SetRosterItem(carol, roster.Item{JID: alice}))
+			ctx := ctxT(t)
+			b := xlogin(t, srv, "bob/home", xopts{})
+			c := xlogin(t, srv, "carol/home", xopts{})
+			var conn net.Conn
+			a := xlogin(t, srv, "alice/home", xopts{dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				var err error
+				conn, err = srv.DialContext(ctx, network, addr)
+				return conn, err
+			}})
+			a.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"}) // the initial presence is routed
+			w := newWatchPresence(srv, account("alice/home"))
+			require.NoError(t, a.m.SendDirected(ctx, a.s, carol, presence.Available{}))
+			b.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"})
+			c.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"})
+
+			tt.cut(t, srv, conn)
+			select {
+			case <-a.s.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("alice's session did not end")
+			}
+			b.waitDescribed(t, alice, []string{"online alice@example.test/home /0/", "offline alice@example.test/home /0/"})
+			c.waitDescribed(t, alice, []string{"online alice@example.test/home /0/", "offline alice@example.test/home /0/"})
+			assert.False(t, b.online(alice))
+			assert.False(t, c.online(alice))
+			waitGone(t, srv, account("alice/home"))
+			assert.Equal(t, []string{"available carol@example.test"}, w.list(), "no unavailable from alice's client: the server spoke for it")
+		})
+	}
 }
