@@ -142,12 +142,11 @@ func Example_subscription() {
 	it := <-pushed
 	fmt.Println("alice: pushed", it.JID, it.Subscription)
 	fmt.Println("alice: online", <-online)
-	// After xmpptest has the presence rules of RFC 6121 §3–4, this prints:
-	//
-	//	bob: request from alice@example.test
-	//	alice: approved by bob@example.test
-	//	alice: pushed bob@example.test to
-	//	alice: online bob@example.test/desk
+	// Output:
+	// bob: request from alice@example.test
+	// alice: approved by bob@example.test
+	// alice: pushed bob@example.test to
+	// alice: online bob@example.test/desk
 }
 
 // sendOnce hands v over if ch has room: a callback must not block the
