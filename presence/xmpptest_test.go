@@ -58,9 +58,9 @@ type xclient struct {
 
 // xopts are the options of xlogin.
 type xopts struct {
-	decide func(presence.Request) presence.Decision // the request callback's decision; nil: Undecided
-	before func(*presence.Manager)                  // run before the stream starts
-	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	decide func(presence.Request) presence.Decision                          // the request callback's decision; nil: Undecided
+	before func(*presence.Manager)                                           // run before the stream starts
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error) // when set, session.Dial through it instead of srv.Connect
 }
 
 // xlogin logs full (user/resource) in to srv.
