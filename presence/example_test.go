@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/presence"
@@ -59,17 +60,17 @@ func Example() {
 	if err := ap.SendDirected(ctx, alice, bobAddr, presence.Available{Show: stanza.ShowChat, Status: "free to talk"}); err != nil {
 		log.Fatal(err)
 	}
-	show(<-events)
+	show(next(events))
 	if err := ap.SendDirected(ctx, alice, bobAddr, presence.Available{Show: stanza.ShowAway, Status: "lunch", Priority: 5}); err != nil {
 		log.Fatal(err)
 	}
-	show(<-events)
+	show(next(events))
 	best, _ := p.Tracker().Best(aliceAddr)
 	fmt.Println("best:", best.JID)
 	fmt.Println("alice sent directed presence to", ap.Directed())
 
 	_ = alice.Close(ctx) // unavailable to bob, then the stream's end
-	show(<-events)
+	show(next(events))
 	fmt.Println("alice's resources online:", len(p.Tracker().Resources(aliceAddr)))
 	// Output:
 	// online alice@example.test/phone show="chat" status="free to talk" priority=0
@@ -138,10 +139,10 @@ func Example_subscription() {
 	if err := ap.Subscribe(ctx, alice, bobAddr); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("alice: approved by", <-approved)
-	it := <-pushed
+	fmt.Println("alice: approved by", next(approved))
+	it := next(pushed)
 	fmt.Println("alice: pushed", it.JID, it.Subscription)
-	fmt.Println("alice: online", <-online)
+	fmt.Println("alice: online", next(online))
 	// Output:
 	// bob: request from alice@example.test
 	// alice: approved by bob@example.test
@@ -155,5 +156,17 @@ func sendOnce[T any](ch chan<- T, v T) {
 	select {
 	case ch <- v:
 	default:
+	}
+}
+
+// next receives from ch, giving up after ten seconds: an example waits for
+// the server, and a server that never answers should fail it, not hang it.
+func next[T any](ch <-chan T) T {
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		log.Fatal("example: nothing arrived in ten seconds")
+		panic("unreachable")
 	}
 }
