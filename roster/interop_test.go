@@ -7,13 +7,13 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/testkit/syncbuf"
 	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/roster"
@@ -26,25 +26,7 @@ type interopClient struct {
 	s      *session.Session
 	r      *roster.Roster
 	pushes chan roster.Item
-	trace  *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for the session's writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	trace  *syncbuf.Buffer
 }
 
 // interopLogin logs user in to srv as resource with a roster whose cache
@@ -52,7 +34,7 @@ func (b *syncBuffer) String() string {
 func interopLogin(t *testing.T, srv *xmppd.Server, user, resource string, saved []byte) *interopClient {
 	t.Helper()
 	mux := session.NewMux()
-	c := &interopClient{r: roster.Handle(mux), pushes: make(chan roster.Item, 16), trace: &syncBuffer{}}
+	c := &interopClient{r: roster.Handle(mux), pushes: make(chan roster.Item, 16), trace: &syncbuf.Buffer{}}
 	if saved != nil {
 		require.NoError(t, c.r.Cache().Load(bytes.NewReader(saved)))
 	}

@@ -42,8 +42,9 @@ var ErrClosed = errors.New("session: closed")
 // error) to a peer that may have stopped reading.
 const endWriteTime = 5 * time.Second
 
-// Close ends the session politely: it sends unavailable presence if
-// available presence was sent, closes the stream, waits (within ctx) for
+// Close ends the session politely: it runs the Mux's close hooks (see
+// Mux.HandleClose), sends unavailable presence if available presence was
+// sent, closes the stream, waits (within ctx) for
 // the server to close its side, closes the connection and waits for the
 // session's goroutines. Called from a handler with the handler's context,
 // it does not wait for the dispatcher that runs that handler. Close
@@ -55,6 +56,9 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	s.queue.startReadingOn()
 	if !s.isEnded() {
+		for _, h := range s.mux.closeHooks() {
+			s.safely(func() { h(ctx, s) })
+		}
 		if s.available.Load() {
 			_ = s.Send(ctx, &stanza.Presence{Type: stanza.PresenceUnavailable})
 		}

@@ -20,6 +20,12 @@ import (
 //     stanza as it exits (queueEnd), after which nothing else is queued, so
 //     the hooks run after the last handler has returned and never beside
 //     one. Close waits for them like any handler.
+//   - Close hooks run in Close, on the goroutine that called it, while the
+//     stream is still open: after Close has begun (the reader then keeps
+//     reading, so a hook may call SendIQ) and before Close sends its
+//     unavailable presence and the close tag. They may run beside a
+//     handler. Nothing runs them when the stream ends some other way:
+//     then nothing can be sent any more.
 //
 // With no hooks registered nothing is allocated or started for them.
 
@@ -61,6 +67,23 @@ func (m *Mux) HandleEnd(f func(s *Session, err error)) {
 	m.end = append(m.end, f)
 }
 
+// HandleClose registers f to run when Close begins on a stream with this
+// Mux that has not ended: the last moment anything can be sent on it. Close
+// hooks run once per stream, one at a time, in registration order, on the
+// goroutine that called Close and with its ctx, before Close sends
+// unavailable presence and the close tag; Close waits for them. So the
+// presence package can send unavailable presence to the entities it sent
+// directed presence to (RFC 6121 §4.6). A hook may Send and SendIQ on s,
+// must not call Close, and may run beside a handler. When the stream ends
+// otherwise (the server closed it, the connection broke) close hooks do
+// not run; end hooks run in every case. A panic in f is recovered and
+// logged, as in a handler.
+func (m *Mux) HandleClose(f func(ctx context.Context, s *Session)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closing = append(m.closing, f)
+}
+
 // startHooks returns the registered start hooks. The slice is shared:
 // registration only appends, so its first len elements never change.
 func (m *Mux) startHooks() []func(context.Context, *Session, bool) {
@@ -74,6 +97,13 @@ func (m *Mux) endHooks() []func(*Session, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.end
+}
+
+// closeHooks is startHooks for the close hooks.
+func (m *Mux) closeHooks() []func(context.Context, *Session) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.closing
 }
 
 // becomeReady starts a negotiated session: the start hooks, as the first

@@ -305,3 +305,47 @@ func TestHookPanicIsRecovered(t *testing.T) {
 	pingRoundTrip(t, s, p)
 	assert.NoError(t, s.Err(), "the session goes on")
 }
+
+// Close hooks run once, in order, while the stream is still open: what
+// they send goes out before Close's unavailable presence and the close
+// tag; a hook that panics does not stop the next. When the server ends the
+// stream instead, they do not run.
+func TestCloseHooks(t *testing.T) {
+	var ev events
+	cfg := clientConfig(t)
+	cfg.Mux = NewMux()
+	cfg.Mux.HandleClose(func(ctx context.Context, s *Session) {
+		ev.add("close hook 1")
+		assert.NoError(t, s.Send(ctx, &stanza.Presence{Header: stanza.Header{To: mustJID("room@example.net/nick")}, Type: stanza.PresenceUnavailable}))
+		panic("close hook bug")
+	})
+	cfg.Mux.HandleClose(func(_ context.Context, s *Session) {
+		ev.add("close hook 2")
+		assert.NoError(t, s.Err(), "the stream has not ended yet")
+	})
+	cfg.Mux.HandleEnd(func(*Session, error) { ev.add("end hook") })
+	s, p := establish(t, cfg)
+	require.NoError(t, s.Send(context.Background(), &stanza.Presence{}))
+	assert.Contains(t, elemString(p.Expect("presence")), "<presence")
+	closed := p.AwaitClose()
+	require.NoError(t, s.Close(context.Background()))
+	require.NoError(t, s.Close(context.Background()), "a second Close runs nothing again")
+	sent := <-closed
+	require.Len(t, sent, 2)
+	assert.Contains(t, sent[0], "to='room@example.net/nick'", "the hook's presence first")
+	assert.NotContains(t, sent[1], " to=", "then the broadcast unavailable")
+	assert.Contains(t, sent[1], "type='unavailable'")
+	assert.Equal(t, []string{"close hook 1", "close hook 2", "end hook"}, ev.get())
+
+	// The server ends the stream: no close hook, the end hook still.
+	var ev2 events
+	cfg = clientConfig(t)
+	cfg.Mux = NewMux()
+	cfg.Mux.HandleClose(func(context.Context, *Session) { ev2.add("close hook") })
+	cfg.Mux.HandleEnd(func(*Session, error) { ev2.add("end hook") })
+	s, p = establish(t, cfg)
+	p.Send("</stream:stream>")
+	waitEnd(t, s)
+	closeSession(t, s)
+	assert.Equal(t, []string{"end hook"}, ev2.get())
+}

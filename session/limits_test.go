@@ -1,17 +1,16 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/testkit/syncbuf"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -89,31 +88,13 @@ func TestTooLargeResultIsAnsweredWithError(t *testing.T) {
 	assert.Contains(t, elemString(reply), "internal-server-error")
 }
 
-// lockedBuffer is a trace writer the test reads while the session writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // With idle-seconds announced, a client that has nothing to say sends a
 // space after half that time, even while the server talks (so the
 // check for a silent server never runs).
 func TestIdleSecondsKeepsClientTalking(t *testing.T) {
 	cfg := clientConfig(t)
 	cfg.KeepAlive = time.Minute
-	trace := &lockedBuffer{}
+	trace := &syncbuf.Buffer{}
 	cfg.Trace = trace
 	_, p := establishWith(t, cfg, loginWithLimits(0, 1))
 	established := len(trace.String())

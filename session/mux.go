@@ -102,9 +102,11 @@ func PresenceTypes(types ...stanza.PresenceType) PresenceRoute {
 // it silently would switch off someone else's handler. Messages and
 // presence go to every handler whose route matches, in registration order.
 //
-// Lifecycle hooks (HandleStart, HandleEnd) let a feature package act when
-// a stream becomes ready and when it has ended: fetch the roster before
-// initial presence goes out, forget who is online.
+// Lifecycle hooks (HandleStart, HandleClose, HandleEnd) let a feature
+// package act when a stream becomes ready, when Close is about to end it
+// and when it has ended: fetch the roster before initial presence goes
+// out, say goodbye to whoever was sent directed presence, forget who is
+// online.
 //
 // A Mux is safe for concurrent use; registering while stanzas are being
 // dispatched is allowed and applies to later stanzas (and hooks to later
@@ -117,6 +119,7 @@ type Mux struct {
 	features []string
 	start    []func(ctx context.Context, s *Session, resumed bool)
 	end      []func(s *Session, err error)
+	closing  []func(ctx context.Context, s *Session)
 }
 
 type iqKey struct {

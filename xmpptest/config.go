@@ -42,6 +42,12 @@ type Config struct {
 	// get is ignored.
 	NoRosterVersioning bool
 
+	// NoPreApproval leaves subscription pre-approval (RFC 6121 §3.4)
+	// out, as ejabberd does: no urn:xmpp:features:pre-approval stream
+	// feature, and a subscribed presence that approves no request is
+	// ignored.
+	NoPreApproval bool
+
 	// Listen makes the server also accept TCP connections on 127.0.0.1 on
 	// a free port; Addr returns it.
 	Listen bool

@@ -40,16 +40,18 @@ type conn struct {
 	closing atomic.Bool  // shutdown started: other writers give up
 	delay   atomic.Int64 // time.Duration slept before each write
 
-	// Roster pushes for this client, in the order of their versions:
-	// queued under srv.mu (where versions are made) and written under
-	// wmu by whichever goroutine gets there first, so that two changes
-	// made at once on two goroutines reach every resource in order
-	// without a lock held across a write. pushHeld keeps them back while
-	// the connection's own goroutine has a reply to write first (the
-	// result of the set or get that made them).
-	pushMu   sync.Mutex // guards pushes and pushHeld; taken under srv.mu or wmu, never the other way
-	pushes   []stanza.Stanza
-	pushHeld bool
+	// What the server's own rules send this client (roster pushes and
+	// the presence of RFC 6121 §3–4), in the order the rules made it:
+	// queued under srv.mu (where roster versions and subscription states
+	// change) and written under wmu by whichever goroutine gets there
+	// first, so that two changes made at once on two goroutines reach
+	// every resource in order without a lock held across a write.
+	// queueHeld keeps them back while the connection's own goroutine has
+	// a reply to write first (the result of the set or get that made
+	// them, or the answer to the stanza that caused them).
+	qmu       sync.Mutex // guards queue and queueHeld; taken under srv.mu or wmu, never the other way
+	queue     []stanza.Stanza
+	queueHeld bool
 
 	// Owned by the goroutine.
 	tlsState *tls.ConnectionState
@@ -69,6 +71,9 @@ type conn struct {
 	// rosterInterested: the resource has requested the roster, so it
 	// receives roster pushes (RFC 6121 §2.2).
 	rosterInterested bool
+	// directed holds the entities the resource sent directed
+	// available presence to (RFC 6121 §4.6), to send them unavailable.
+	directed map[jid.JID]struct{}
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -176,7 +181,7 @@ func (c *conn) finish(err error) {
 		if a := s.accounts[c.addr.Localpart()]; a != nil && a.resources[c.addr.Resourcepart()] == c {
 			delete(a.resources, c.addr.Resourcepart())
 		}
-		c.bound, c.available = false, false
+		c.bound = false // the end hooks make it unavailable
 	}
 	s.mu.Unlock()
 	if wasBound {
@@ -270,34 +275,34 @@ func (c *conn) writeStanza(st stanza.Stanza) error {
 	return err
 }
 
-// queuePush queues a roster push for the client; held keeps it (and what
-// is queued after it) back until the connection's own goroutine has
-// written its reply. The caller holds srv.mu.
-func (c *conn) queuePush(st stanza.Stanza, held bool) {
-	c.pushMu.Lock()
-	c.pushes = append(c.pushes, st)
-	c.pushHeld = c.pushHeld || held
-	c.pushMu.Unlock()
+// enqueue queues a roster push or a presence of the server's rules for
+// the client; held keeps it (and what is queued after it) back until the
+// connection's own goroutine has written its reply. The caller holds
+// srv.mu.
+func (c *conn) enqueue(st stanza.Stanza, held bool) {
+	c.qmu.Lock()
+	c.queue = append(c.queue, st)
+	c.queueHeld = c.queueHeld || held
+	c.qmu.Unlock()
 }
 
-// holdPushes keeps the roster pushes queued for the client back until
+// holdQueue keeps what is queued for the client back until
 // the connection's own goroutine has written its reply.
-func (c *conn) holdPushes() {
-	c.pushMu.Lock()
-	c.pushHeld = true
-	c.pushMu.Unlock()
+func (c *conn) holdQueue() {
+	c.qmu.Lock()
+	c.queueHeld = true
+	c.qmu.Unlock()
 }
 
-// writePushes writes the queued roster pushes in order, unless they are
-// held back; release ends the hold (the connection's own goroutine, once
+// writeQueue writes what is queued in order, unless it is held back; release ends the hold (the connection's own goroutine, once
 // its reply is out).
-func (c *conn) writePushes(release bool) {
-	c.pushMu.Lock()
+func (c *conn) writeQueue(release bool) {
+	c.qmu.Lock()
 	if release {
-		c.pushHeld = false
+		c.queueHeld = false
 	}
-	idle := c.pushHeld || len(c.pushes) == 0
-	c.pushMu.Unlock()
+	idle := c.queueHeld || len(c.queue) == 0
+	c.qmu.Unlock()
 	if idle || c.closing.Load() {
 		return
 	}
@@ -306,15 +311,15 @@ func (c *conn) writePushes(release bool) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	for {
-		c.pushMu.Lock()
-		if c.pushHeld || len(c.pushes) == 0 {
-			c.pushMu.Unlock()
+		c.qmu.Lock()
+		if c.queueHeld || len(c.queue) == 0 {
+			c.qmu.Unlock()
 			return
 		}
-		st := c.pushes[0]
-		c.pushes[0] = nil
-		c.pushes = c.pushes[1:]
-		c.pushMu.Unlock()
+		st := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
 		b, err := st.AppendXML((*bp)[:0])
 		*bp = b[:0]
 		if err != nil {

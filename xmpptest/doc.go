@@ -1,7 +1,8 @@
 // Package xmpptest is an XMPP server for tests, in the spirit of
 // net/http/httptest: it runs in memory (over net.Pipe) and, on request, on
 // a 127.0.0.1 TCP port, and speaks the server side of RFC 6120 (XMPP Core)
-// and the routing rules of RFC 6121 §8 (XMPP IM), plus the RFC 3921 §3
+// and of RFC 6121 (XMPP IM: rosters, subscriptions, presence and the
+// routing rules of §8), plus the RFC 3921 §3
 // session iq, so that Parley sessions and other clients can be tested
 // against something real.
 //
@@ -25,7 +26,7 @@
 //
 //   - No 'to', or the account's own bare JID for an iq: the server answers
 //     on the account's behalf. Presence without 'to' sets the resource's
-//     availability and priority.
+//     availability and priority and is broadcast (see Presence).
 //   - The server's domain: the server answers iqs (ping, disco#info with
 //     the identity server/im, disco#items with no items, session; anything
 //     else is service-unavailable).
@@ -40,11 +41,12 @@
 //     answered service-unavailable; an error message is dropped. An iq is
 //     answered by the server on the account's behalf: ping; disco#info
 //     with the identity account/registered and the features disco#info,
-//     disco#items and ping (XEP-0030 §3.1; to anyone, since presence
-//     subscriptions, which would restrict it, are not tracked yet);
+//     disco#items and ping (XEP-0030 §3.1; to anyone);
 //     disco#items with no items; the roster, for the account itself only
 //     (forbidden to anyone else); other namespaces are
-//     service-unavailable. Presence goes to every available resource.
+//     service-unavailable. Presence goes to every available resource
+//     (subscription stanzas and probes are the server's: see
+//     Subscriptions).
 //   - A full JID: delivered when that resource is bound (available or
 //     not). Otherwise a chat or normal message is routed as if to the bare
 //     JID, a headline or error message and presence are dropped, groupchat
@@ -84,6 +86,65 @@
 // state and the ask and approved flags ("alice has bob as a contact with
 // subscription both").
 //
+// # Subscriptions
+//
+// The subscription state machine of RFC 6121 §3 and Appendix A runs on
+// the rosters: the state of a contact is its roster item's subscription
+// and ask (approved for a pre-approval) plus, on the contact's side, the
+// requests it has not answered. A subscribe, subscribed, unsubscribe or
+// unsubscribed a client sends is addressed to the contact's bare JID,
+// stamped with the user's bare JID, processed for the user (A.2) and then
+// for the contact (A.3), with the roster pushes each change makes and
+// the presence it brings: an approval sends the contact the user's
+// current presence, a cancellation unavailable presence from every
+// available resource (§3.2.2, §3.3.3). A request reaches the contact's
+// available resources; one made while the contact has none is kept
+// (at most 1,000 per account) and delivered after its next initial
+// presence (§3.1.3); a request already pending is not delivered again.
+// Pre-approval (§3.4) is offered as the urn:xmpp:features:pre-approval
+// stream feature; NoPreApproval leaves it out, as ejabberd does.
+// Removing a roster item ends its subscriptions both ways (§2.5.2).
+// A subscription stanza without 'to' is a bad-request; one to another
+// domain changes the user's side and is then answered
+// remote-server-not-found.
+//
+// # Presence
+//
+// A resource's presence without 'to' is echoed to it, as both real
+// servers do, and broadcast to the account's other available resources
+// and to the available resources of every contact with a subscription
+// from or both (RFC 6121 §4.2, §4.4, §4.5). Initial presence also brings
+// the resource the current presence of every contact it is subscribed
+// to (the server answers its probes itself: nothing for a contact with
+// no available resource), of the account's other available resources,
+// and the requests kept for it. Presence with 'to' to an entity that is
+// not a contact with subscription from or both is directed presence
+// (§4.6): remembered, and closed with unavailable presence when the
+// resource goes unavailable or its stream ends; a directed unavailable
+// ends it too. A resource whose stream ends (or whose resource is bound
+// again) while available is unavailable to everyone who had its
+// presence. A probe from a client is answered on the contact's behalf:
+// the contact's current presence (unavailable from its bare JID when it
+// has no available resource) to a subscriber, nothing to anyone else.
+//
+// These rules were compared with Prosody and ejabberd step by step (the
+// package's tests hold the steps, and each server's differences and why).
+// Where the two agree, xmpptest does what they do; where they differ,
+// what RFC 6121 says: the stanza before its roster push (as Prosody;
+// ejabberd pushes first); no unavailable presence acknowledging a
+// request (Prosody sends one); no push or presence for a subscribe or
+// subscribed that changes nothing (Prosody sends them again); the
+// contact's unavailable presence to a user who unsubscribes (as
+// ejabberd; Prosody sends none); the approved attribute in the roster
+// (Prosody leaves it out, ejabberd has no pre-approval); items left at
+// none are kept (ejabberd deletes them).
+//
+// Tests seed subscription states with SetRosterItem (Subscription, Ask,
+// Approved): a resource that logs in afterwards gets its contacts'
+// presence and sends its own as if the subscriptions had been made
+// through the protocol. Requests pending on the contact's side cannot
+// be seeded; send them.
+//
 // # Concurrency
 //
 // Each connection has one goroutine, which reads and negotiates its stream
@@ -92,10 +153,12 @@
 // written to the recipient's connection under that connection's write mutex.
 // There is no goroutine per stanza and no queue: a client that does not read
 // slows down (and, after the write timeout, loses) the senders that write to
-// it, as over TCP. The one exception keeps roster pushes in order: a push
-// is listed for its recipient where its version is made, and written by
-// whichever goroutine takes the recipient's write mutex next, so a push
-// waits only while another goroutine writes to the same client. Close ends
+// it, as over TCP. The one exception keeps roster pushes, and the
+// presence the subscription and presence rules send, in order: such a
+// stanza is listed for its recipient where the change that makes it is
+// made (under the server's lock), and written by whichever goroutine
+// takes the recipient's write mutex next, so it waits only while another
+// goroutine writes to the same client. Close ends
 // every connection and waits for every goroutine the server started.
 //
 // # Hooks for tests

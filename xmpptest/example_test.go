@@ -130,3 +130,45 @@ func ExampleServer_SetRosterItem() {
 	// bob@example.test Bob both [Friends]
 	// removed bob@example.test
 }
+
+// Subscriptions seeded with SetRosterItem behave as if made through the
+// protocol: bob's presence reaches alice when she comes online, since
+// the server answers her probes.
+func ExampleServer_SetRosterItem_presence() {
+	srv, err := xmpptest.Start(nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	aliceAddr, _ := srv.AddUser("alice", "alice-pw")
+	bobAddr, _ := srv.AddUser("bob", "bob-pw")
+	_ = srv.SetRosterItem(aliceAddr, roster.Item{JID: bobAddr, Subscription: roster.SubscriptionBoth})
+	_ = srv.SetRosterItem(bobAddr, roster.Item{JID: aliceAddr, Subscription: roster.SubscriptionBoth})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	bob, err := srv.Connect(ctx, jid.MustParse("bob@example.test/phone"), "bob-pw", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer bob.Close(ctx)
+	_ = bob.Send(ctx, &stanza.Presence{Show: stanza.ShowAway, Status: "lunch"})
+
+	fromBob := make(chan *stanza.Presence, 1)
+	mux := session.NewMux()
+	mux.HandlePresenceFunc(session.PresenceRoute{}, func(_ context.Context, _ *session.Session, p *stanza.Presence) {
+		if p.From.Bare() == bobAddr {
+			fromBob <- p
+		}
+	})
+	alice, err := srv.Connect(ctx, aliceAddr, "alice-pw", &session.Config{Mux: mux})
+	if err != nil {
+		panic(err)
+	}
+	defer alice.Close(ctx)
+	_ = alice.Send(ctx, &stanza.Presence{}) // initial presence
+	p := <-fromBob
+	fmt.Println(p.From, p.Show, p.Status)
+	// Output:
+	// bob@example.test/phone away lunch
+}

@@ -36,15 +36,13 @@ func TestExtensionPoints(t *testing.T) {
 		return true, nil
 	})
 	var sawPresence, ended atomic.Int32
-	srv.presenceHooks = append(srv.presenceHooks, func(c *conn, p *stanza.Presence) (bool, []jid.JID) {
-		srv.mu.Lock()
-		avail := c.available
-		srv.mu.Unlock()
-		if p.To.IsZero() && avail {
-			sawPresence.Add(1) // the state is updated before the hooks run
+	// Before the presence rules, which handle every presence.
+	srv.presenceHooks = append([]presenceHook{func(c *conn, p *stanza.Presence) (bool, []jid.JID) {
+		if p.To.IsZero() && p.From == c.addr {
+			sawPresence.Add(1) // stamped before the hooks run
 		}
 		return false, nil
-	})
+	}}, srv.presenceHooks...)
 	srv.endHooks = append(srv.endHooks, func(*conn) { ended.Add(1) })
 	srv.streamFeatures = append(srv.streamFeatures, "<ext xmlns='urn:example:ext'/>")
 	srv.addFeature(scopeServer, "urn:example:ext")

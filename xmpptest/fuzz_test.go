@@ -39,6 +39,9 @@ func FuzzServerInput(f *testing.F) {
 		"<iq type='set' id='r3'><query xmlns='jabber:iq:roster'><item jid='bob@example.test' subscription='remove'/></query></iq>",
 		"<iq type='set' id='r4'><query xmlns='jabber:iq:roster'><item jid='Bob@Example.Test' ask='subscribe'><group/><group>A</group><group>A</group></item></query></iq>",
 		"<iq type='get' id='r5' to='bob@example.test'><query xmlns='jabber:iq:roster' ver='1-00000000'><item jid='x@y'/></query></iq>",
+		"<presence to='bob@example.test' type='subscribe'><status>hi</status></presence><presence to='bob@example.test' type='subscribed'/><presence to='bob@example.test' type='unsubscribe'/><presence to='bob@example.test' type='unsubscribed'/>",
+		"<presence type='subscribe'/><presence to='bob@example.test/fuzz' type='probe'/><presence to='example.test' type='subscribed'/><presence to='alice@example.test' type='subscribe'/><presence to='far@away.test' type='subscribe'/>",
+		"<presence/><presence to='carol@example.test/x'/><presence to='bob@example.test/fuzz'/><presence type='error' to='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence><presence type='unavailable'/>",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -197,13 +197,19 @@ func (c *conn) bind(iq *stanza.IQ, raw *stanza.Raw) (bool, error) {
 		return false, c.writeStanza(iq.ErrorReply(stanza.NewError(stanza.Conflict, "the resource is bound by another session")))
 	}
 	if old != nil {
-		old.bound, old.available = false, false
+		old.bound = false
 	}
 	a.resources[full.Resourcepart()] = c
 	c.addr, c.bound = full, true
 	s.last[full] = c
 	s.mu.Unlock()
 	if old != nil {
+		// The replaced resource is gone before the new one is bound:
+		// its contacts see it go unavailable first (its own goroutine,
+		// no longer bound, runs no end hooks).
+		for _, h := range s.endHooks {
+			h(old)
+		}
 		old.shutdown(&stanza.StreamError{Condition: stanza.StreamConflict, Text: "replaced by a new session"}, time.Second)
 	}
 	result, err := stanza.ParseRaw(appendBindResult(nil, full))

@@ -189,7 +189,7 @@ func (s *Server) rosterGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 	c.rosterInterested = true
 	// Pushes of later changes wait behind this result, which they
 	// update: a client never sees a push older than its roster.
-	c.holdPushes()
+	c.holdQueue()
 	n, known := s.parseVer(q.Ver)
 	switch {
 	case s.cfg.NoRosterVersioning || !known || n > b.ver:
@@ -197,7 +197,7 @@ func (s *Server) rosterGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 		return nil, nil
 	case s.cfg.RosterUpdatesAsPushes:
 		for _, ch := range b.since(n) {
-			c.queuePush(s.push(c, ch.item, ch.ver), false)
+			c.enqueue(s.push(c, ch.item, ch.ver), false)
 		}
 		return nil, nil
 	}
@@ -239,9 +239,13 @@ func (s *Server) rosterSet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, 
 		it.Subscription, it.Ask, it.Approved = old.item.Subscription, old.item.Ask, old.item.Approved
 		n = b.put(it)
 	}
-	targets := s.queueRosterPush(a, it, n, c)
+	o := &outbox{s: s, sender: c}
+	o.add(s.queueRosterPush(a, it, n, c)...)
+	if remove {
+		s.itemRemoved(o, a, c.addr.Bare(), old.item)
+	}
 	s.mu.Unlock()
-	writePushes(targets)
+	o.flush()
 	return nil, nil
 }
 
@@ -331,7 +335,7 @@ func (s *Server) queueRosterPush(a *account, it roster.Item, n uint64, sender *c
 		if !rc.rosterInterested {
 			continue
 		}
-		rc.queuePush(s.push(rc, it, n), rc == sender)
+		rc.enqueue(s.push(rc, it, n), rc == sender)
 		if rc != sender {
 			targets = append(targets, rc)
 		}
@@ -339,10 +343,10 @@ func (s *Server) queueRosterPush(a *account, it roster.Item, n uint64, sender *c
 	return targets
 }
 
-// writePushes writes what is queued for each of conns.
-func writePushes(conns []*conn) {
+// writeQueues writes what is queued for each of conns.
+func writeQueues(conns []*conn) {
 	for _, rc := range conns {
-		rc.writePushes(false)
+		rc.writeQueue(false)
 	}
 }
 
@@ -379,12 +383,14 @@ func (s *Server) SetRosterItem(account jid.JID, it roster.Item) error {
 	n := a.book().put(it)
 	targets := s.queueRosterPush(a, it.Clone(), n, nil)
 	s.mu.Unlock()
-	writePushes(targets)
+	writeQueues(targets)
 	return nil
 }
 
 // RemoveRosterItem removes the item contact from the roster of account
-// and pushes the removal to the account's interested resources. It
+// and pushes the removal to the account's interested resources, and
+// ends the subscriptions both ways as a client's removal does (RFC 6121
+// §2.5.2: unsubscribe and unsubscribed to the contact). It
 // returns an error wrapping ErrNotInRoster when the roster has no such
 // item.
 func (s *Server) RemoveRosterItem(account, contact jid.JID) error {
@@ -399,10 +405,13 @@ func (s *Server) RemoveRosterItem(account, contact jid.JID) error {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %s in the roster of %s", ErrNotInRoster, contact, account.Bare())
 	}
+	old := b.items[contact].item
 	n := b.remove(contact)
-	targets := s.queueRosterPush(a, roster.Item{JID: contact, Subscription: roster.SubscriptionRemove}, n, nil)
+	o := &outbox{s: s}
+	o.add(s.queueRosterPush(a, roster.Item{JID: contact, Subscription: roster.SubscriptionRemove}, n, nil)...)
+	s.itemRemoved(o, a, account.Bare(), old)
 	s.mu.Unlock()
-	writePushes(targets)
+	o.flush()
 	return nil
 }
 

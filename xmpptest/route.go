@@ -116,48 +116,16 @@ func available(a *account, min int) []*conn {
 	return out
 }
 
-// routePresence tracks the sender's availability for presence without
-// 'to', and delivers directed presence (RFC 6121 §4.6, §8.5).
+// routePresence hands a presence to the presence hooks; the last of
+// them, the rules of RFC 6121 §3–4 (presence.go), handles every
+// presence.
 func (s *Server) routePresence(c *conn, p *stanza.Presence) []jid.JID {
-	if p.To.IsZero() {
-		s.mu.Lock()
-		switch p.Type {
-		case stanza.PresenceAvailable:
-			if !c.available {
-				s.seq++
-				c.availSeq = s.seq
-			}
-			c.available, c.priority, c.presence = true, p.Priority, p
-		case stanza.PresenceUnavailable:
-			c.available, c.presence = false, nil
-		}
-		s.mu.Unlock()
-	}
 	for _, h := range s.presenceHooks {
 		if handled, delivered := h(c, p); handled {
 			return delivered
 		}
 	}
-	to := p.To
-	if to.IsZero() || !s.isLocal(to) || to.Localpart() == "" {
-		return nil // broadcast is the presence hooks' job; no federation
-	}
-	if p.Type == stanza.PresenceProbe {
-		return nil // answered by the presence rules, when they are added
-	}
-	s.mu.Lock()
-	var targets []*conn
-	if a := s.accounts[to.Localpart()]; a != nil {
-		if to.Resourcepart() != "" {
-			if rc := a.resources[to.Resourcepart()]; rc != nil {
-				targets = []*conn{rc}
-			}
-		} else {
-			targets = available(a, -128)
-		}
-	}
-	s.mu.Unlock()
-	return s.deliver(p, targets)
+	return nil
 }
 
 // routeIQ delivers an iq to a full JID, or has the server answer it on

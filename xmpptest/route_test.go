@@ -267,6 +267,8 @@ func TestDirectedPresence(t *testing.T) {
 	b, bin := login(t, srv, "bob/one", nil)
 	available(t, b, 0)
 	syncServer(t, b)
+	echo := <-bin.pres // a resource's presence comes back to it (RFC 6121 §4.2.2)
+	assert.Equal(t, b.Addr(), echo.From)
 	require.NoError(t, a.Send(ctx(t), &stanza.Presence{Header: stanza.Header{To: jid.MustParse("bob@example.test")}, Status: "hi bob"}))
 	select {
 	case p := <-bin.pres:

@@ -67,6 +67,9 @@ type account struct {
 	password  string
 	resources map[string]*conn
 	roster    *rosterBook
+	// pendingIn holds the subscription requests the account has not
+	// answered, by the requester's bare JID (RFC 6121 §3.1.3).
+	pendingIn map[jid.JID]pendingRequest
 }
 
 // Start starts a server configured by cfg (nil for the defaults), for
@@ -87,6 +90,7 @@ func Start(cfg *Config) (*Server, error) {
 	s.rosterEpoch = newID()[:8]
 	s.registerCore()
 	s.registerRoster()
+	s.registerPresence()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -84,15 +84,15 @@ func (c *conn) handle(st stanza.Stanza) error {
 // has its answer knows Watch has been called.
 func (c *conn) reply(st stanza.Stanza) { c.replies = append(c.replies, st) }
 
-// flushReplies writes the queued replies, then the roster pushes held
-// back behind them.
+// flushReplies writes the queued replies, then the roster pushes and
+// presence held back behind them.
 func (c *conn) flushReplies() {
 	for i, st := range c.replies {
 		_ = c.writeStanza(st)
 		c.replies[i] = nil
 	}
 	c.replies = c.replies[:0]
-	c.writePushes(true)
+	c.writeQueue(true)
 }
 
 func isSessionIQ(st stanza.Stanza) bool {

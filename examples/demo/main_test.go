@@ -22,8 +22,20 @@ func TestStory(t *testing.T) {
 		xml      bool
 		contains []string
 	}{
-		{"plain", false, []string{"== 1. alice logs in", "roster push: bob@parley.example \"Bob\" [Friends], subscription none", "thread demo-", "pong from parley.example", "answers a ping", "all 9 steps done"}},
-		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "all 9 steps done"}},
+		{"plain", false, []string{
+			"== 1. alice logs in",
+			"roster push: bob@parley.example \"Bob\" [Friends], subscription none",
+			"[bob  ] approves the subscription request of alice@parley.example",
+			"[alice] roster: bob@parley.example, subscription to",
+			"[alice] tracker: bob@parley.example is online as bob@parley.example/demo",
+			"[bob  ] roster: alice@parley.example, subscription both",
+			"[bob  ] sees alice@parley.example/demo changed (away, \"in a meeting\")",
+			"[alice] sees bob@parley.example/demo changed (chat, \"free to talk\")",
+			"thread demo-", "pong from parley.example", "answers a ping",
+			"[bob  ] sees alice@parley.example/demo offline",
+			"all 13 steps done",
+		}},
+		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "all 13 steps done"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +100,7 @@ func TestStoryOverTCP(t *testing.T) {
 	}
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
-	assert.Contains(t, out.String(), "all 9 steps done")
+	assert.Contains(t, out.String(), "all 13 steps done")
 }
 
 // A -ca file that cannot serve fails the run before anyone connects, and

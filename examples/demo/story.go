@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
+	"github.com/parleyim/parley/presence"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -28,18 +29,22 @@ type step struct {
 }
 
 // storySteps is the story, in order. Later features append their steps
-// (subscriptions, presence, blocking) here.
+// (messages with receipts, blocking) here.
 func storySteps() []step {
 	return []step{
 		{"alice logs in", func(ctx context.Context, st *story) error { return st.login(ctx, st.alice) }},
 		{"bob logs in", func(ctx context.Context, st *story) error { return st.login(ctx, st.bob) }},
 		{"alice adds bob to her roster", addToRoster},
-		{"both become available", becomeAvailable},
+		{"alice asks to see bob's presence; bob approves", aliceSubscribes},
+		{"bob asks to see alice's presence; alice approves", bobSubscribes},
+		{"alice changes her status", aliceChangesStatus},
+		{"bob changes his status", bobChangesStatus},
 		{"alice starts a thread with bob", aliceWrites},
 		{"bob answers in the same thread", bobAnswers},
 		{"alice pings the server", pingServer},
 		{"alice pings bob", pingBob},
-		{"both log out", logOut},
+		{"alice logs out; bob sees her go offline", aliceLogsOut},
+		{"bob logs out", bobLogsOut},
 	}
 }
 
@@ -52,6 +57,8 @@ type actor struct {
 	messages chan *stanza.Message
 	roster   *roster.Roster
 	pushes   chan roster.Item
+	presence *presence.Manager
+	events   chan presence.Event // what the broadcast callback saw of contacts
 }
 
 // story is the state the steps share.
@@ -64,11 +71,14 @@ type story struct {
 }
 
 // login connects who with a Mux that keeps the roster (fetched at login,
-// before anything else happens on the stream), records messages and
-// roster pushes and answers pings.
+// before anything else happens on the stream) and presence (initial
+// presence right after the roster; subscription requests from the other
+// actor approved), records messages, roster pushes and presence events,
+// and answers pings.
 func (st *story) login(ctx context.Context, who *actor) error {
 	who.messages = make(chan *stanza.Message, 16)
 	who.pushes = make(chan roster.Item, 16)
+	who.events = make(chan presence.Event, 64)
 	mux := session.NewMux()
 	who.roster = roster.Handle(mux)
 	who.roster.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
@@ -77,6 +87,7 @@ func (st *story) login(ctx context.Context, who *actor) error {
 		default:
 		}
 	})
+	st.handlePresence(mux, who)
 	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {
 		st.out.recv(who.name, m)
 		select {
@@ -103,7 +114,7 @@ func (st *story) login(ctx context.Context, who *actor) error {
 		tlsInfo = tlsVersion(cs.Version)
 	}
 	st.out.event(who.name, "logged in as %s (%s)", s.Addr(), tlsInfo)
-	st.out.event(who.name, "roster fetched: %d item(s)", who.roster.Cache().Len())
+	st.out.event(who.name, "roster fetched: %d item(s); initial presence sent", who.roster.Cache().Len())
 	return nil
 }
 
@@ -134,22 +145,6 @@ func addToRoster(ctx context.Context, st *story) error {
 			return fmt.Errorf("no roster push for %s: %w", want.JID, ctx.Err())
 		}
 	}
-}
-
-func becomeAvailable(ctx context.Context, st *story) error {
-	for _, who := range []*actor{st.alice, st.bob} {
-		if err := who.sess.Send(ctx, &stanza.Presence{Status: "here for the demo"}); err != nil {
-			return fmt.Errorf("%s could not send presence: %w", who.name, err)
-		}
-		// A round trip on the same stream: the server has handled the
-		// presence once the answer is back, so messages to the bare JID
-		// find this resource.
-		if _, err := who.sess.SendIQ(ctx, pingIQ(who.sess.Addr().Domain())); err != nil {
-			return fmt.Errorf("%s: the server did not answer after the presence: %w", who.name, err)
-		}
-		st.out.event(who.name, "is available")
-	}
-	return nil
 }
 
 func aliceWrites(ctx context.Context, st *story) error {
@@ -222,20 +217,20 @@ func pingIQ(to jid.JID) *stanza.IQ {
 	return &stanza.IQ{Header: stanza.Header{To: to}, Type: stanza.IQGet, Payload: payload}
 }
 
-func logOut(ctx context.Context, st *story) error {
-	var errs []error
-	for _, who := range []*actor{st.alice, st.bob} {
-		if who.sess == nil {
-			continue
-		}
-		if err := who.sess.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", who.name, err))
-			continue
-		}
-		who.sess = nil
-		st.out.event(who.name, "logged out")
+// bobLogsOut closes bob's session.
+func bobLogsOut(ctx context.Context, st *story) error {
+	return st.logOut(ctx, st.bob)
+}
+
+// logOut closes who's session: the presence package sends unavailable
+// presence first.
+func (st *story) logOut(ctx context.Context, who *actor) error {
+	if err := who.sess.Close(ctx); err != nil {
+		return fmt.Errorf("%s: %w", who.name, err)
 	}
-	return errors.Join(errs...)
+	who.sess = nil
+	st.out.event(who.name, "logged out")
+	return nil
 }
 
 // closeAll ends the sessions a failed story left open.

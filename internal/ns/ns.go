@@ -59,6 +59,9 @@ const (
 	Ping = "urn:xmpp:ping"
 	// SASLCB is XEP-0440: SASL Channel-Binding Type Capability.
 	SASLCB = "urn:xmpp:sasl-cb:0"
+	// MUCUser is the user namespace of XEP-0045: Multi-User Chat, whose
+	// <x/> marks presence from or about a group-chat room.
+	MUCUser = "http://jabber.org/protocol/muc#user"
 	// Limits is XEP-0478: Stream Limits Advertisement.
 	Limits = "urn:xmpp:stream-limits:0"
 )

@@ -3,15 +3,14 @@
 package interop_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleyim/parley/internal/testkit/syncbuf"
 	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
@@ -69,29 +68,10 @@ type dialSpec struct {
 	tune func(*session.Config)
 }
 
-// traceBuffer collects Config.Trace output; the session writes to it from
-// its own goroutines.
-type traceBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *traceBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *traceBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // dial logs in as spec says. A session that was established is closed when
 // the test ends (if the test has not closed it); its trace is logged when
 // the test fails.
-func (e *env) dial(t *testing.T, spec dialSpec) (*session.Session, *traceBuffer, error) {
+func (e *env) dial(t *testing.T, spec dialSpec) (*session.Session, *syncbuf.Buffer, error) {
 	t.Helper()
 	srv := e.servers[spec.store]
 	if spec.store == "" {
@@ -112,7 +92,7 @@ func (e *env) dial(t *testing.T, spec dialSpec) (*session.Session, *traceBuffer,
 	if spec.tls == tls12 {
 		tlsCfg.MaxVersion = tls.VersionTLS12
 	}
-	trace := &traceBuffer{}
+	trace := &syncbuf.Buffer{}
 	cfg := &session.Config{
 		Addr:      srv.Addr,
 		TLSConfig: tlsCfg,
