@@ -33,6 +33,11 @@ func (s *Server) Watch(fn func(Routed)) {
 // Inject writes st, exactly as given (its from is not stamped), to the
 // resource bound to to, or to every resource bound to the account when to
 // is a bare JID. It returns ErrNotConnected when there is none.
+//
+// The bytes go straight to the connection: they may overtake roster
+// pushes and presence that the server's rules queued for it just before.
+// A test that needs them after those waits for them first (or for a
+// marker, such as a roster push of a seeded item, queued behind them).
 func (s *Server) Inject(to jid.JID, st stanza.Stanza) error {
 	b, err := st.AppendXML(nil)
 	if err != nil {
