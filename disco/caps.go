@@ -14,6 +14,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -47,13 +48,13 @@ var (
 
 // WriteXML writes c as <c xmlns='http://jabber.org/protocol/caps'/>.
 func (c Caps) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	tw := tokenWriter{w: w}
-	tw.empty(xml.Name{Space: NSCaps, Local: "c"},
+	tw := xmlenc.Tokens{W: w}
+	tw.Empty(xml.Name{Space: NSCaps, Local: "c"},
 		xml.Attr{Name: xml.Name{Local: "hash"}, Value: c.Hash},
 		xml.Attr{Name: xml.Name{Local: "node"}, Value: c.Node},
 		xml.Attr{Name: xml.Name{Local: "ver"}, Value: c.Ver},
 	)
-	return tw.n, tw.err
+	return tw.N, tw.Err
 }
 
 // NodeVer returns the node at which the entity answers disco#info for

@@ -3,6 +3,8 @@ package disco
 import (
 	"encoding/xml"
 	"slices"
+
+	"github.com/parleyim/parley/internal/xmlenc"
 )
 
 // Form is a XEP-0004 data form as used for extended service discovery
@@ -73,23 +75,23 @@ func (f Form) Clone() Form {
 	return c
 }
 
-func (f Form) write(tw *tokenWriter) {
+func (f Form) write(tw *xmlenc.Tokens) {
 	typ := f.Type
 	if typ == "" {
 		typ = "result"
 	}
 	x := xml.Name{Space: NSData, Local: "x"}
-	tw.start(x, xml.Attr{Name: xml.Name{Local: "type"}, Value: typ})
+	tw.Start(x, xml.Attr{Name: xml.Name{Local: "type"}, Value: typ})
 	field := xml.Name{Space: NSData, Local: "field"}
 	value := xml.Name{Space: NSData, Local: "value"}
 	for _, fd := range f.Fields {
-		attrs := optAttr(nil, "var", fd.Var)
-		attrs = optAttr(attrs, "type", fd.Type)
-		tw.start(field, attrs...)
+		attrs := xmlenc.OptAttr(nil, "var", fd.Var)
+		attrs = xmlenc.OptAttr(attrs, "type", fd.Type)
+		tw.Start(field, attrs...)
 		for _, v := range fd.Values {
-			tw.textElement(value, v)
+			tw.TextElement(value, v)
 		}
-		tw.end(field)
+		tw.End(field)
 	}
-	tw.end(x)
+	tw.End(x)
 }

@@ -7,6 +7,7 @@ import (
 	"mellium.im/xmlstream"
 
 	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/xmlenc"
 )
 
 // Identity is one identity of an entity (XEP-0030 §3.1): its category and
@@ -90,36 +91,36 @@ func (i *Info) Clone() *Info {
 
 // WriteXML writes i as <query xmlns='http://jabber.org/protocol/disco#info'/>.
 func (i *Info) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	tw := tokenWriter{w: w}
+	tw := xmlenc.Tokens{W: w}
 	query := xml.Name{Space: NSInfo, Local: "query"}
-	tw.start(query, optAttr(nil, "node", i.Node)...)
+	tw.Start(query, xmlenc.OptAttr(nil, "node", i.Node)...)
 	for _, id := range i.Identities {
 		attrs := []xml.Attr{
 			{Name: xml.Name{Local: "category"}, Value: id.Category},
 			{Name: xml.Name{Local: "type"}, Value: id.Type},
 		}
-		attrs = optAttr(attrs, "name", id.Name)
+		attrs = xmlenc.OptAttr(attrs, "name", id.Name)
 		if id.Lang != "" {
 			attrs = append(attrs, xml.Attr{Name: xml.Name{Space: ns.XML, Local: "lang"}, Value: id.Lang})
 		}
-		tw.empty(xml.Name{Space: NSInfo, Local: "identity"}, attrs...)
+		tw.Empty(xml.Name{Space: NSInfo, Local: "identity"}, attrs...)
 	}
 	for _, f := range i.Features {
-		tw.empty(xml.Name{Space: NSInfo, Local: "feature"}, xml.Attr{Name: xml.Name{Local: "var"}, Value: f})
+		tw.Empty(xml.Name{Space: NSInfo, Local: "feature"}, xml.Attr{Name: xml.Name{Local: "var"}, Value: f})
 	}
 	for _, f := range i.Forms {
 		f.write(&tw)
 	}
-	tw.end(query)
-	return tw.n, tw.err
+	tw.End(query)
+	return tw.N, tw.Err
 }
 
 // infoQuery is the payload of a disco#info request.
 type infoQuery struct{ node string }
 
 func (q infoQuery) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	tw := tokenWriter{w: w}
+	tw := xmlenc.Tokens{W: w}
 	name := xml.Name{Space: NSInfo, Local: "query"}
-	tw.empty(name, optAttr(nil, "node", q.node)...)
-	return tw.n, tw.err
+	tw.Empty(name, xmlenc.OptAttr(nil, "node", q.node)...)
+	return tw.N, tw.Err
 }

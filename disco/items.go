@@ -5,6 +5,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 )
 
@@ -29,24 +30,24 @@ type Items struct {
 
 // WriteXML writes it as <query xmlns='http://jabber.org/protocol/disco#items'/>.
 func (it *Items) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	tw := tokenWriter{w: w}
+	tw := xmlenc.Tokens{W: w}
 	query := xml.Name{Space: NSItems, Local: "query"}
-	tw.start(query, optAttr(nil, "node", it.Node)...)
+	tw.Start(query, xmlenc.OptAttr(nil, "node", it.Node)...)
 	for _, item := range it.Items {
 		attrs := []xml.Attr{{Name: xml.Name{Local: "jid"}, Value: item.JID.String()}}
-		attrs = optAttr(attrs, "node", item.Node)
-		attrs = optAttr(attrs, "name", item.Name)
-		tw.empty(xml.Name{Space: NSItems, Local: "item"}, attrs...)
+		attrs = xmlenc.OptAttr(attrs, "node", item.Node)
+		attrs = xmlenc.OptAttr(attrs, "name", item.Name)
+		tw.Empty(xml.Name{Space: NSItems, Local: "item"}, attrs...)
 	}
-	tw.end(query)
-	return tw.n, tw.err
+	tw.End(query)
+	return tw.N, tw.Err
 }
 
 // itemsQuery is the payload of a disco#items request.
 type itemsQuery struct{ node string }
 
 func (q itemsQuery) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	tw := tokenWriter{w: w}
-	tw.empty(xml.Name{Space: NSItems, Local: "query"}, optAttr(nil, "node", q.node)...)
-	return tw.n, tw.err
+	tw := xmlenc.Tokens{W: w}
+	tw.Empty(xml.Name{Space: NSItems, Local: "query"}, xmlenc.OptAttr(nil, "node", q.node)...)
+	return tw.N, tw.Err
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"mellium.im/xmlstream"
+
+	"github.com/parleyim/parley/internal/xmlenc"
 )
 
 var (
@@ -37,47 +39,31 @@ type Query struct {
 // An item without a JID or with a Subscription out of range is an error,
 // and nothing further is written.
 func (q *Query) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	tw := tokenWriter{w: w}
+	tw := xmlenc.Tokens{W: w}
 	var attrs []xml.Attr
 	if q.Versioned || q.Ver != "" {
 		attrs = []xml.Attr{{Name: xml.Name{Local: "ver"}, Value: q.Ver}}
 	}
-	tw.token(xml.StartElement{Name: queryName, Attr: attrs})
+	tw.Token(xml.StartElement{Name: queryName, Attr: attrs})
 	for i := range q.Items {
-		if err := tw.item(&q.Items[i]); err != nil {
-			return tw.n, err
+		if err := writeItem(&tw, &q.Items[i]); err != nil {
+			return tw.N, err
 		}
 	}
-	tw.token(xml.EndElement{Name: queryName})
-	return tw.n, tw.err
+	tw.Token(xml.EndElement{Name: queryName})
+	return tw.N, tw.Err
 }
 
-// tokenWriter writes tokens and keeps the count and the first error.
-type tokenWriter struct {
-	w   xmlstream.TokenWriter
-	n   int
-	err error
-}
-
-func (t *tokenWriter) token(tok xml.Token) {
-	if t.err != nil {
-		return
-	}
-	if t.err = t.w.EncodeToken(tok); t.err == nil {
-		t.n++
-	}
-}
-
-// item writes one <item/>; it returns an error for an item that cannot be
-// written (which is also recorded in t.err).
-func (t *tokenWriter) item(it *Item) error {
+// writeItem writes one <item/>; it returns an error for an item that
+// cannot be written (which is also recorded in t.Err).
+func writeItem(t *xmlenc.Tokens, it *Item) error {
 	if it.JID.IsZero() {
-		t.err = errors.New("roster: item without a JID")
-		return t.err
+		t.Err = errors.New("roster: item without a JID")
+		return t.Err
 	}
 	if it.Subscription > SubscriptionRemove {
-		t.err = fmt.Errorf("roster: item %s: invalid subscription %d", it.JID, it.Subscription)
-		return t.err
+		t.Err = fmt.Errorf("roster: item %s: invalid subscription %d", it.JID, it.Subscription)
+		return t.Err
 	}
 	attrs := make([]xml.Attr, 0, 5)
 	attrs = append(attrs, xml.Attr{Name: xml.Name{Local: "jid"}, Value: it.JID.String()})
@@ -93,14 +79,14 @@ func (t *tokenWriter) item(it *Item) error {
 	if it.Approved {
 		attrs = append(attrs, xml.Attr{Name: xml.Name{Local: "approved"}, Value: "true"})
 	}
-	t.token(xml.StartElement{Name: itemName, Attr: attrs})
+	t.Token(xml.StartElement{Name: itemName, Attr: attrs})
 	for _, g := range it.Groups {
-		t.token(xml.StartElement{Name: groupName})
+		t.Token(xml.StartElement{Name: groupName})
 		if g != "" {
-			t.token(xml.CharData(g))
+			t.Token(xml.CharData(g))
 		}
-		t.token(xml.EndElement{Name: groupName})
+		t.Token(xml.EndElement{Name: groupName})
 	}
-	t.token(xml.EndElement{Name: itemName})
-	return t.err
+	t.Token(xml.EndElement{Name: itemName})
+	return t.Err
 }
