@@ -40,8 +40,8 @@
 //     a fault, never a panic. The legacy jabber:x:delay of XEP-0091 is not
 //     read: it stays in Other.
 //   - A <received/> without an id acknowledges the message whose id its
-//     own message carries (the form of XEP-0184 1.0); with neither it is
-//     a fault.
+//     own message carries, as acknowledgements did before XEP-0184 gave
+//     <received/> its id attribute; with neither it is a fault.
 //   - A stanza-id is trusted only as Extensions.TrustedStanzaID says: by is
 //     the account's bare JID, the account's server announces urn:xmpp:sid:0,
 //     and no second stanza-id claims the same by. Anyone can write any

@@ -227,8 +227,8 @@ func (p *parser) receipt(r *stanza.Raw) (bool, error) {
 	}
 	id := attr(start, "id")
 	if id == "" {
-		// XEP-0184 1.0: the acknowledgement carried the id of the message
-		// it acknowledged as its own.
+		// The early form of XEP-0184: the acknowledgement carried the id
+		// of the message it acknowledged as its own.
 		id = p.msgID
 	}
 	if id == "" {

@@ -47,7 +47,7 @@ func TestParse(t *testing.T) {
 			want: Extensions{Receipt: "m1"},
 		},
 		{
-			name: "receipt without id takes the message's (XEP-0184 1.0)",
+			name: "receipt without id takes the message's (early XEP-0184)",
 			xml:  `<message from='romeo@example.net/orchard' id='m1'><received xmlns='urn:xmpp:receipts'/></message>`,
 			want: Extensions{Receipt: "m1"},
 		},
