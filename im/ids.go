@@ -27,8 +27,13 @@ func (o OriginID) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if o == "" {
 		return 0, errors.New("im: origin-id without an id")
 	}
+	return writeWithID(w, originIDName, string(o))
+}
+
+// writeWithID writes the empty element name with the attribute id.
+func writeWithID(w xmlstream.TokenWriter, name xml.Name, id string) (int, error) {
 	t := xmlenc.Tokens{W: w}
-	t.Empty(originIDName, xml.Attr{Name: xml.Name{Local: "id"}, Value: string(o)})
+	t.Empty(name, xml.Attr{Name: xml.Name{Local: "id"}, Value: id})
 	return t.N, t.Err
 }
 

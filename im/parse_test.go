@@ -25,16 +25,41 @@ func names(ps []stanza.Payload) []string {
 	return out
 }
 
+// parseCase is a message and what Parse reads from it: want, and the names
+// of the elements left in Other.
+type parseCase struct {
+	name  string
+	xml   string
+	want  Extensions
+	other []string
+}
+
+// runParseCases parses each case's message and checks the result; with
+// malformed, Parse must also return a fault.
+func runParseCases(t *testing.T, cases []parseCase, malformed bool) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Parse(mustDecode(t, tc.xml))
+			if malformed {
+				require.Error(t, err)
+				assert.ErrorIs(t, err, ErrMalformed)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.other, names(got.Other))
+			got.Other = nil
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 var stamp = time.Date(2002, 9, 10, 23, 8, 25, 0, time.UTC)
 
 func TestParse(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		xml   string
-		want  Extensions // Other compared by names
-		other []string
-	}{
+	runParseCases(t, []parseCase{
 		{
 			name: "chat message with receipt request, chat state and origin-id",
 			xml: `<message from='romeo@example.net/orchard' id='m1' type='chat'><body>Hi</body>` +
@@ -106,28 +131,14 @@ func TestParse(t *testing.T) {
 				`<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`,
 			want: Extensions{ReceiptRequest: true},
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := Parse(mustDecode(t, tc.xml))
-			require.NoError(t, err)
-			assert.Equal(t, tc.other, names(got.Other))
-			got.Other = nil
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}, false)
 }
 
 // TestParseDuplicates: the first of a one-of-a-kind extension is read and
 // the later ones stay in Other; delays and stanza-ids are all read.
 func TestParseDuplicates(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		xml   string
-		want  Extensions
-		other []string
-	}{
+	runParseCases(t, []parseCase{
 		{
 			name:  "two chat states",
 			xml:   `<message><composing xmlns='http://jabber.org/protocol/chatstates'/><gone xmlns='http://jabber.org/protocol/chatstates'/></message>`,
@@ -169,26 +180,12 @@ func TestParseDuplicates(t *testing.T) {
 				{ID: "b", By: jid.MustParse("juliet@example.com")},
 			}},
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := Parse(mustDecode(t, tc.xml))
-			require.NoError(t, err)
-			assert.Equal(t, tc.other, names(got.Other))
-			got.Other = nil
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}, false)
 }
 
 func TestParseMalformed(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		xml   string
-		want  Extensions // what is read all the same
-		other []string
-	}{
+	runParseCases(t, []parseCase{
 		{
 			name:  "receipt without id in a message without id",
 			xml:   `<message><received xmlns='urn:xmpp:receipts'/><request xmlns='urn:xmpp:receipts'/></message>`,
@@ -238,17 +235,7 @@ func TestParseMalformed(t *testing.T) {
 			xml:   `<message><stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='@example.com'/></message>`,
 			other: []string{NSSID + " stanza-id"},
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := Parse(mustDecode(t, tc.xml))
-			require.Error(t, err)
-			assert.ErrorIs(t, err, ErrMalformed)
-			assert.Equal(t, tc.other, names(got.Other))
-			got.Other = nil
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}, true)
 }
 
 // TestParseJoinsFaults: every fault is reported, not just the first.

@@ -38,7 +38,5 @@ func (r Receipt) WriteXML(w xmlstream.TokenWriter) (int, error) {
 	if r == "" {
 		return 0, errors.New("im: receipt without the id of the message it acknowledges")
 	}
-	t := xmlenc.Tokens{W: w}
-	t.Empty(receivedName, xml.Attr{Name: xml.Name{Local: "id"}, Value: string(r)})
-	return t.N, t.Err
+	return writeWithID(w, receivedName, string(r))
 }
