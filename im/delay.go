@@ -24,7 +24,8 @@ var delayName = xml.Name{Space: NSDelay, Local: "delay"}
 // its From would vouch for only when From is an entity the receiver
 // trusts, such as the account's own server for offline storage.
 //
-// Delay implements stanza.Payload. It is a plain, comparable value.
+// Delay implements stanza.Payload. It is a plain value; compare stamps
+// with time.Time.Equal.
 type Delay struct {
 	From   jid.JID
 	Stamp  time.Time

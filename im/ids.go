@@ -62,15 +62,15 @@ func (s StanzaID) WriteXML(w xmlstream.TokenWriter) (int, error) {
 }
 
 // TrustedStanzaID returns the id that the account's own server gave the
-// message (XEP-0359 §5, Security Considerations): the one stanza-id whose
-// By is account's bare JID, when sidAdvertised says that the account's
-// disco#info lists urn:xmpp:sid:0 (a server that does strips or replaces
-// stanza-ids claiming to be its own; one that does not lets a contact's
-// forgery through). When sidAdvertised is false, when no stanza-id has
+// message, under XEP-0359's security rule: the one stanza-id whose By is
+// account's bare JID, when sidAdvertised says that the account's
+// disco#info lists urn:xmpp:sid:0 (a server that announces it follows the
+// XEP's rules and deletes stanza-ids that claim to be by it before adding
+// its own; one that does not may pass a contact's forgery on). When sidAdvertised is false, when no stanza-id has
 // that By, or when several do (which a server that keeps the rule never
 // lets through), there is none. A stanza-id by anyone else, a contact or
 // another server, is never trusted here.
-func (x *Extensions) TrustedStanzaID(account jid.JID, sidAdvertised bool) (string, bool) {
+func (x Extensions) TrustedStanzaID(account jid.JID, sidAdvertised bool) (string, bool) {
 	if !sidAdvertised || account.IsZero() {
 		return "", false
 	}

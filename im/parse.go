@@ -21,8 +21,8 @@ var ErrMalformed = errors.New("im: malformed extension")
 // extension. Receipt is the id of the message a <received/> acknowledges;
 // Delays and StanzaIDs are in document order. Other holds the message's
 // other extensions as they came (*stanza.Raw for a received message), in
-// document order: those Parse does not know, later duplicates of one-of-a-
-// kind extensions, and those it could not read.
+// document order: those Parse does not know, the later ones of a kind of
+// which only the first is read, and those it could not read.
 //
 // Extensions is a plain value: not safe to mutate from several goroutines
 // at once.
