@@ -255,21 +255,31 @@ func TestParseJoinsFaults(t *testing.T) {
 // (CVE-2017-5589 class).
 func TestParseForwarded(t *testing.T) {
 	t.Parallel()
-	for _, wrapper := range []string{"received", "sent"} {
-		t.Run(wrapper, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, typ, wrapper string
+	}{
+		{"received from a contact", "mallory@evil.example/x", "chat", "received"},
+		{"sent from a contact", "mallory@evil.example/x", "chat", "sent"},
+		{"groupchat-typed wrapper", "mallory@evil.example/x", "groupchat", "received"},
+		{"normal-typed wrapper", "mallory@evil.example/x", "normal", "sent"},
+		// Not unwrapped even from the account itself: unwrapping, with
+		// its checks, is a feature of its own.
+		{"from the account's bare JID", "juliet@example.com", "chat", "received"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := mustDecode(t, `<message from='mallory@evil.example/x' to='juliet@example.com/balcony' type='chat'>`+
-				`<`+wrapper+` xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>`+
+			m := mustDecode(t, `<message from='`+tc.from+`' to='juliet@example.com/balcony' type='`+tc.typ+`'>`+
+				`<`+tc.wrapper+` xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>`+
 				`<delay xmlns='urn:xmpp:delay' stamp='2002-09-10T23:08:25Z'/>`+
 				`<message xmlns='jabber:client' from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='f1'>`+
 				`<body>Meet me at the gate</body><request xmlns='urn:xmpp:receipts'/><composing xmlns='http://jabber.org/protocol/chatstates'/>`+
 				`<origin-id xmlns='urn:xmpp:sid:0' id='o1'/><stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='juliet@example.com'/>`+
-				`</message></forwarded></`+wrapper+`></message>`)
+				`</message></forwarded></`+tc.wrapper+`></message>`)
 			x, err := Parse(m)
 			require.NoError(t, err)
-			assert.Equal(t, jid.MustParse("mallory@evil.example/x"), m.From, "the message is the sender's")
+			assert.Equal(t, jid.MustParse(tc.from), m.From, "the message is its sender's")
 			assert.Empty(t, m.Body)
-			assert.Equal(t, []string{"urn:xmpp:carbons:2 " + wrapper}, names(x.Other), "the wrapper stays as it came")
+			assert.Equal(t, []string{"urn:xmpp:carbons:2 " + tc.wrapper}, names(x.Other), "the wrapper stays as it came")
 			x.Other = nil
 			assert.Equal(t, Extensions{}, x, "nothing inside the wrapper is read as the outer message's")
 			id, ok := x.TrustedStanzaID(jid.MustParse("juliet@example.com/balcony"), true)
