@@ -64,4 +64,17 @@ const (
 	MUCUser = "http://jabber.org/protocol/muc#user"
 	// Limits is XEP-0478: Stream Limits Advertisement.
 	Limits = "urn:xmpp:stream-limits:0"
+	// ChatStates is XEP-0085: Chat State Notifications.
+	ChatStates = "http://jabber.org/protocol/chatstates"
+	// Receipts is XEP-0184: Message Delivery Receipts.
+	Receipts = "urn:xmpp:receipts"
+	// Delay is XEP-0203: Delayed Delivery.
+	Delay = "urn:xmpp:delay"
+	// Carbons is version 2 of XEP-0280: Message Carbons, whose
+	// <received/> and <sent/> wrap forwarded copies.
+	Carbons = "urn:xmpp:carbons:2"
+	// Forward is XEP-0297: Stanza Forwarding.
+	Forward = "urn:xmpp:forward:0"
+	// SID is XEP-0359: Unique and Stable Stanza IDs.
+	SID = "urn:xmpp:sid:0"
 )

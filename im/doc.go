@@ -1,0 +1,79 @@
+// Package im implements the message extensions of instant messaging on
+// top of RFC 6121 §5 (RFC 3921 §4 before it): XEP-0184 Message Delivery
+// Receipts, XEP-0085 Chat State Notifications, XEP-0203 Delayed Delivery
+// (with XEP-0082 date-times) and XEP-0359 Unique and Stable Stanza IDs.
+//
+// # What exists now
+//
+// Each extension is a type that writes itself (a stanza.Payload), to put
+// in a stanza.Message's Extensions: ReceiptRequest and Receipt, ChatState
+// (Active, Composing, Paused, Inactive, Gone), Delay, OriginID and
+// StanzaID. Parse reads them back from a received message, whose unknown
+// children the stanza package keeps as *stanza.Raw:
+//
+//	m := &stanza.Message{
+//		Header:     stanza.Header{ID: id, To: romeo},
+//		Type:       stanza.MessageChat,
+//		Body:       "Art thou not Romeo?",
+//		Extensions: []stanza.Payload{im.ReceiptRequest{}, im.Active, im.OriginID(id)},
+//	}
+//	…
+//	x, err := im.Parse(received) // x.ReceiptRequest, x.ChatState, x.Delays, x.OriginID…
+//
+// Parse looks only at the message's own children. Whatever it does not
+// know stays in Extensions.Other as it came, in document order; so does
+// every element it knows but cannot read, whose fault Parse returns
+// (wrapping ErrMalformed) while still filling in the rest. A message with
+// no body and only unknown extensions parses to an Extensions with only
+// Other set.
+//
+// # Rules where the XEPs leave room
+//
+//   - One of a kind: of two receipt requests, receipts, chat states or
+//     origin-ids in one message, the first is read and the later ones stay
+//     in Other. Delays and stanza-ids may legitimately come several times
+//     (one per delaying entity, one per stamping entity) and are all kept,
+//     in document order.
+//   - A stamp is a XEP-0082 date-time with a time zone (Z or ±hh:mm) and
+//     optional fractional seconds; it is kept in UTC. A missing or
+//     malformed stamp, or one outside the years 0000–9999 once in UTC, is
+//     a fault, never a panic. The legacy jabber:x:delay of XEP-0091 is not
+//     read: it stays in Other.
+//   - A <received/> without an id acknowledges the message whose id its
+//     own message carries, as acknowledgements did before XEP-0184 gave
+//     <received/> its id attribute; with neither it is a fault.
+//   - A stanza-id is trusted only as Extensions.TrustedStanzaID says: by is
+//     the account's bare JID, the account's server announces urn:xmpp:sid:0,
+//     and no second stanza-id claims the same by. Anyone can write any
+//     other.
+//
+// # Forwarded messages
+//
+// Parse never unwraps anything. A carbon-looking <received
+// xmlns='urn:xmpp:carbons:2'/> or <sent/>, with the <forwarded/> message
+// inside, stays in Other of a message from its real sender, and the
+// receipts, chat states and delays inside the forwarded message are not
+// the outer message's (the CVE-2017-5589 class of impersonation). A
+// feature that unwraps carbons or archives must check the wrapper's sender
+// first.
+//
+// # What comes next
+//
+// A conversation with a contact that locks onto the full JID that last
+// wrote (RFC 6121 §5.1), one handler registration on a session.Mux that
+// hands each incoming message to the application with its extensions
+// parsed, and automatic receipts under XEP-0184's rules (never for error
+// or groupchat messages, messages without id, or senders without a
+// presence subscription unless the application allows everyone) build on
+// this package.
+package im
+
+import "github.com/parleyim/parley/internal/ns"
+
+// Namespaces of the extensions this package implements.
+const (
+	NSReceipts   = ns.Receipts
+	NSChatStates = ns.ChatStates
+	NSDelay      = ns.Delay
+	NSSID        = ns.SID
+)
