@@ -73,17 +73,39 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 			}
 		}
 	}
-	s.mu.Unlock()
 	if len(targets) == 0 {
-		switch typ {
-		case stanza.MessageNormal, stanza.MessageChat, stanza.MessageGroupChat:
-			// No offline storage: chat and normal are bounced; a
-			// groupchat message to a user is an error (§8.5.2.1.2).
+		stored := false
+		full := false
+		if typ == stanza.MessageNormal || typ == stanza.MessageChat {
+			if s.storable(m) {
+				stored = s.store(a, m)
+				full = !stored
+			}
+		}
+		s.mu.Unlock()
+		switch {
+		case stored:
+		case full:
+			c.bounce(m, stanza.NewError(stanza.ServiceUnavailable, "the account's offline storage is full (XEP-0160 §2)"))
+		case typ == stanza.MessageNormal || typ == stanza.MessageChat || typ == stanza.MessageGroupChat:
+			// Not stored (turned off, or only a chat state): chat and
+			// normal are bounced; a groupchat message to a user is an
+			// error (§8.5.2.1.2).
 			c.bounceCond(m, stanza.ServiceUnavailable)
 		}
 		return nil
 	}
-	return s.deliver(m, targets)
+	// Through the recipients' queues, behind the stored messages and
+	// presence the rules queued before (offline.go).
+	o := &outbox{s: s, sender: c}
+	delivered := make([]jid.JID, 0, len(targets))
+	for _, rc := range targets {
+		o.send(rc, m)
+		delivered = append(delivered, rc.addr)
+	}
+	s.mu.Unlock()
+	o.flush()
+	return delivered
 }
 
 // highestPriority returns the available resources of a with the highest
