@@ -36,9 +36,11 @@ import (
 //   - they come after the presence the initial presence brings, as
 //     Prosody; ejabberd sends them before even the echo of the presence;
 //   - past maxOffline messages an account's storage is full and a new
-//     message is refused with service-unavailable (§2 step 3); ejabberd's
-//     limit (5000 as xmppd configures it) answers resource-constraint,
-//     Prosody has none.
+//     message is refused with service-unavailable (§2 step 3). ejabberd
+//     has a limit (max_user_offline_messages, 5000 as xmppd configures
+//     it), past which its mod_offline answers resource-constraint (read
+//     from its module, not run: the table does not fill 5000); Prosody's
+//     mod_offline has none.
 // The delay's from is the server's domain, as both servers write it, and
 // its text "Offline storage", as ejabberd's (Prosody's has none; the
 // text is for humans).
