@@ -11,7 +11,8 @@ import (
 // Routed is one stanza a client sent, as the server routed it: its From
 // is the sender's full JID, whatever the client wrote. Delivered lists the
 // full JIDs it was written to; it is empty when the server answered the
-// stanza itself, bounced it with an error or dropped it.
+// stanza itself, bounced it with an error, dropped it or stored it
+// offline (a stored message is not reported again when it is delivered).
 type Routed struct {
 	Stanza    stanza.Stanza
 	Delivered []jid.JID
