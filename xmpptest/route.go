@@ -75,13 +75,10 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 		}
 	}
 	if len(targets) == 0 {
-		stored := false
-		full := false
-		if typ == stanza.MessageNormal || typ == stanza.MessageChat {
-			if s.storable(m) {
-				stored = s.store(a, m)
-				full = !stored
-			}
+		var stored, full bool
+		if s.storable(m) {
+			stored = s.store(a, m)
+			full = !stored
 		}
 		s.mu.Unlock()
 		switch {
