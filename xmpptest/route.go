@@ -94,15 +94,19 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 		return nil
 	}
 	// Through the recipients' queues, behind the stored messages and
-	// presence the rules queued before (offline.go).
-	o := &outbox{s: s, sender: c}
+	// presence the rules queued before (offline.go); what is queued for
+	// the sender waits behind its replies (see outbox).
 	delivered := make([]jid.JID, 0, len(targets))
 	for _, rc := range targets {
-		o.send(rc, m)
+		rc.enqueue(m, rc == c)
 		delivered = append(delivered, rc.addr)
 	}
 	s.mu.Unlock()
-	o.flush()
+	for _, rc := range targets {
+		if rc != c {
+			rc.writeQueue(false)
+		}
+	}
 	return delivered
 }
 
