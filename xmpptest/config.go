@@ -48,6 +48,13 @@ type Config struct {
 	// ignored.
 	NoPreApproval bool
 
+	// NoOfflineStorage turns offline storage (XEP-0160) off: a chat or
+	// normal message for an account with no available resource of
+	// priority ≥ 0 is answered with service-unavailable (RFC 6121
+	// §8.5.2.1.1) instead of being kept and delivered, with a delay
+	// stamp, after the account's next available presence.
+	NoOfflineStorage bool
+
 	// Listen makes the server also accept TCP connections on 127.0.0.1 on
 	// a free port; Addr returns it.
 	Listen bool

@@ -35,8 +35,8 @@
 //     iqs, presence is dropped.
 //   - A bare JID: a chat or normal message goes to every available
 //     resource with the highest non-negative priority (all of them on a
-//     tie, never only the most recent), and is answered service-unavailable
-//     when there is none (there is no offline storage); a headline goes to
+//     tie, never only the most recent), and is kept offline when there is
+//     none (see Offline messages); a headline goes to
 //     every available resource of non-negative priority; groupchat is
 //     answered service-unavailable; an error message is dropped. An iq is
 //     answered by the server on the account's behalf: ping; disco#info
@@ -53,6 +53,24 @@
 //     and iq get/set are answered service-unavailable.
 //
 // Errors the server generates come from the address the stanza was sent to.
+//
+// # Offline messages
+//
+// A chat or normal message for an account with no available resource of
+// non-negative priority is stored (XEP-0160), as Prosody and ejabberd
+// do, also when sent to a full JID whose resource is offline. The first
+// resource that then sends available presence with priority ≥ 0, or
+// raises its priority from negative to ≥ 0, receives the stored messages
+// once, oldest first, after the presence its initial presence brings,
+// each with <delay xmlns='urn:xmpp:delay' from='DOMAIN' stamp='…'>Offline
+// storage</delay> (XEP-0203; the stamp in UTC, with milliseconds). A
+// message with only a chat state is not stored but answered
+// service-unavailable, as ejabberd does; headline and error messages are
+// dropped, groupchat answered service-unavailable. An account stores at
+// most 1000 messages; the next is answered service-unavailable. The
+// domain lists the feature msgoffline. Config.NoOfflineStorage turns
+// storage off: then every such chat or normal message is answered
+// service-unavailable.
 //
 // When a resource is bound twice, the new session wins and the old one ends
 // with a <conflict/> stream error (RFC 6120 §7.7.2.2); RefuseConflicts
@@ -151,14 +169,16 @@
 // and routes what its client sends: stanzas are routed on the sender's
 // goroutine, under short locks that are never held across a write, and
 // written to the recipient's connection under that connection's write mutex.
-// There is no goroutine per stanza and no queue: a client that does not read
+// There is no goroutine per stanza: a client that does not read
 // slows down (and, after the write timeout, loses) the senders that write to
-// it, as over TCP. The one exception keeps roster pushes, and the
-// presence the subscription and presence rules send, in order: such a
-// stanza is listed for its recipient where the change that makes it is
-// made (under the server's lock), and written by whichever goroutine
+// it, as over TCP. Roster pushes, the presence the subscription and
+// presence rules send, and messages stay in order through one queue per
+// connection: such a stanza is listed for its recipient where the
+// decision to send it is made (under the server's lock, where offline
+// messages are stored and taken too), and written by whichever goroutine
 // takes the recipient's write mutex next, so it waits only while another
-// goroutine writes to the same client. Close ends
+// goroutine writes to the same client, or while the recipient's own
+// goroutine has its answer to write first. Close ends
 // every connection and waits for every goroutine the server started.
 //
 // # Hooks for tests

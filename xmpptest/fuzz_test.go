@@ -42,6 +42,8 @@ func FuzzServerInput(f *testing.F) {
 		"<presence to='bob@example.test' type='subscribe'><status>hi</status></presence><presence to='bob@example.test' type='subscribed'/><presence to='bob@example.test' type='unsubscribe'/><presence to='bob@example.test' type='unsubscribed'/>",
 		"<presence type='subscribe'/><presence to='bob@example.test/fuzz' type='probe'/><presence to='example.test' type='subscribed'/><presence to='alice@example.test' type='subscribe'/><presence to='far@away.test' type='subscribe'/>",
 		"<presence/><presence to='carol@example.test/x'/><presence to='bob@example.test/fuzz'/><presence type='error' to='bob@example.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence><presence type='unavailable'/>",
+		"<message to='carol@example.test' type='chat'><body>stored</body></message><message to='carol@example.test/gone'><x xmlns='urn:x'/></message><message to='carol@example.test' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+		"<message to='alice@example.test'><body>to self, stored</body></message><presence><priority>-1</priority></presence><message><body>again</body></message><presence><priority>2</priority></presence>",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -18,8 +18,10 @@ var ErrNotConnected = errors.New("xmpptest: no such connected resource")
 
 // Watch registers fn to be called for every stanza a client sends once
 // the server has routed it. fn runs on the sender's connection goroutine,
-// after the stanza was written to its recipients and before the server's
-// own answer to the sender (an iq result, an error) is written, so a
+// after the stanza was written to its recipients (a recipient whose own
+// goroutine is writing its answer to something it sent gets it just
+// after that answer) and before the server's own answer to the sender
+// (an iq result, an error) is written, so a
 // client that has its answer from the server knows fn has run. An answer
 // from another client (to a forwarded iq) gives no such guarantee: a
 // round trip to the server after it does. fn must not block for long, nor

@@ -176,6 +176,9 @@ func (s *Server) broadcast(c *conn, p *stanza.Presence) []jid.JID {
 	}
 	initial := p.Type == stanza.PresenceAvailable && !c.available
 	wasAvailable := c.available
+	// Stored messages go to a resource that becomes available with
+	// priority ≥ 0, or raises its priority from negative (offline.go).
+	takesOffline := p.Type == stanza.PresenceAvailable && p.Priority >= 0 && (!wasAvailable || c.priority < 0)
 	if p.Type == stanza.PresenceAvailable {
 		if initial {
 			s.seq++
@@ -191,6 +194,9 @@ func (s *Server) broadcast(c *conn, p *stanza.Presence) []jid.JID {
 	}
 	if initial {
 		s.initialPresence(o, a, c)
+	}
+	if takesOffline {
+		o.deliverOffline(a, c)
 	}
 	if p.Type == stanza.PresenceUnavailable {
 		delivered = append(delivered, s.closeDirected(o, c, p)...)

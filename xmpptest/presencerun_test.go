@@ -38,7 +38,8 @@ import (
 //	push {b} sub=to ask               a roster push, its item as rostercases_test.go renders it;
 //	roster [{b} sub=both]             the result of the step's own roster get (fetch);
 //	result / error item-not-found     the answer to the step's own roster set;
-//	message {c}/c1 "hi"               a message.
+//	message {c}/c1 "hi"               a message (renderMessage: its type unless normal,
+//	message chat {a}/a1 "hi" delay from={d} "Offline storage"    its extensions, delay and error).
 //
 // After each step, every client that is logged in must have received
 // exactly the lines the step lists for it, in that order, and nothing
@@ -176,25 +177,34 @@ type pclient struct {
 	marks  int
 }
 
-// presenceUsers returns the accounts the table needs: three per case.
-// Every password is "pw".
-func presenceUsers() map[string]string {
+// presenceUsers returns the accounts the presence table needs.
+func presenceUsers() map[string]string { return caseUsers("pc", len(presenceCases)) }
+
+// caseUsers returns the accounts a table of n cases needs: three per
+// case, named after the table's prefix. Every password is "pw".
+func caseUsers(prefix string, n int) map[string]string {
 	users := map[string]string{}
-	for i := range presenceCases {
+	for i := range n {
 		for _, l := range "abc" {
-			users[caseUser(i, l)] = "pw"
+			users[caseUser(prefix, i, l)] = "pw"
 		}
 	}
 	return users
 }
 
-func caseUser(i int, letter rune) string { return fmt.Sprintf("pc%03d%c", i, letter) }
+func caseUser(prefix string, i int, letter rune) string {
+	return fmt.Sprintf("%s%03d%c", prefix, i, letter)
+}
 
-// runPresenceCases runs the table against srv.
-func runPresenceCases(t *testing.T, srv presenceServer) {
-	for i, pc := range presenceCases {
+// runPresenceCases runs the presence table against srv.
+func runPresenceCases(t *testing.T, srv presenceServer) { runCases(t, srv, "pc", presenceCases) }
+
+// runCases runs a table whose accounts are named after prefix (see
+// caseUsers) against srv.
+func runCases(t *testing.T, srv presenceServer, prefix string, cases []presenceCase) {
+	for i, pc := range cases {
 		t.Run(pc.name, func(t *testing.T) {
-			newPresenceRun(t, srv, i).run(pc)
+			newPresenceRun(t, srv, prefix, i).run(pc)
 		})
 	}
 }
@@ -203,22 +213,24 @@ func runPresenceCases(t *testing.T, srv presenceServer) {
 type presenceRun struct {
 	t       *testing.T
 	srv     presenceServer
+	prefix  string
 	case_   int
 	expand  *strings.Replacer
 	shorten *strings.Replacer
 	clients map[string]*pclient
+	started time.Time // when the case began: no delay stamp is older
 }
 
-func newPresenceRun(t *testing.T, srv presenceServer, i int) *presenceRun {
+func newPresenceRun(t *testing.T, srv presenceServer, prefix string, i int) *presenceRun {
 	var pairs, back []string
 	for _, l := range "abc" {
-		bare := caseUser(i, l) + "@" + srv.domain
+		bare := caseUser(prefix, i, l) + "@" + srv.domain
 		pairs = append(pairs, "{"+string(l)+"}", bare)
 		back = append(back, bare, "{"+string(l)+"}")
 	}
 	pairs = append(pairs, "{d}", srv.domain)
 	back = append(back, srv.domain, "{d}")
-	return &presenceRun{t: t, srv: srv, case_: i, expand: strings.NewReplacer(pairs...), shorten: strings.NewReplacer(back...), clients: map[string]*pclient{}}
+	return &presenceRun{t: t, srv: srv, prefix: prefix, case_: i, expand: strings.NewReplacer(pairs...), shorten: strings.NewReplacer(back...), clients: map[string]*pclient{}, started: time.Now()}
 }
 
 func (r *presenceRun) run(pc presenceCase) {
@@ -318,10 +330,10 @@ func (r *presenceRun) login(name string) {
 			c.events <- "sync " + rest
 			return
 		}
-		c.events <- r.shorten.Replace(fmt.Sprintf("message %s %q", m.From, m.Body))
+		c.events <- r.shorten.Replace(renderMessage(m, r.started))
 	})
 	letter := rune(name[0])
-	c.s, c.conn = r.srv.dial(t, caseUser(r.case_, letter), name, mux)
+	c.s, c.conn = r.srv.dial(t, caseUser(r.prefix, r.case_, letter), name, mux)
 	r.clients[name] = c
 }
 
@@ -344,6 +356,66 @@ func renderPresence(p *stanza.Presence) string {
 	}
 	if p.Type == stanza.PresenceError && p.Error != nil {
 		b.WriteString(" " + string(p.Error.Condition))
+	}
+	return b.String()
+}
+
+// Namespaces of extensions a message line shows apart or not at all.
+const (
+	nsDelay    = "urn:xmpp:delay"
+	nsStanzaID = "urn:xmpp:sid:0"   // Prosody's archive adds a stanza-id
+	nsArchived = "urn:xmpp:mam:tmp" // ejabberd's archive adds <archived/>
+)
+
+// renderMessage writes m as a line of the table: its type unless normal,
+// its from and its body; then the names of its extensions in brackets
+// (leaving out what the servers' archives add), its delay (XEP-0203) as
+// "delay from=…" with its text quoted when it has one, and the
+// condition of an error (of which only the from and the condition are
+// shown: whether a server copies the original's body is not the
+// table's business). A delay stamp that is not a UTC time between
+// notBefore and now is shown as "bad stamp".
+func renderMessage(m *stanza.Message, notBefore time.Time) string {
+	var b strings.Builder
+	b.WriteString("message ")
+	if m.Type != stanza.MessageNormal && m.Type != "" {
+		b.WriteString(string(m.Type) + " ")
+	}
+	if m.Type == stanza.MessageError {
+		b.WriteString(m.From.String())
+		if m.Error != nil {
+			b.WriteString(" " + string(m.Error.Condition))
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s %q", m.From, m.Body)
+	var names []string
+	var delay *stanza.Raw
+	for _, e := range m.Extensions {
+		raw, ok := e.(*stanza.Raw)
+		switch {
+		case !ok:
+			names = append(names, fmt.Sprintf("%T", e))
+		case raw.Name().Space == nsDelay && raw.Name().Local == "delay":
+			delay = raw
+		case raw.Name().Space != nsStanzaID && raw.Name().Space != nsArchived:
+			names = append(names, raw.Name().Local)
+		}
+	}
+	if len(names) > 0 {
+		b.WriteString(" [" + strings.Join(names, " ") + "]")
+	}
+	if delay != nil {
+		b.WriteString(" delay from=" + delay.Attr("from"))
+		if text := delay.Text(); text != "" {
+			fmt.Fprintf(&b, " %q", text)
+		}
+		stamp := delay.Attr("stamp")
+		at, err := time.Parse(time.RFC3339Nano, stamp)
+		// A stamp in whole seconds may be up to a second early.
+		if err != nil || !strings.HasSuffix(stamp, "Z") || at.Before(notBefore.Add(-time.Second)) || at.After(time.Now()) {
+			fmt.Fprintf(&b, " bad stamp %q", stamp)
+		}
 	}
 	return b.String()
 }
@@ -486,18 +558,5 @@ func TestPresenceCases(t *testing.T) {
 		_, err := srv.AddUser(user, pw)
 		require.NoError(t, err)
 	}
-	runPresenceCases(t, presenceServer{
-		kind:   kindXmpptest,
-		domain: srv.Domain().Domainpart(),
-		dial: func(t *testing.T, user, res string, mux *session.Mux) (*session.Session, net.Conn) {
-			addr, err := jid.New(user, srv.Domain().Domainpart(), res)
-			require.NoError(t, err)
-			conn, err := srv.Pipe()
-			require.NoError(t, err)
-			s, err := session.New(ctxFor(t), conn, addr, "pw", &session.Config{Mux: mux, KeepAlive: -1, TLSConfig: srv.TLSConfig()})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close(context.Background()) })
-			return s, conn
-		},
-	})
+	runPresenceCases(t, pipeServer(srv))
 }

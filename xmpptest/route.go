@@ -11,7 +11,8 @@ import (
 // Routed is one stanza a client sent, as the server routed it: its From
 // is the sender's full JID, whatever the client wrote. Delivered lists the
 // full JIDs it was written to; it is empty when the server answered the
-// stanza itself, bounced it with an error or dropped it.
+// stanza itself, bounced it with an error, dropped it or stored it
+// offline (a stored message is not reported again when it is delivered).
 type Routed struct {
 	Stanza    stanza.Stanza
 	Delivered []jid.JID
@@ -73,17 +74,40 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 			}
 		}
 	}
-	s.mu.Unlock()
 	if len(targets) == 0 {
-		switch typ {
-		case stanza.MessageNormal, stanza.MessageChat, stanza.MessageGroupChat:
-			// No offline storage: chat and normal are bounced; a
-			// groupchat message to a user is an error (§8.5.2.1.2).
+		var stored, full bool
+		if s.storable(m) {
+			stored = s.store(a, m)
+			full = !stored
+		}
+		s.mu.Unlock()
+		switch {
+		case stored:
+		case full:
+			c.bounce(m, stanza.NewError(stanza.ServiceUnavailable, "the account's offline storage is full (XEP-0160 §2)"))
+		case typ == stanza.MessageNormal || typ == stanza.MessageChat || typ == stanza.MessageGroupChat:
+			// Not stored (turned off, or only a chat state): chat and
+			// normal are bounced; a groupchat message to a user is an
+			// error (§8.5.2.1.2).
 			c.bounceCond(m, stanza.ServiceUnavailable)
 		}
 		return nil
 	}
-	return s.deliver(m, targets)
+	// Through the recipients' queues, behind the stored messages and
+	// presence the rules queued before (offline.go); what is queued for
+	// the sender waits behind its replies (see outbox).
+	delivered := make([]jid.JID, 0, len(targets))
+	for _, rc := range targets {
+		rc.enqueue(m, rc == c)
+		delivered = append(delivered, rc.addr)
+	}
+	s.mu.Unlock()
+	for _, rc := range targets {
+		if rc != c {
+			rc.writeQueue(false)
+		}
+	}
+	return delivered
 }
 
 // highestPriority returns the available resources of a with the highest

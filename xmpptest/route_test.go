@@ -11,6 +11,7 @@ import (
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
+	"github.com/parleyim/parley/xmpptest"
 )
 
 func chat(to jid.JID, body string) *stanza.Message {
@@ -18,29 +19,34 @@ func chat(to jid.JID, body string) *stanza.Message {
 }
 
 // RFC 6121 §8.5.2.1.1: a message to a bare JID goes to the available
-// resources of highest non-negative priority, all of them on a tie.
+// resources of highest non-negative priority, all of them on a tie. With
+// none, chat and normal are kept offline (offline_test.go), or bounced
+// when offline storage is off.
 func TestBareJIDMessages(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
-		priorities []int8 // of bob's resources; -1 not available
+		priorities []int8 // of bob's resources; -128 not available
 		typ        stanza.MessageType
+		noStorage  bool
 		want       []bool // which resources receive it
 		bounced    bool
 	}{
-		{"single", []int8{0}, stanza.MessageChat, []bool{true}, false},
-		{"highest wins", []int8{1, 5, 3}, stanza.MessageChat, []bool{false, true, false}, false},
-		{"tie goes to all", []int8{5, 5, 3}, stanza.MessageNormal, []bool{true, true, false}, false},
-		{"negative priority never", []int8{-1, -5}, stanza.MessageChat, []bool{false, false}, true},
-		{"unavailable never", []int8{-128}, stanza.MessageChat, []bool{false}, true},
-		{"headline to all non-negative", []int8{0, 7, -1}, stanza.MessageHeadline, []bool{true, true, false}, false},
-		{"headline with none is dropped", []int8{-128}, stanza.MessageHeadline, []bool{false}, false},
-		{"groupchat is refused", []int8{0}, stanza.MessageGroupChat, []bool{false}, true},
+		{"single", []int8{0}, stanza.MessageChat, false, []bool{true}, false},
+		{"highest wins", []int8{1, 5, 3}, stanza.MessageChat, false, []bool{false, true, false}, false},
+		{"tie goes to all", []int8{5, 5, 3}, stanza.MessageNormal, false, []bool{true, true, false}, false},
+		{"negative priority never: kept offline", []int8{-1, -5}, stanza.MessageChat, false, []bool{false, false}, false},
+		{"unavailable never: kept offline", []int8{-128}, stanza.MessageChat, false, []bool{false}, false},
+		{"negative priority never: bounced without storage", []int8{-1, -5}, stanza.MessageChat, true, []bool{false, false}, true},
+		{"unavailable never: bounced without storage", []int8{-128}, stanza.MessageNormal, true, []bool{false}, true},
+		{"headline to all non-negative", []int8{0, 7, -1}, stanza.MessageHeadline, false, []bool{true, true, false}, false},
+		{"headline with none is dropped", []int8{-128}, stanza.MessageHeadline, false, []bool{false}, false},
+		{"groupchat is refused", []int8{0}, stanza.MessageGroupChat, false, []bool{false}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, nil)
+			srv := newServer(t, &xmpptest.Config{NoOfflineStorage: tc.noStorage})
 			a, ain := login(t, srv, "alice", nil)
 			var inboxes []*inbox
 			for i, p := range tc.priorities {
@@ -121,9 +127,12 @@ func TestFullJIDMessages(t *testing.T) {
 	})
 }
 
+// TestUnroutable: without offline storage, a message for an offline
+// account is bounced like one for an account that does not exist (with
+// storage it is kept: offline_test.go).
 func TestUnroutable(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, nil)
+	srv := newServer(t, &xmpptest.Config{NoOfflineStorage: true})
 	a, ain := login(t, srv, "alice", nil)
 	tests := []struct {
 		name string

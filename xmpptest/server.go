@@ -70,6 +70,9 @@ type account struct {
 	// pendingIn holds the subscription requests the account has not
 	// answered, by the requester's bare JID (RFC 6121 §3.1.3).
 	pendingIn map[jid.JID]pendingRequest
+	// offline holds the messages kept for the account while it has no
+	// available resource (offline.go), oldest first.
+	offline []*stanza.Message
 }
 
 // Start starts a server configured by cfg (nil for the defaults), for
@@ -91,6 +94,7 @@ func Start(cfg *Config) (*Server, error) {
 	s.registerCore()
 	s.registerRoster()
 	s.registerPresence()
+	s.registerOffline()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

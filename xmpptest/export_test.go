@@ -1,0 +1,4 @@
+package xmpptest
+
+// MaxOffline is maxOffline, for the tests of the bound.
+const MaxOffline = maxOffline
