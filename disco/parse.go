@@ -4,12 +4,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"mellium.im/xmlstream"
 
 	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -142,13 +141,12 @@ func parseForm(tr xml.TokenReader, start xml.StartElement) (Form, error) {
 
 // firstStart reads the start element of a Raw's token stream.
 func firstStart(tr xml.TokenReader) (xml.StartElement, error) {
-	tok, err := tr.Token()
-	if err != nil {
-		return xml.StartElement{}, fmt.Errorf("disco: reading element: %w", err)
-	}
-	start, ok := tok.(xml.StartElement)
-	if !ok {
-		return xml.StartElement{}, malformed("element does not begin with a start tag")
+	start, err := xmlenc.Start(tr)
+	switch {
+	case errors.Is(err, xmlenc.ErrNoStart):
+		return start, malformed("element does not begin with a start tag")
+	case err != nil:
+		return start, fmt.Errorf("disco: reading element: %w", err)
 	}
 	return start.Copy(), nil
 }
@@ -160,7 +158,7 @@ func eachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
 	for {
 		tok, err := tr.Token()
 		if err != nil {
-			return fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
+			return fmt.Errorf("disco: reading element: %w", xmlenc.NoEOF(err))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -176,7 +174,7 @@ func eachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
 // skip reads through the end of the element whose start was just read.
 func skip(tr xml.TokenReader) error {
 	if err := xmlstream.Skip(tr); err != nil {
-		return fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
+		return fmt.Errorf("disco: reading element: %w", xmlenc.NoEOF(err))
 	}
 	return nil
 }
@@ -184,39 +182,16 @@ func skip(tr xml.TokenReader) error {
 // textOf returns the character data inside the element whose start was
 // just read (child elements' text included) and reads through its end.
 func textOf(tr xml.TokenReader) (string, error) {
-	var b strings.Builder
-	depth := 1
-	for depth > 0 {
-		tok, err := tr.Token()
-		if err != nil {
-			return "", fmt.Errorf("disco: reading element: %w", unexpectedEOF(err))
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			b.Write(t)
-		}
+	v, err := xmlenc.Text(tr)
+	if err != nil {
+		return "", fmt.Errorf("disco: reading element: %w", err)
 	}
-	return b.String(), nil
-}
-
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
+	return v, nil
 }
 
 func attrValue(start xml.StartElement, name string) string {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
+	v, _ := xmlenc.Attr(start, name)
+	return v
 }
 
 func langOf(start xml.StartElement) string {

@@ -4,9 +4,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -290,20 +289,9 @@ func (p *parser) delay(r *stanza.Raw) (bool, error) {
 	if d.Stamp, err = parseStamp(stamp); err != nil {
 		return false, err
 	}
-	var reason strings.Builder
-	for {
-		tok, err := tr.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return false, unreadable(err)
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			reason.Write(cd)
-		}
+	if d.Reason, err = xmlenc.Text(tr); err != nil {
+		return false, unreadable(err)
 	}
-	d.Reason = reason.String()
 	p.x.Delays = append(p.x.Delays, d)
 	return true, nil
 }
@@ -314,13 +302,9 @@ func startOf(r *stanza.Raw) (xml.StartElement, error) {
 }
 
 func firstStart(tr xml.TokenReader) (xml.StartElement, error) {
-	tok, err := tr.Token()
+	start, err := xmlenc.Start(tr)
 	if err != nil {
-		return xml.StartElement{}, unreadable(err)
-	}
-	start, ok := tok.(xml.StartElement)
-	if !ok {
-		return xml.StartElement{}, unreadable(errors.New("no start element"))
+		return start, unreadable(err)
 	}
 	return start, nil
 }
@@ -333,10 +317,6 @@ func unreadable(err error) error {
 
 // attr returns the value of the attribute local in no namespace, or "".
 func attr(start xml.StartElement, local string) string {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
+	v, _ := xmlenc.Attr(start, local)
+	return v
 }

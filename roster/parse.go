@@ -4,11 +4,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -53,7 +53,7 @@ func ParseQuery(r *stanza.Raw) (*Query, error) {
 		return nil, malformed("query does not begin with a start tag")
 	}
 	q := &Query{}
-	q.Ver, q.Versioned = attr(start, "ver")
+	q.Ver, q.Versioned = xmlenc.Attr(start, "ver")
 	for {
 		tok, err := tr.Token()
 		if err != nil {
@@ -153,22 +153,11 @@ func readItem(tr xml.TokenReader, start xml.StartElement) (Item, error) {
 // text returns the character data inside the element whose start was just
 // read (its children's text included) and reads through its end.
 func text(tr xml.TokenReader) (string, error) {
-	var b strings.Builder
-	for depth := 1; depth > 0; {
-		tok, err := tr.Token()
-		if err != nil {
-			return "", readError(err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			b.Write(t)
-		}
+	v, err := xmlenc.Text(tr)
+	if err != nil {
+		return "", readError(err)
 	}
-	return b.String(), nil
+	return v, nil
 }
 
 func skip(tr xml.TokenReader) error {
@@ -181,23 +170,5 @@ func skip(tr xml.TokenReader) error {
 // readError wraps a failure to read a Raw's tokens, which cannot happen
 // short of a bug in stanza.Raw: an EOF before the end is unexpected.
 func readError(err error) error {
-	return fmt.Errorf("roster: reading query: %w", unexpectedEOF(err))
-}
-
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// attr returns the value of the attribute name in no namespace and whether
-// it is present.
-func attr(start xml.StartElement, name string) (string, bool) {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value, true
-		}
-	}
-	return "", false
+	return fmt.Errorf("roster: reading query: %w", xmlenc.NoEOF(err))
 }

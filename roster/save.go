@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -82,7 +83,7 @@ func readSaved(r io.Reader) (jid.JID, *Query, error) {
 		return jid.JID{}, nil, fmt.Errorf("roster: loading: <%s xmlns='%s'> is not a saved roster", start.Name.Local, start.Name.Space)
 	}
 	var account jid.JID
-	if s, ok := attr(start, "account"); ok {
+	if s, ok := xmlenc.Attr(start, "account"); ok {
 		if account, err = jid.Parse(s); err != nil {
 			return jid.JID{}, nil, fmt.Errorf("roster: loading: account %q: %w", s, err)
 		}
@@ -109,7 +110,7 @@ func nextStart(d *xml.Decoder) (xml.StartElement, error) {
 	for {
 		tok, err := d.Token()
 		if err != nil {
-			return xml.StartElement{}, fmt.Errorf("roster: loading: %w", unexpectedEOF(err))
+			return xml.StartElement{}, fmt.Errorf("roster: loading: %w", xmlenc.NoEOF(err))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
