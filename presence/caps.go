@@ -63,14 +63,15 @@ func (pc *parsedCaps) find(p *stanza.Presence) (disco.Caps, bool) {
 	}
 	c, err := disco.ParseCaps(r)
 	res = capsResult{caps: c, ok: err == nil}
-	if len(r.String()) > maxParsedCapsLen {
+	key := r.String()
+	if len(key) > maxParsedCapsLen {
 		return res.caps, res.ok
 	}
 	pc.mu.Lock()
 	if pc.seen == nil || len(pc.seen) >= maxParsedCaps {
 		pc.seen = make(map[string]capsResult) // full: start over
 	}
-	pc.seen[r.String()] = res
+	pc.seen[key] = res
 	pc.mu.Unlock()
 	return res.caps, res.ok
 }
