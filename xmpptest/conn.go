@@ -275,10 +275,10 @@ func (c *conn) writeStanza(st stanza.Stanza) error {
 	return err
 }
 
-// enqueue queues a roster push or a presence of the server's rules for
-// the client; held keeps it (and what is queued after it) back until the
-// connection's own goroutine has written its reply. The caller holds
-// srv.mu.
+// enqueue queues a message, a roster push or a presence of the server's
+// rules for the client; held keeps it (and what is queued after it) back
+// until the connection's own goroutine has written its reply. The caller
+// holds srv.mu.
 func (c *conn) enqueue(st stanza.Stanza, held bool) {
 	c.qmu.Lock()
 	c.queue = append(c.queue, st)
@@ -317,8 +317,12 @@ func (c *conn) writeQueue(release bool) {
 			return
 		}
 		st := c.queue[0]
-		c.queue[0] = nil
-		c.queue = c.queue[1:]
+		// Shift down rather than reslice, so that the array is reused:
+		// a queue is short, and reslicing made append allocate anew
+		// for every stanza.
+		n := copy(c.queue, c.queue[1:])
+		c.queue[n] = nil
+		c.queue = c.queue[:n]
 		c.qmu.Unlock()
 		b, err := st.AppendXML((*bp)[:0])
 		*bp = b[:0]
