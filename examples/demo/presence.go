@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/presence"
@@ -85,7 +84,9 @@ func (st *story) subscribe(ctx context.Context, from, to *actor) error {
 		if err := from.presence.Subscribe(ctx, from.sess, contact); err != nil {
 			return fmt.Errorf("%s could not subscribe: %w", from.name, err)
 		}
-		if err := waitUntil(ctx, "the subscription in "+from.name+"'s roster", func() bool { return subscribedTo(from, contact) }); err != nil {
+		if _, err := waitPush(ctx, from, "the subscription to "+contact.String(), func(it roster.Item) bool {
+			return it.JID == contact && (it.Subscription == roster.SubscriptionTo || it.Subscription == roster.SubscriptionBoth)
+		}); err != nil {
 			return err
 		}
 		it, _ := from.roster.Cache().Item(contact)
@@ -154,19 +155,19 @@ func aliceLogsOut(ctx context.Context, st *story) error {
 	return nil
 }
 
-// waitUntil checks cond every few milliseconds until it holds or ctx
-// ends; what names the condition in the error.
-func waitUntil(ctx context.Context, what string, cond func() bool) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
+// waitPush takes who's roster pushes, in the order they came, until one
+// matches, and returns it; what names it in the error.
+func waitPush(ctx context.Context, who *actor, what string, match func(roster.Item) bool) (roster.Item, error) {
+	for {
 		select {
-		case <-t.C:
+		case it := <-who.pushes:
+			if match(it) {
+				return it, nil
+			}
 		case <-ctx.Done():
-			return fmt.Errorf("gave up waiting for %s: %w", what, ctx.Err())
+			return roster.Item{}, fmt.Errorf("%s got no roster push for %s: %w", who.name, what, ctx.Err())
 		}
 	}
-	return nil
 }
 
 // waitEvent takes who's presence events, in the order they came, until

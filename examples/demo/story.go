@@ -126,25 +126,19 @@ func addToRoster(ctx context.Context, st *story) error {
 	if err := roster.Set(ctx, st.alice.sess, want); err != nil {
 		return fmt.Errorf("alice could not add bob: %w", err)
 	}
-	for {
-		select {
-		case it := <-st.alice.pushes:
-			if it.JID != want.JID {
-				continue // another change; keep waiting
-			}
-			st.out.event(st.alice.name, "roster push: %s %q %v, subscription %s", it.JID, it.Name, it.Groups, it.Subscription)
-			if it.Name != want.Name || !slices.Equal(it.Groups, want.Groups) {
-				return fmt.Errorf("the push has %q %v, want %q %v", it.Name, it.Groups, want.Name, want.Groups)
-			}
-			if _, ok := st.alice.roster.Cache().Item(want.JID); !ok {
-				return errors.New("bob is not in alice's roster cache after the push")
-			}
-			st.out.event(st.alice.name, "roster now: %d item(s), groups %v", st.alice.roster.Cache().Len(), st.alice.roster.Cache().Groups())
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("no roster push for %s: %w", want.JID, ctx.Err())
-		}
+	it, err := waitPush(ctx, st.alice, want.JID.String(), func(it roster.Item) bool { return it.JID == want.JID })
+	if err != nil {
+		return err
 	}
+	st.out.event(st.alice.name, "roster push: %s %q %v, subscription %s", it.JID, it.Name, it.Groups, it.Subscription)
+	if it.Name != want.Name || !slices.Equal(it.Groups, want.Groups) {
+		return fmt.Errorf("the push has %q %v, want %q %v", it.Name, it.Groups, want.Name, want.Groups)
+	}
+	if _, ok := st.alice.roster.Cache().Item(want.JID); !ok {
+		return errors.New("bob is not in alice's roster cache after the push")
+	}
+	st.out.event(st.alice.name, "roster now: %d item(s), groups %v", st.alice.roster.Cache().Len(), st.alice.roster.Cache().Groups())
+	return nil
 }
 
 func aliceWrites(ctx context.Context, st *story) error {
