@@ -316,7 +316,7 @@ func (n *negotiator) bind() (jid.JID, error) {
 	if res == "" {
 		res = n.account.Resourcepart()
 	}
-	iq := &stanza.IQ{Header: stanza.Header{ID: newID()}, Type: stanza.IQSet, Payload: bindRequest(res)}
+	iq := &stanza.IQ{Header: stanza.Header{ID: stanza.NewID()}, Type: stanza.IQSet, Payload: bindRequest(res)}
 	reply, err := n.roundTrip(iq)
 	if err != nil {
 		return jid.JID{}, err
@@ -348,7 +348,7 @@ func (n *negotiator) bind() (jid.JID, error) {
 
 // establishSession sends the RFC 3921 §3 session request.
 func (n *negotiator) establishSession() error {
-	iq := &stanza.IQ{Header: stanza.Header{ID: newID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{ns.Session, "session"}}
+	iq := &stanza.IQ{Header: stanza.Header{ID: stanza.NewID(), To: n.account.Domain()}, Type: stanza.IQSet, Payload: emptyElement{ns.Session, "session"}}
 	reply, err := n.roundTrip(iq)
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"sync"
@@ -20,7 +18,7 @@ import (
 //   - a reply is delivered only to the request with its id, and only if
 //     it comes from where the request went (isReplySender); anything
 //     else is dropped;
-//   - ids are unguessable (newID), and a caller's own id may not be in
+//   - ids are unguessable (stanza.NewID), and a caller's own id may not be in
 //     use twice;
 //   - the table is bounded (Config.MaxPending);
 //   - its size is readable without the lock (waiting), because the
@@ -242,7 +240,7 @@ func (s *Session) SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error)
 	}
 	req := *iq
 	if req.ID == "" {
-		req.ID = newID()
+		req.ID = stanza.NewID()
 	}
 	p, err := s.pending.add(req.ID, req.To, s.cfg.maxPending(), s.replyLimit(ctx))
 	if err != nil {
@@ -269,12 +267,4 @@ func (s *Session) SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error)
 	case <-s.done:
 		return nil, s.closedErr()
 	}
-}
-
-// newID returns an unguessable stanza id (RFC 6120 §8.1.3): 96 random
-// bits, so that nobody who has not seen the request can forge its reply.
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
