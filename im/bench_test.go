@@ -2,9 +2,13 @@ package im
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
+	"errors"
 	"testing"
 
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -57,6 +61,66 @@ func BenchmarkParse(b *testing.B) {
 			if _, err := Parse(m); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// encodingSender is a session.Sender that encodes what it is given, as a
+// session does before writing, into a buffer it reuses.
+type encodingSender struct {
+	buf []byte
+}
+
+func (e *encodingSender) Send(_ context.Context, st stanza.Stanza) error {
+	var err error
+	e.buf, err = st.AppendXML(e.buf[:0])
+	return err
+}
+
+func (e *encodingSender) SendIQ(context.Context, *stanza.IQ) (*stanza.IQ, error) {
+	return nil, errors.New("no iq here")
+}
+func (e *encodingSender) Addr() jid.JID               { return jid.MustParse("juliet@example.com/balcony") }
+func (e *encodingSender) Features() *session.Features { return &session.Features{} }
+
+// BenchmarkConversationSend measures a conversation's send path: the
+// message completed (address, thread, active, id, origin-id, receipt
+// request) and encoded, as Conversation.Send does it with a session.
+// "baseline" encodes the same message built by hand, with a fresh id; the
+// difference is what the conversation costs.
+func BenchmarkConversationSend(b *testing.B) {
+	const body = "Art thou not Romeo, and a Montague?"
+	romeo := jid.MustParse("romeo@example.net/orchard")
+	b.Run("baseline", func(b *testing.B) {
+		s := &encodingSender{}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			id := stanza.NewID()
+			m := &stanza.Message{Header: stanza.Header{ID: id, To: romeo}, Type: stanza.MessageChat, Body: body,
+				Thread:     stanza.Thread{ID: "e0ffe42b28561960c6b12b944a092794b9683a38"},
+				Extensions: []stanza.Payload{Active, OriginID(id), ReceiptRequest{}}}
+			if err := s.Send(ctx, m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Conversation.Send", func(b *testing.B) {
+		m := Handle(session.NewMux(), nil, &Options{RequestReceipts: true})
+		// Locked onto romeo's resource, as after his first message.
+		m.receive(jid.MustParse("juliet@example.com/balcony"), &stanza.Message{Header: stanza.Header{From: romeo}, Type: stanza.MessageChat,
+			Extensions: []stanza.Payload{Active}})
+		conv := m.Conversation(romeo)
+		s := &encodingSender{}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := conv.Send(ctx, s, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if !bytes.Contains(s.buf, []byte("to='romeo@example.net/orchard'")) {
+			b.Fatalf("not to the locked resource: %s", s.buf)
 		}
 	})
 }

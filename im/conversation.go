@@ -235,6 +235,10 @@ func (c Conversation) SendMessage(ctx context.Context, s session.Sender, msg *st
 			hasState = hasState || p.Name().Space == NSChatStates
 		}
 	}
+	// Room for active, the origin-id and the receipt request that may be
+	// added, so that they cost one allocation.
+	out.Extensions = make([]stanza.Payload, len(msg.Extensions), len(msg.Extensions)+3)
+	copy(out.Extensions, msg.Extensions)
 	c.m.mu.Lock()
 	cv := c.m.convLocked(c.with)
 	out.To = cv.to()
@@ -242,11 +246,11 @@ func (c Conversation) SendMessage(ctx context.Context, s session.Sender, msg *st
 		out.Thread.ID = cv.thread
 	}
 	if !hasState && out.Body != "" && cv.peer != statesUnsupported {
-		out.Extensions = append(out.Extensions[:len(out.Extensions):len(out.Extensions)], Active)
+		out.Extensions = append(out.Extensions, Active)
 		cv.sent = Active
 	}
 	c.m.mu.Unlock()
-	return c.m.Send(ctx, s, &out)
+	return c.m.send(ctx, s, &out)
 }
 
 // SendState sends the chat state st to the contact as a standalone

@@ -205,48 +205,57 @@ func (m *Manager) start(ctx context.Context, s *session.Session, resumed bool) {
 }
 
 func (m *Manager) handleMessage(ctx context.Context, s *session.Session, msg *stanza.Message) {
-	x, err := Parse(msg)
-	if err != nil {
-		m.log.Debug("im: message with a malformed extension", "from", msg.From, "id", msg.ID, "err", err)
-	}
-	in := &Message{Message: msg, Extensions: x, Fault: err}
-	if id, ok := x.TrustedStanzaID(s.Addr(), m.sid.Load()); ok {
-		in.StanzaID = id
-	}
-	m.follow(in)
+	in := m.receive(s.Addr(), msg)
 	m.fmu.RLock()
 	fs := m.handlers
 	m.fmu.RUnlock()
 	for _, f := range fs {
 		f(ctx, s, in)
 	}
-	m.answerReceipt(ctx, s, in)
+	if ack := m.receipt(s.Addr(), in); ack != nil {
+		if err := s.Send(ctx, ack); err != nil {
+			m.log.Debug("im: answering a receipt request", "to", in.From, "id", in.ID, "err", err)
+		}
+	}
 }
 
-// answerReceipt acknowledges in when it asks for a receipt and the rules
-// allow one: XEP-0184 §5 (never for an error or a groupchat message, or a
-// message without id) and Options.Receipts. Headlines expect no answer
-// (RFC 6121 §5.2.2) and get none either.
-func (m *Manager) answerReceipt(ctx context.Context, s *session.Session, in *Message) {
+// receive reads msg, received by account, and updates the conversation
+// with its sender.
+func (m *Manager) receive(account jid.JID, msg *stanza.Message) *Message {
+	x, err := Parse(msg)
+	if err != nil {
+		m.log.Debug("im: message with a malformed extension", "from", msg.From, "id", msg.ID, "err", err)
+	}
+	in := &Message{Message: msg, Extensions: x, Fault: err}
+	if id, ok := x.TrustedStanzaID(account, m.sid.Load()); ok {
+		in.StanzaID = id
+	}
+	m.follow(in)
+	return in
+}
+
+// receipt returns the acknowledgement of in, received by account, when in
+// asks for one and the rules allow it: XEP-0184 §5 (never for an error or
+// a groupchat message, or a message without id) and Options.Receipts.
+// Headlines expect no answer (RFC 6121 §5.2.2) and get none either. It
+// returns nil otherwise.
+func (m *Manager) receipt(account jid.JID, in *Message) *stanza.Message {
 	if m.policy == NoReceipts || !in.ReceiptRequest || in.ID == "" || in.From.IsZero() {
-		return
+		return nil
 	}
 	switch in.Type {
 	case stanza.MessageChat, stanza.MessageNormal, "":
 	default:
-		return
+		return nil
 	}
-	if m.policy == ReceiptsToSubscribers && !m.seesPresence(s.Addr(), in.From) {
+	if m.policy == ReceiptsToSubscribers && !m.seesPresence(account, in.From) {
 		m.log.Debug("im: receipt request from someone not subscribed to the account's presence: not answered", "from", in.From, "id", in.ID)
-		return
+		return nil
 	}
-	ack := &stanza.Message{
+	return &stanza.Message{
 		Header:     stanza.Header{ID: stanza.NewID(), To: in.From},
 		Type:       in.Type,
 		Extensions: []stanza.Payload{Receipt(in.ID)},
-	}
-	if err := s.Send(ctx, ack); err != nil {
-		m.log.Debug("im: answering a receipt request", "to", in.From, "id", in.ID, "err", err)
 	}
 }
 
@@ -273,8 +282,18 @@ func (m *Manager) seesPresence(account, from jid.JID) bool {
 // subject and body in the message's own language go in Subject and Body,
 // the others in AltSubjects and AltBodies.
 func (m *Manager) Send(ctx context.Context, s session.Sender, msg *stanza.Message) (string, error) {
-	out, err := m.complete(msg)
-	if err != nil {
+	if msg == nil {
+		return "", notSendable("nil message")
+	}
+	out := *msg
+	out.Extensions = slices.Clip(out.Extensions)
+	return m.send(ctx, s, &out)
+}
+
+// send completes out, which is the caller's to modify (its Extensions
+// too, within their capacity), and sends it.
+func (m *Manager) send(ctx context.Context, s session.Sender, out *stanza.Message) (string, error) {
+	if err := m.complete(out); err != nil {
 		return "", err
 	}
 	if err := s.Send(ctx, out); err != nil {
@@ -289,32 +308,29 @@ var ErrNotSendable = errors.New("im: message not sendable")
 
 func notSendable(why string) error { return fmt.Errorf("%w: %s", ErrNotSendable, why) }
 
-// complete returns the message Send sends for msg.
-func (m *Manager) complete(msg *stanza.Message) (*stanza.Message, error) {
-	if msg == nil {
-		return nil, notSendable("nil message")
-	}
-	switch msg.Type {
+// complete makes out the message Send sends: it checks it, then adds an
+// id, an origin-id and a receipt request as Send says.
+func (m *Manager) complete(out *stanza.Message) error {
+	switch out.Type {
 	case "", stanza.MessageNormal, stanza.MessageChat, stanza.MessageHeadline:
 	case stanza.MessageError:
-		return nil, notSendable("an error is sent as Message.ErrorReply, with the id of the message it answers")
+		return notSendable("an error is sent as Message.ErrorReply, with the id of the message it answers")
 	case stanza.MessageGroupChat:
-		return nil, notSendable("groupchat messages go to a room, which this package does not join")
+		return notSendable("groupchat messages go to a room, which this package does not join")
 	default:
-		return nil, notSendable("unknown type " + string(msg.Type))
+		return notSendable("unknown type " + string(out.Type))
 	}
-	if msg.To.IsZero() {
-		return nil, notSendable("no recipient (To)")
+	if out.To.IsZero() {
+		return notSendable("no recipient (To)")
 	}
-	if msg.Thread.Parent != "" && msg.Thread.ID == "" {
-		return nil, notSendable("a thread parent without a thread id")
+	if out.Thread.Parent != "" && out.Thread.ID == "" {
+		return notSendable("a thread parent without a thread id")
 	}
-	out := *msg
 	if out.ID == "" {
 		out.ID = stanza.NewID()
 	}
 	hasOrigin, hasRequest := false, false
-	for _, p := range msg.Extensions {
+	for _, p := range out.Extensions {
 		switch p := p.(type) {
 		case OriginID:
 			hasOrigin = true
@@ -329,16 +345,11 @@ func (m *Manager) complete(msg *stanza.Message) (*stanza.Message, error) {
 			}
 		}
 	}
-	wantRequest := m.request && !hasRequest && out.Body != "" && out.Type != stanza.MessageHeadline
-	if hasOrigin && !wantRequest {
-		return &out, nil
-	}
-	out.Extensions = slices.Clip(msg.Extensions)
 	if !hasOrigin {
 		out.Extensions = append(out.Extensions, OriginID(out.ID))
 	}
-	if wantRequest {
+	if m.request && !hasRequest && out.Body != "" && out.Type != stanza.MessageHeadline {
 		out.Extensions = append(out.Extensions, ReceiptRequest{})
 	}
-	return &out, nil
+	return nil
 }
