@@ -1,15 +1,62 @@
-// Package im implements the message extensions of instant messaging on
-// top of RFC 6121 §5 (RFC 3921 §4 before it): XEP-0184 Message Delivery
-// Receipts, XEP-0085 Chat State Notifications, XEP-0203 Delayed Delivery
-// (with XEP-0082 date-times) and XEP-0359 Unique and Stable Stanza IDs.
+// Package im implements instant messaging on top of RFC 6121 §5 (RFC 3921
+// §4 before it): conversations with contacts, sending and receiving
+// messages, and their extensions — XEP-0184 Message Delivery Receipts,
+// XEP-0085 Chat State Notifications, XEP-0203 Delayed Delivery (with
+// XEP-0082 date-times) and XEP-0359 Unique and Stable Stanza IDs.
 //
-// # What exists now
+// # Registering
+//
+// Handle registers the package on a session.Mux after the roster and
+// returns a Manager, which hands every incoming message to the
+// application with its extensions read:
+//
+//	mux := session.NewMux()
+//	r := roster.Handle(mux)
+//	p := presence.Handle(mux, r, nil)
+//	m := im.Handle(mux, r, &im.Options{Receipts: im.ReceiptsToSubscribers, RequestReceipts: true})
+//	m.HandleMessage(func(ctx context.Context, s *session.Session, msg *im.Message) {
+//		switch {
+//		case msg.Error != nil: // msg.ID is the id Send returned
+//		case msg.Receipt != "": // the message with that id was received
+//		case msg.Body != "":
+//			fmt.Println(msg.From, msg.Body, msg.ChatState, msg.Delays)
+//		}
+//	})
+//	s, err := session.Dial(ctx, addr, password, &session.Config{Mux: mux})
+//	…
+//	conv := m.Conversation(romeo)
+//	id, err := conv.Send(ctx, s, "Art thou not Romeo?")
+//	err = conv.SendState(ctx, s, im.Composing)
+//
+// # Conversations
+//
+// A Conversation follows RFC 6121 §5.1: it sends to the contact's bare JID
+// until one of the contact's resources writes, then to that full JID,
+// until that resource sends presence, an error or gone; it keeps the
+// thread; and it applies XEP-0085's rules to chat states (see
+// Conversation). The Manager keeps at most Options.MaxConversations and
+// forgets the one idle longest, so a flood of strangers costs bounded
+// memory.
+//
+// # Receipts
+//
+// With Options.RequestReceipts, every chat and normal message with a body
+// asks for a receipt; the acknowledgement reaches the application as a
+// Message whose Receipt is the id Send returned. Options.Receipts decides
+// which requests the Manager answers: none (NoReceipts, the default), those
+// of contacts allowed to see the account's presence (ReceiptsToSubscribers:
+// a receipt tells the sender the account is online, XEP-0184 §8), or
+// everyone's. Error, groupchat and headline messages and messages without
+// id are never answered.
+//
+// # Extensions
 //
 // Each extension is a type that writes itself (a stanza.Payload), to put
 // in a stanza.Message's Extensions: ReceiptRequest and Receipt, ChatState
 // (Active, Composing, Paused, Inactive, Gone), Delay, OriginID and
 // StanzaID. Parse reads them back from a received message, whose unknown
-// children the stanza package keeps as *stanza.Raw:
+// children the stanza package keeps as *stanza.Raw; the Manager calls it
+// for every message it hands on:
 //
 //	m := &stanza.Message{
 //		Header:     stanza.Header{ID: id, To: romeo},
@@ -25,7 +72,8 @@
 // every element it knows but cannot read, whose fault Parse returns
 // (wrapping ErrMalformed) while still filling in the rest. A message with
 // no body and only unknown extensions parses to an Extensions with only
-// Other set.
+// Other set; the Manager delivers it like any other, and one with a fault
+// with Message.Fault set.
 //
 // # Rules where the XEPs leave room
 //
@@ -56,16 +104,6 @@
 // the outer message's (the CVE-2017-5589 class of impersonation). A
 // feature that unwraps carbons or archives must check the wrapper's sender
 // first.
-//
-// # What comes next
-//
-// A conversation with a contact that locks onto the full JID that last
-// wrote (RFC 6121 §5.1), one handler registration on a session.Mux that
-// hands each incoming message to the application with its extensions
-// parsed, and automatic receipts under XEP-0184's rules (never for error
-// or groupchat messages, messages without id, or senders without a
-// presence subscription unless the application allows everyone) build on
-// this package.
 package im
 
 import "github.com/parleyim/parley/internal/ns"
