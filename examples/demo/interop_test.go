@@ -41,6 +41,8 @@ func TestInteropStory(t *testing.T) {
 					"roster: bob@" + srv.Domain + ", subscription to",
 					"roster: alice@" + srv.Domain + ", subscription both",
 					`(away, "in a meeting")`,
+					"received the message", // bob's receipt
+					"/demo is composing",
 					"offline",
 				}},
 				{"again", []string{
@@ -54,7 +56,7 @@ func TestInteropStory(t *testing.T) {
 				for _, w := range r.want {
 					assert.Contains(t, out.String(), w, "%s run", r.name)
 				}
-				assert.Contains(t, out.String(), "all 13 steps done")
+				assert.Contains(t, out.String(), "all 15 steps done")
 				if t.Failed() {
 					t.Logf("%s run:\n%s\n%s log:\n%s", r.name, out.String(), kind, srv.LogTail(20))
 				}

@@ -31,11 +31,15 @@ func TestStory(t *testing.T) {
 			"[bob  ] roster: alice@parley.example, subscription both",
 			"[bob  ] sees alice@parley.example/demo changed (away, \"in a meeting\")",
 			"[alice] sees bob@parley.example/demo changed (chat, \"free to talk\")",
-			"thread demo-", "pong from parley.example", "answers a ping",
+			"active, receipt requested)",
+			"[alice] ← bob@parley.example/demo received the message",
+			"[alice] ← bob@parley.example/demo is composing",
+			"[bob  ] → alice@parley.example/demo: \"Hi Alice",
+			"pong from parley.example", "answers a ping",
 			"[bob  ] sees alice@parley.example/demo offline",
-			"all 13 steps done",
+			"all 15 steps done",
 		}},
-		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "all 13 steps done"}},
+		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "all 15 steps done"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +104,7 @@ func TestStoryOverTCP(t *testing.T) {
 	}
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
-	assert.Contains(t, out.String(), "all 13 steps done")
+	assert.Contains(t, out.String(), "all 15 steps done")
 }
 
 // A -ca file that cannot serve fails the run before anyone connects, and

@@ -13,6 +13,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/im"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/presence"
@@ -39,8 +40,10 @@ func storySteps() []step {
 		{"bob asks to see alice's presence; alice approves", bobSubscribes},
 		{"alice changes her status", aliceChangesStatus},
 		{"bob changes his status", bobChangesStatus},
-		{"alice starts a thread with bob", aliceWrites},
-		{"bob answers in the same thread", bobAnswers},
+		{"alice starts a conversation with bob, asking for a receipt", aliceWrites},
+		{"bob's client acknowledges alice's message", bobAcknowledges},
+		{"bob types; alice sees that he is composing", bobTypes},
+		{"bob answers in the same thread, to alice's resource", bobAnswers},
 		{"alice pings the server", pingServer},
 		{"alice pings bob", pingBob},
 		{"alice logs out; bob sees her go offline", aliceLogsOut},
@@ -54,7 +57,8 @@ type actor struct {
 	addr     jid.JID
 	password string
 	sess     *session.Session
-	messages chan *stanza.Message
+	messages chan *im.Message
+	im       *im.Manager
 	roster   *roster.Roster
 	pushes   chan roster.Item
 	presence *presence.Manager
@@ -67,16 +71,17 @@ type story struct {
 	out        *printer
 	connect    func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error)
 	alice, bob *actor
-	thread     stanza.Thread
+	lastID     string // the id of alice's first message, which bob acknowledges
 }
 
 // login connects who with a Mux that keeps the roster (fetched at login,
-// before anything else happens on the stream) and presence (initial
-// presence right after the roster; subscription requests from the other
-// actor approved), records messages, roster pushes and presence events,
-// and answers pings.
+// before anything else happens on the stream), presence (initial presence
+// right after the roster; subscription requests from the other actor
+// approved) and messages (im: conversations, receipts asked for and
+// answered to contacts who see who's presence), records messages, roster
+// pushes and presence events, and answers pings.
 func (st *story) login(ctx context.Context, who *actor) error {
-	who.messages = make(chan *stanza.Message, 16)
+	who.messages = make(chan *im.Message, 16)
 	who.pushes = make(chan roster.Item, 16)
 	who.events = make(chan presence.Event, 64)
 	mux := session.NewMux()
@@ -88,7 +93,8 @@ func (st *story) login(ctx context.Context, who *actor) error {
 		}
 	})
 	st.handlePresence(mux, who)
-	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {
+	who.im = im.Handle(mux, who.roster, &im.Options{Receipts: im.ReceiptsToSubscribers, RequestReceipts: true})
+	who.im.HandleMessage(func(_ context.Context, _ *session.Session, m *im.Message) {
 		st.out.recv(who.name, m)
 		select {
 		case who.messages <- m:
@@ -142,40 +148,93 @@ func addToRoster(ctx context.Context, st *story) error {
 }
 
 func aliceWrites(ctx context.Context, st *story) error {
-	st.thread = stanza.Thread{ID: "demo-" + randomTag()}
-	return st.chat(ctx, st.alice, st.bob, "Hi Bob! Shall we try Parley?")
+	conv := st.alice.im.Conversation(st.bob.addr)
+	id, err := st.send(ctx, st.alice, st.bob, "Hi Bob! Shall we try Parley?")
+	if err != nil {
+		return err
+	}
+	st.lastID = id
+	got, err := st.wait(ctx, st.bob, "alice's message", func(m *im.Message) bool { return m.ID == id })
+	if err != nil {
+		return err
+	}
+	if got.Message.Thread.ID != conv.Thread() {
+		return fmt.Errorf("bob got the message in thread %q, want %q", got.Message.Thread.ID, conv.Thread())
+	}
+	if !got.ReceiptRequest || got.ChatState != im.Active {
+		return fmt.Errorf("bob got the message with receipt request %v and chat state %s, want true and active", got.ReceiptRequest, got.ChatState)
+	}
+	return nil
+}
+
+// bobAcknowledges waits for the receipt that bob's client sent on its own
+// (alice may see bob's presence, so his client answers her request).
+func bobAcknowledges(ctx context.Context, st *story) error {
+	ack, err := st.wait(ctx, st.alice, "bob's receipt", func(m *im.Message) bool { return string(m.Receipt) == st.lastID })
+	if err != nil {
+		return err
+	}
+	st.out.event(st.alice.name, "her message %s was delivered to %s", st.lastID, ack.From)
+	return nil
+}
+
+// bobTypes has bob's conversation say that he is composing: alice's message
+// carried a chat state, so her client understands them (XEP-0085).
+func bobTypes(ctx context.Context, st *story) error {
+	st.out.event(st.bob.name, "starts typing")
+	if err := st.bob.im.Conversation(st.alice.addr).SendState(ctx, st.bob.sess, im.Composing); err != nil {
+		return fmt.Errorf("bob could not send his chat state: %w", err)
+	}
+	_, err := st.wait(ctx, st.alice, "bob's composing notification", func(m *im.Message) bool {
+		return m.From.Bare() == st.bob.addr.Bare() && m.ChatState == im.Composing && m.Body == ""
+	})
+	return err
 }
 
 func bobAnswers(ctx context.Context, st *story) error {
-	return st.chat(ctx, st.bob, st.alice, "Hi Alice, it works: same thread, see?")
+	conv := st.bob.im.Conversation(st.alice.addr)
+	if conv.To() != st.alice.sess.Addr() {
+		return fmt.Errorf("bob's conversation goes to %s, want alice's resource %s, which wrote", conv.To(), st.alice.sess.Addr())
+	}
+	id, err := st.send(ctx, st.bob, st.alice, "Hi Alice, it works: same thread, see?")
+	if err != nil {
+		return err
+	}
+	got, err := st.wait(ctx, st.alice, "bob's answer", func(m *im.Message) bool { return m.ID == id })
+	if err != nil {
+		return err
+	}
+	if want := st.alice.im.Conversation(st.bob.addr).Thread(); got.Message.Thread.ID != want {
+		return fmt.Errorf("alice got the answer in thread %q, want %q", got.Message.Thread.ID, want)
+	}
+	return nil
 }
 
-// chat sends a chat message in the story's thread to the peer's bare JID
-// and waits until the peer has it.
-func (st *story) chat(ctx context.Context, from, to *actor, body string) error {
-	m := &stanza.Message{Header: stanza.Header{To: to.sess.Addr().Bare()}, Type: stanza.MessageChat, Body: body, Thread: st.thread}
-	st.out.event(from.name, "→ %s: %q (thread %s)", m.To, body, st.thread.ID)
-	if err := from.sess.Send(ctx, m); err != nil {
-		return fmt.Errorf("%s could not send: %w", from.name, err)
+// send sends body in from's conversation with to and returns its id.
+func (st *story) send(ctx context.Context, from, to *actor, body string) (string, error) {
+	conv := from.im.Conversation(to.addr)
+	st.out.event(from.name, "→ %s: %q (thread %s)", conv.To(), body, conv.Thread())
+	id, err := conv.Send(ctx, from.sess, body)
+	if err != nil {
+		return "", fmt.Errorf("%s could not send: %w", from.name, err)
 	}
+	return id, nil
+}
+
+// wait waits until who receives a message that match accepts. An error
+// message fails it.
+func (st *story) wait(ctx context.Context, who *actor, what string, match func(*im.Message) bool) (*im.Message, error) {
 	for {
 		select {
-		case got := <-to.messages:
+		case got := <-who.messages:
 			if got.Type == stanza.MessageError {
-				return fmt.Errorf("%s's message bounced: %w", from.name, got.Error)
+				return nil, fmt.Errorf("%s got an error from %s: %w", who.name, got.From, got.Error)
 			}
-			if got.Body != body {
-				continue // something else; keep waiting
+			if match(got) {
+				return got, nil
 			}
-			if got.Thread.ID != st.thread.ID {
-				return fmt.Errorf("%s got the message in thread %q, want %q", to.name, got.Thread.ID, st.thread.ID)
-			}
-			if got.From != from.sess.Addr() {
-				return fmt.Errorf("%s got the message from %s, want %s", to.name, got.From, from.sess.Addr())
-			}
-			return nil
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not receive %q: %w", to.name, body, ctx.Err())
+			return nil, fmt.Errorf("%s did not receive %s: %w", who.name, what, ctx.Err())
 		}
 	}
 }
@@ -259,18 +318,28 @@ func (p *printer) event(who, format string, args ...any) {
 	p.line(fmt.Sprintf("   [%-5s] %s", who, fmt.Sprintf(format, args...)))
 }
 
-func (p *printer) recv(who string, m *stanza.Message) {
-	if m.Type == stanza.MessageError {
+func (p *printer) recv(who string, m *im.Message) {
+	switch {
+	case m.Type == stanza.MessageError:
 		p.event(who, "← error from %s: %v", m.From, m.Error)
-		return
+	case m.Receipt != "":
+		p.event(who, "← %s received the message %s (receipt)", m.From, m.Receipt)
+	case m.Body == "" && m.ChatState != im.NoChatState:
+		p.event(who, "← %s is %s", m.From, m.ChatState)
+	default:
+		var extra []string
+		if m.Message.Thread.ID != "" {
+			extra = append(extra, "thread "+m.Message.Thread.ID)
+		}
+		if m.ChatState != im.NoChatState {
+			extra = append(extra, m.ChatState.String())
+		}
+		if m.ReceiptRequest {
+			extra = append(extra, "receipt requested")
+		}
+		p.event(who, "← %s: %q (%s)", m.From, m.Body, strings.Join(extra, ", "))
 	}
-	thread := ""
-	if m.Thread.ID != "" {
-		thread = " (thread " + m.Thread.ID + ")"
-	}
-	p.event(who, "← %s: %q%s", m.From, m.Body, thread)
 }
-
 // trace returns a writer for Config.Trace that prints each line of XML
 // under the actor's name.
 func (p *printer) trace(who string) io.Writer {
