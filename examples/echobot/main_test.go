@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"crypto/x509"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -68,42 +72,99 @@ func TestSetup(t *testing.T) {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	require.NoError(t, os.WriteFile(ca, srv.CertPEM(), 0o600))
-	env := func(pw string) func(string) string {
-		return func(k string) string {
-			if k == passwordEnv {
-				return pw
-			}
-			return ""
+	missing := filepath.Join(dir, "missing.pem")
+	pw := map[string]string{passwordEnv: "secret"}
+	with := func(env map[string]string) map[string]string {
+		m := map[string]string{passwordEnv: "secret"}
+		for k, v := range env {
+			m[k] = v
 		}
+		return m
 	}
 	tests := []struct {
-		name    string
-		o       options
-		pw      string
-		wantErr string
+		name       string
+		o          options
+		env        map[string]string
+		wantErr    string
+		wantJID    string
+		wantServer string
+		wantTLS    string // "": the system's roots, "ca": the -ca file's, "insecure": none
 	}{
-		{"ok", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca}, "secret", ""},
-		{"ok without server and CA", options{jid: "bot@example.test"}, "secret", ""},
-		{"no JID", options{}, "secret", "-jid is required"},
-		{"bad JID", options{jid: "bot@exa mple.test"}, "secret", "-jid: jid: "},
-		{"no localpart", options{jid: "example.test"}, "secret", "-jid example.test: an account is name@domain"},
-		{"no password", options{jid: "bot@example.test"}, "", "no password: set the environment variable ECHOBOT_PASSWORD"},
-		{"missing CA file", options{jid: "bot@example.test", caFile: filepath.Join(dir, "missing.pem")}, "secret", "-ca: session: reading CA file: "},
+		{"flags", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca}, pw, "",
+			"bot@example.test", "127.0.0.1:5222", "ca"},
+		{"flags without server and CA", options{jid: "bot@example.test"}, pw, "",
+			"bot@example.test", "", ""},
+		{"environment", options{}, with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: ca}), "",
+			"env@example.test", "127.0.0.1:5223", "ca"},
+		{"flags win over the environment", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca},
+			with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: missing}), "",
+			"bot@example.test", "127.0.0.1:5222", "ca"},
+		{"insecure", options{jid: "bot@example.test", insecure: true}, pw, "",
+			"bot@example.test", "", "insecure"},
+		{"no JID", options{}, pw, "no JID: give -jid or set ECHOBOT_JID", "", "", ""},
+		{"bad JID", options{jid: "bot@exa mple.test"}, pw, "-jid: jid: ", "", "", ""},
+		{"bad JID from the environment", options{}, with(map[string]string{jidEnv: "bot@exa mple.test"}), "ECHOBOT_JID: jid: ", "", "", ""},
+		{"no localpart", options{jid: "example.test"}, pw, "-jid example.test: an account is name@domain", "", "", ""},
+		{"no password", options{jid: "bot@example.test"}, nil, "no password: set the environment variable ECHOBOT_PASSWORD", "", "", ""},
+		{"missing CA file", options{jid: "bot@example.test", caFile: missing}, pw, "-ca: session: reading CA file: ", "", "", ""},
+		{"missing CA file from the environment", options{jid: "bot@example.test"}, with(map[string]string{caEnv: missing}),
+			"ECHOBOT_CA: session: reading CA file: ", "", "", ""},
+		{"insecure and a CA", options{jid: "bot@example.test", caFile: ca, insecure: true}, pw,
+			"-insecure and -ca exclude each other", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr, pw, cfg, err := setup(tt.o, env(tt.pw))
+			var logged strings.Builder
+			addr, pw, cfg, err := setup(tt.o, func(k string) string { return tt.env[k] }, log.New(&logged, "", 0))
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tt.o.jid, addr.String())
-			assert.Equal(t, tt.pw, pw)
-			assert.Equal(t, tt.o.server, cfg.Addr)
-			assert.Equal(t, tt.o.caFile != "", cfg.TLSConfig != nil, "a TLS configuration only for -ca")
+			assert.Equal(t, tt.wantJID, addr.String())
+			assert.Equal(t, "secret", pw)
+			assert.Equal(t, tt.wantServer, cfg.Addr)
 			assert.Nil(t, cfg.Mux, "run brings its own")
+			switch tt.wantTLS {
+			case "":
+				assert.Nil(t, cfg.TLSConfig, "the session's default: the system's roots")
+			case "ca":
+				require.NotNil(t, cfg.TLSConfig)
+				assert.False(t, cfg.TLSConfig.InsecureSkipVerify)
+				assert.NotNil(t, cfg.TLSConfig.RootCAs, "the -ca file's certificates")
+			case "insecure":
+				require.NotNil(t, cfg.TLSConfig)
+				assert.True(t, cfg.TLSConfig.InsecureSkipVerify)
+			}
+			if tt.wantTLS == "insecure" {
+				assert.Contains(t, logged.String(), "WARNING: -insecure: the server's certificate is NOT verified")
+			} else {
+				assert.Empty(t, logged.String(), "nothing to warn about")
+			}
 		})
 	}
+}
+
+// -insecure connects to a server whose certificate nothing trusts; without
+// it (nor -ca) the same login fails on the certificate.
+func TestInsecure(t *testing.T) {
+	srv, bot, _ := newServer(t)
+	env := map[string]string{passwordEnv: "bot-secret"}
+	quiet := log.New(logLines(nil), "", 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	addr, password, cfg, err := setup(options{jid: bot.String(), server: srv.Addr()}, func(k string) string { return env[k] }, quiet)
+	require.NoError(t, err)
+	err = run(ctx, addr, password, cfg, quiet)
+	var unknown x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknown, "verified against the system's roots, which do not hold the test certificate")
+
+	addr, password, cfg, err = setup(options{jid: bot.String(), server: srv.Addr(), insecure: true}, func(k string) string { return env[k] }, quiet)
+	require.NoError(t, err)
+	b := startBot(addr, password, cfg)
+	defer b.interrupt()
+	b.online(t)
+	b.stop(t)
 }
