@@ -6,7 +6,9 @@ import (
 	"context"
 	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +107,65 @@ func waitOnline(t *testing.T, send func(context.Context, stanza.Stanza) error, r
 		t.Fatalf("run returned: %v", err)
 	case <-ctx.Done():
 		t.Fatal("the bot never answered a message to its bare JID")
+	}
+}
+
+// slixmpp is the third-party client: Debian's python3-slixmpp, run with
+// the system's Python (a Python on PATH, such as pyenv's, may not see
+// Debian's packages).
+const (
+	python     = "/usr/bin/python3"
+	slixclient = "testdata/slixclient.py"
+)
+
+// requireSlixmpp skips the test when slixmpp is not installed, or fails it
+// with PARLEY_REQUIRE_SERVERS=1, as xmppd does for a missing server.
+func requireSlixmpp(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import slixmpp").CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := "slixmpp not available (" + python + " -c 'import slixmpp': " + err.Error() + ": " +
+		strings.TrimSpace(string(out)) + "); run scripts/install-servers.sh"
+	if os.Getenv("PARLEY_REQUIRE_SERVERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// A client no one here wrote — slixmpp, from Debian's packages — logs in
+// as carol, subscribes to the bot, approves the bot's request back, sends
+// a chat state and then a message with a thread, and gets the echo of the
+// message first (testdata/slixclient.py). The bot prints that carol came
+// online.
+func TestInteropSlixmpp(t *testing.T) {
+	requireSlixmpp(t)
+	for _, kind := range xmppd.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := xmppd.Start(t, kind, xmppd.Options{})
+			b, bot := startInteropBot(t, srv)
+			b.online(t)
+
+			ca := filepath.Join(t.TempDir(), "ca.pem")
+			require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			carol := "carol@" + srv.Domain
+			cmd := exec.CommandContext(ctx, python, slixclient,
+				"--jid", carol, "--server", srv.Addr, "--bot", bot.String(), "--ca", ca, "--timeout", "30")
+			cmd.Env = append(os.Environ(), "SLIXCLIENT_PASSWORD="+srv.Users["carol"])
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			result := strings.TrimSpace(string(out))
+			t.Logf("%s: %s", kind, result)
+			require.NoError(t, err, "%s\nits stderr:\n%s", result, stderr.String())
+			assert.Equal(t, "slixclient: ok: "+bot.String()+" subscribed back (subscription both) and echoed 'hello from slixmpp' in thread 'slixmpp-thread-1'", result)
+
+			line := b.nextPresence(t)
+			assert.True(t, strings.HasPrefix(line, "echobot: "+carol+"/"), "the bot saw carol come online: %q", line)
+			b.stop(t)
+		})
 	}
 }
