@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/x509"
+	"errors"
 	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +17,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parleyim/parley/session"
+	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// runMainEnv, set to 1, makes the test binary run the command's main
+// instead of the tests: TestCommand runs the command as a process.
+const runMainEnv = "ECHOBOT_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // readmeProgram returns the Go block of README.md's "Using it" section.
 func readmeProgram(readme string) (string, bool) {
@@ -167,4 +182,104 @@ func TestInsecure(t *testing.T) {
 	defer b.interrupt()
 	b.online(t)
 	b.stop(t)
+}
+
+// command is the echobot command run as a process with args and env
+// (added to the test's environment).
+func command(args []string, env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), append(env, runMainEnv+"=1")...)
+	return cmd
+}
+
+// The command as a user runs it: the JID from a flag, the server from
+// ECHOBOT_SERVER, the password from ECHOBOT_PASSWORD; it echoes, and on
+// SIGINT it sends unavailable presence, closes the stream and exits 0.
+func TestCommand(t *testing.T) {
+	srv, bot, alice := newServer(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, srv.CertPEM(), 0o600))
+	presence := make(chan stanza.PresenceType, 4)
+	srv.Watch(func(r xmpptest.Routed) {
+		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == bot && p.To.IsZero() {
+			select {
+			case presence <- p.Type:
+			default:
+			}
+		}
+	})
+
+	cmd := command([]string{"-jid", bot.String(), "-ca", ca}, serverEnv+"="+srv.Addr(), passwordEnv+"=bot-secret")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout // log writes to stderr
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill() }()
+	lines := bufio.NewScanner(out)
+	var online bool
+	for !online && lines.Scan() {
+		online = strings.Contains(lines.Text(), "echobot: online as "+bot.String()+"/")
+	}
+	require.True(t, online, "the command logged in")
+	select {
+	case typ := <-presence:
+		require.Equal(t, stanza.PresenceAvailable, typ)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no initial presence")
+	}
+
+	mux, replies := collect()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	user, err := srv.Connect(ctx, alice, "alice-secret", &session.Config{Mux: mux})
+	require.NoError(t, err)
+	defer user.Close(ctx)
+	checkEcho(t, user, replies, bot, expectCases(t)[:1])
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	go func() {
+		for lines.Scan() { // the rest, so the command never blocks writing
+		}
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		require.NoError(t, err, "SIGINT: exit status 0")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not exit after SIGINT")
+	}
+	select {
+	case typ := <-presence:
+		assert.Equal(t, stanza.PresenceUnavailable, typ, "the command said it was leaving")
+	default:
+		t.Error("the command exited without unavailable presence")
+	}
+}
+
+// Bad flags or a missing password: exit status 2 and why.
+func TestCommandBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"no JID", nil, []string{passwordEnv + "=pw"}, "echobot: no JID: give -jid or set ECHOBOT_JID"},
+		{"no password", []string{"-jid", "bot@example.test"}, []string{passwordEnv + "="}, "echobot: no password"},
+		{"insecure and CA", []string{"-jid", "bot@example.test", "-insecure", "-ca", "x.pem"}, []string{passwordEnv + "=pw"},
+			"echobot: -insecure and -ca exclude each other"},
+		{"unknown flag", []string{"-password", "pw"}, nil, "flag provided but not defined: -password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append([]string{jidEnv + "=", serverEnv + "=", caEnv + "="}, tt.env...)
+			out, err := command(tt.args, env...).CombinedOutput()
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "the command failed: %v\n%s", err, out)
+			assert.Equal(t, 2, exit.ExitCode())
+			assert.Contains(t, string(out), tt.want)
+			assert.Contains(t, string(out), "usage: ECHOBOT_PASSWORD=")
+		})
+	}
 }
