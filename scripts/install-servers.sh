@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # install-servers.sh installs the XMPP servers that Parley's interop tests
-# start on 127.0.0.1, from the distribution's packages (Debian 12 /
-# Ubuntu): Prosody with lua-unbound and its community modules
-# (prosody-modules, for mod_privacy_lists), and ejabberd. Without
-# arguments it installs everything the interop tests need. It does
-# nothing else.
+# start on 127.0.0.1, and the third-party client some of them drive, from
+# the distribution's packages (Debian 12 / Ubuntu): Prosody with
+# lua-unbound and its community modules (prosody-modules, for
+# mod_privacy_lists), ejabberd, and slixmpp (python3-slixmpp, a Python
+# XMPP library examples/echobot's interop test runs against the bot, with
+# the system's /usr/bin/python3). Without arguments it installs
+# everything the interop tests need. It does nothing else.
 #
 # It is idempotent: when every package is already installed it returns at
 # once without touching apt. The distribution's services are never started:
@@ -16,11 +18,12 @@
 # Usage: scripts/install-servers.sh            # all the interop tests need
 #        scripts/install-servers.sh prosody    # only Prosody and its modules
 #        scripts/install-servers.sh ejabberd   # only ejabberd
+#        scripts/install-servers.sh clients    # only the third-party client
 set -euo pipefail
 
 want=("$@")
 if [ "${#want[@]}" -eq 0 ]; then
-	want=(prosody ejabberd)
+	want=(prosody ejabberd clients)
 fi
 
 packages=()
@@ -30,8 +33,11 @@ for server in "${want[@]}"; do
 	# Options.PrivacyLists); Prosody's core has no privacy lists.
 	prosody) packages+=(prosody lua-unbound prosody-modules) ;;
 	ejabberd) packages+=(ejabberd) ;;
+	# A client no one here wrote, for examples/echobot's interop test
+	# (examples/echobot/testdata/slixclient.py).
+	clients) packages+=(python3-slixmpp) ;;
 	*)
-		echo "install-servers: unknown server '$server' (want prosody or ejabberd)" >&2
+		echo "install-servers: unknown set '$server' (want prosody, ejabberd or clients)" >&2
 		exit 2
 		;;
 	esac

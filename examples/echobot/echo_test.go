@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/ping"
+	"github.com/parleyim/parley/presence"
+	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
@@ -21,6 +26,14 @@ import (
 func chatState(t testing.TB, state string) stanza.Payload {
 	t.Helper()
 	raw, err := stanza.ParseRaw([]byte("<" + state + " xmlns='http://jabber.org/protocol/chatstates'/>"))
+	require.NoError(t, err)
+	return raw
+}
+
+// receipt is a delivery receipt (XEP-0184) with no body.
+func receipt(t testing.TB) stanza.Payload {
+	t.Helper()
+	raw, err := stanza.ParseRaw([]byte("<received xmlns='urn:xmpp:receipts' id='m-1'/>"))
 	require.NoError(t, err)
 	return raw
 }
@@ -41,6 +54,8 @@ func expectCases(t testing.TB) []expectCase {
 			&stanza.Message{Type: stanza.MessageChat, Body: "and you?", Extensions: []stanza.Payload{chatState(t, "active")}}, true},
 		{"a chat state alone gets no reply",
 			&stanza.Message{Type: stanza.MessageChat, Extensions: []stanza.Payload{chatState(t, "composing")}}, false},
+		{"a receipt alone gets no reply",
+			&stanza.Message{Type: stanza.MessageChat, Extensions: []stanza.Payload{receipt(t)}}, false},
 		{"an empty chat message gets no reply",
 			&stanza.Message{Type: stanza.MessageChat}, false},
 	}
@@ -69,7 +84,7 @@ func checkEcho(t *testing.T, user *session.Session, replies <-chan *stanza.Messa
 			for _, w := range want {
 				select {
 				case r := <-replies:
-					assert.Equal(t, "you said: "+w.Body, r.Body, "the first reply answers the first message that has a body")
+					assert.Equal(t, w.Body, r.Body, "the first reply echoes the first message that has a body")
 					assert.Equal(t, stanza.MessageChat, r.Type)
 					assert.Equal(t, w.Thread, r.Thread, "the thread is kept")
 					assert.Equal(t, bot, r.From.Bare())
@@ -82,17 +97,82 @@ func checkEcho(t *testing.T, user *session.Session, replies <-chan *stanza.Messa
 	}
 }
 
+// logLines is the bot's log output, one message per line, as a logger's
+// writer: a log.Logger writes each message with one Write.
+type logLines chan string
+
+func (l logLines) Write(p []byte) (int, error) {
+	select {
+	case l <- strings.TrimSuffix(string(p), "\n"):
+	default: // a test reads what it waits for; never block the bot
+	}
+	return len(p), nil
+}
+
 // runningBot is run running on its own goroutine, as main runs it.
 type runningBot struct {
 	interrupt context.CancelFunc // what SIGINT does
 	done      chan error         // receives what run returns
+	logs      logLines           // what run logs
 }
 
 func startBot(addr jid.JID, password string, cfg session.Config) *runningBot {
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &runningBot{interrupt: cancel, done: make(chan error, 1)}
-	go func() { b.done <- run(ctx, addr, password, cfg) }()
+	b := &runningBot{interrupt: cancel, done: make(chan error, 1), logs: make(logLines, 256)}
+	logger := log.New(b.logs, "", 0)
+	go func() { b.done <- run(ctx, addr, password, cfg, logger) }()
 	return b
+}
+
+// waitLog waits until the bot logs a line that match accepts, and
+// returns it with the lines passed over before it. what describes it.
+func (b *runningBot) waitLog(t *testing.T, what string, match func(line string) bool) (line string, before []string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case line := <-b.logs:
+			if match(line) {
+				return line, before
+			}
+			before = append(before, line)
+		case err := <-b.done:
+			b.done <- err // for stop
+			t.Fatalf("run returned (%v) before logging %s", err, what)
+		case <-timeout:
+			t.Fatalf("the bot never logged %s", what)
+		}
+	}
+}
+
+// isPresenceLine says whether the bot's log line is about a resource
+// coming online, going offline or (which it does not print) changing its
+// presence.
+func isPresenceLine(line string) bool {
+	return strings.HasSuffix(line, " is online") || strings.HasSuffix(line, " is offline") || strings.HasSuffix(line, " is changed")
+}
+
+// online waits for the bot's login and returns its full JID. The bot's
+// own presence, which the server echoes as the login ends, is not
+// printed.
+func (b *runningBot) online(t *testing.T) jid.JID {
+	t.Helper()
+	const prefix = "echobot: online as "
+	line, before := b.waitLog(t, "that it is online", func(line string) bool { return strings.HasPrefix(line, prefix) })
+	for _, l := range before {
+		assert.False(t, isPresenceLine(l), "no one is online before the bot: %q", l)
+	}
+	full, err := jid.Parse(strings.TrimPrefix(line, prefix))
+	require.NoError(t, err)
+	return full
+}
+
+// nextPresence waits for the bot's next line about a resource coming
+// online or going offline.
+func (b *runningBot) nextPresence(t *testing.T) string {
+	t.Helper()
+	line, _ := b.waitLog(t, "who came online or went offline", isPresenceLine)
+	return line
 }
 
 // stop interrupts the bot and checks that run closes the stream and
@@ -122,15 +202,24 @@ func collect() (*session.Mux, <-chan *stanza.Message) {
 	return mux, ch
 }
 
-// The bot against xmpptest, started as main starts it (a -server, a -ca
-// file, the password from the environment): it answers chat messages that
-// have a body, ignores the rest, and returns nil once ctx ends.
-func TestEcho(t *testing.T) {
-	srv := xmpptest.NewServer(t, &xmpptest.Config{Listen: true})
+// newServer starts an xmpptest server on 127.0.0.1 with the accounts bot
+// and alice.
+func newServer(t *testing.T) (srv *xmpptest.Server, bot, alice jid.JID) {
+	t.Helper()
+	srv = xmpptest.NewServer(t, &xmpptest.Config{Listen: true})
 	bot, err := srv.AddUser("bot", "bot-secret")
 	require.NoError(t, err)
-	alice, err := srv.AddUser("alice", "alice-secret")
+	alice, err = srv.AddUser("alice", "alice-secret")
 	require.NoError(t, err)
+	return srv, bot, alice
+}
+
+// The bot against xmpptest, started as main starts it (a -server, a -ca
+// file, the password from the environment): it answers chat messages that
+// have a body with the same body and thread, ignores the rest, answers
+// pings, and returns nil once ctx ends, after unavailable presence.
+func TestEcho(t *testing.T) {
+	srv, bot, alice := newServer(t)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	require.NoError(t, os.WriteFile(ca, srv.CertPEM(), 0o600))
 
@@ -147,19 +236,21 @@ func TestEcho(t *testing.T) {
 		}
 	})
 
+	env := map[string]string{passwordEnv: "bot-secret"}
 	addr, password, cfg, err := setup(options{jid: bot.String(), server: srv.Addr(), caFile: ca},
-		func(string) string { return "bot-secret" })
+		func(k string) string { return env[k] }, log.New(logLines(nil), "", 0))
 	require.NoError(t, err)
 	b := startBot(addr, password, cfg)
 	defer b.interrupt()
 	select {
 	case typ := <-presence:
-		require.Equal(t, stanza.PresenceAvailable, typ)
+		require.Equal(t, stanza.PresenceAvailable, typ, "the bot's initial presence")
 	case err := <-b.done:
 		t.Fatalf("run returned before the bot was available: %v", err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("the bot sent no available presence")
 	}
+	botFull := b.online(t)
 
 	mux, replies := collect()
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -169,6 +260,12 @@ func TestEcho(t *testing.T) {
 	defer user.Close(cctx)
 
 	checkEcho(t, user, replies, bot, expectCases(t))
+
+	t.Run("ping", func(t *testing.T) {
+		rtt, err := ping.Send(cctx, user, botFull)
+		require.NoError(t, err, "the bot answers a ping to its full JID")
+		assert.Positive(t, rtt)
+	})
 
 	b.stop(t)
 	// Close waited for the server's close tag, which the server sends
@@ -181,29 +278,199 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// peer is a user's client with a roster and presence: it approves the
+// subscription requests it gets, and reports them, the subscription
+// changes, the roster pushes and the messages it receives.
+type peer struct {
+	s        *session.Session // set once logged in with mux
+	mux      *session.Mux
+	m        *presence.Manager
+	requests chan jid.JID
+	changes  chan presence.Change
+	pushes   chan roster.Item
+	replies  chan *stanza.Message
+}
+
+// newPeer returns a peer to log in with its mux.
+func newPeer() *peer {
+	p := &peer{
+		mux:      session.NewMux(),
+		requests: make(chan jid.JID, 8),
+		changes:  make(chan presence.Change, 8),
+		pushes:   make(chan roster.Item, 64),
+		replies:  make(chan *stanza.Message, 16),
+	}
+	r := roster.Handle(p.mux)
+	r.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) { p.pushes <- it })
+	p.m = presence.Handle(p.mux, r, nil)
+	p.m.HandleRequest(func(_ context.Context, _ *session.Session, req presence.Request) presence.Decision {
+		p.requests <- req.From
+		return presence.Approve
+	})
+	p.m.HandleChange(func(_ context.Context, _ *session.Session, c presence.Change) { p.changes <- c })
+	p.mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {
+		select {
+		case p.replies <- m:
+		default:
+		}
+	})
+	return p
+}
+
+// connectPeer logs addr in to srv as a peer, with the resource "phone".
+func connectPeer(t *testing.T, srv *xmpptest.Server, addr jid.JID, password string) *peer {
+	t.Helper()
+	p := newPeer()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := srv.Connect(ctx, addr, password, &session.Config{Mux: p.mux, Resource: "phone"})
+	require.NoError(t, err)
+	p.s = s
+	return p
+}
+
+func (p *peer) close(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assert.NoError(t, p.s.Close(ctx))
+}
+
+// waitChange waits for the subscription change typ from contact.
+func (p *peer) waitChange(t *testing.T, contact jid.JID, typ stanza.PresenceType) {
+	t.Helper()
+	c := recv(t, p.changes, string(typ)+" from "+contact.String())
+	assert.Equal(t, presence.Change{From: contact, Type: typ}, c)
+}
+
+// waitItem waits for a roster push that gives the peer's item for contact
+// the subscription sub with nothing pending.
+func (p *peer) waitItem(t *testing.T, contact jid.JID, sub roster.Subscription) {
+	t.Helper()
+	for {
+		it := recv(t, p.pushes, "the roster item for "+contact.String()+" with subscription "+sub.String())
+		if it.JID == contact && it.Subscription == sub && !it.Ask {
+			return
+		}
+	}
+}
+
+// recv returns what ch receives next, within 10 seconds.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("never received %s", what)
+		panic("unreachable")
+	}
+}
+
+// item returns account's roster item for contact on srv.
+func item(t *testing.T, srv *xmpptest.Server, account, contact jid.JID) (roster.Item, bool) {
+	t.Helper()
+	q, err := srv.Roster(account)
+	require.NoError(t, err)
+	for _, it := range q.Items {
+		if it.JID == contact {
+			return it, true
+		}
+	}
+	return roster.Item{}, false
+}
+
+// A user who subscribes to the bot is approved and asked back; once the
+// user approves, each has subscription both, and the bot logs the user's
+// resource coming online and, when it leaves, going offline.
+func TestSubscribeBack(t *testing.T) {
+	srv, bot, alice := newServer(t)
+	b := startBot(bot, "bot-secret", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()})
+	defer b.interrupt()
+	b.online(t) // initial presence went out before Dial returned
+
+	u := connectPeer(t, srv, alice, "alice-secret")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, u.s.Send(ctx, &stanza.Presence{Header: stanza.Header{To: bot}, Type: stanza.PresenceSubscribe}))
+
+	assert.Equal(t, bot, recv(t, u.requests, "the bot's subscription request"), "the bot subscribes back")
+	u.waitChange(t, bot, stanza.PresenceSubscribed)
+	u.waitItem(t, bot, roster.SubscriptionBoth)
+	it, ok := item(t, srv, bot, alice)
+	require.True(t, ok, "the bot has alice in its roster")
+	assert.Equal(t, roster.SubscriptionBoth, it.Subscription)
+	assert.False(t, it.Ask, "nothing pending")
+	it, ok = item(t, srv, alice, bot)
+	require.True(t, ok)
+	assert.Equal(t, roster.SubscriptionBoth, it.Subscription)
+	assert.False(t, it.Ask)
+
+	// The bot receives alice's presence from the moment its subscription
+	// is approved. Its own presence, which the server sent it at login,
+	// is not printed (online and nextPresence would see it).
+	assert.Equal(t, "echobot: "+u.s.Addr().String()+" is online", b.nextPresence(t))
+	// A change of status is not printed, going offline is.
+	require.NoError(t, u.m.SetAvailable(ctx, u.s, presence.Available{Show: stanza.ShowAway}))
+	u.close(t)
+	assert.Equal(t, "echobot: "+u.s.Addr().String()+" is offline", b.nextPresence(t))
+	b.stop(t)
+}
+
+// The bot approves a request from a contact whose presence it already
+// has or has asked for, without asking again.
+func TestSubscribeBackOnlyWhenNeeded(t *testing.T) {
+	tests := []struct {
+		name    string
+		seed    *roster.Item // the bot's item for alice before she asks
+		wantAsk bool
+	}{
+		{"no item: asks back", nil, true},
+		{"subscription none: asks back", &roster.Item{Subscription: roster.SubscriptionNone}, true},
+		{"already asked", &roster.Item{Subscription: roster.SubscriptionNone, Ask: true}, false},
+		{"subscription to", &roster.Item{Subscription: roster.SubscriptionTo}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, bot, alice := newServer(t)
+			if tt.seed != nil {
+				it := *tt.seed
+				it.JID = alice
+				require.NoError(t, srv.SetRosterItem(bot, it))
+			}
+			asked := make(chan struct{}, 4)
+			srv.Watch(func(r xmpptest.Routed) {
+				if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == bot && p.Type == stanza.PresenceSubscribe {
+					asked <- struct{}{}
+				}
+			})
+			b := startBot(bot, "bot-secret", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()})
+			defer b.interrupt()
+			b.online(t)
+
+			u := connectPeer(t, srv, alice, "alice-secret")
+			defer u.close(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, u.s.Send(ctx, &stanza.Presence{Header: stanza.Header{To: bot}, Type: stanza.PresenceSubscribe}))
+			// The bot asks before it approves, so once the approval has
+			// arrived a request of the bot's has been routed, if any.
+			u.waitChange(t, bot, stanza.PresenceSubscribed)
+			assert.Equal(t, tt.wantAsk, len(asked) == 1, "the bot asked back")
+			assert.LessOrEqual(t, len(asked), 1)
+			b.stop(t)
+		})
+	}
+}
+
 // When the server ends the stream, run returns why.
 func TestEchoServerEndsStream(t *testing.T) {
 	srv := xmpptest.NewServer(t, &xmpptest.Config{Listen: true})
 	bot, err := srv.AddUser("bot", "bot-secret")
 	require.NoError(t, err)
-	online := make(chan jid.JID, 1)
-	srv.Watch(func(r xmpptest.Routed) {
-		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == bot {
-			select {
-			case online <- p.From:
-			default:
-			}
-		}
-	})
 	cfg := session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}
 	b := startBot(bot, "bot-secret", cfg)
 	defer b.interrupt()
-	var full jid.JID
-	select {
-	case full = <-online:
-	case err := <-b.done:
-		t.Fatalf("run returned before the bot was available: %v", err)
-	}
+	full := b.online(t)
 	require.NoError(t, srv.StreamError(full, &stanza.StreamError{Condition: stanza.StreamSystemShutdown}))
 	select {
 	case err := <-b.done:
@@ -220,7 +487,7 @@ func TestEchoLoginFails(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = run(ctx, bot, "wrong", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()})
+	err = run(ctx, bot, "wrong", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}, log.New(logLines(nil), "", 0))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not-authorized")
 }

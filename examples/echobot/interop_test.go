@@ -4,46 +4,72 @@ package main
 
 import (
 	"context"
+	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/internal/testkit/xmppd"
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/ping"
+	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
-// The bot against Prosody and ejabberd, started as main starts it: bob, a
-// second Parley client, writes to the bot's bare JID, which a server
-// delivers only once the bot has sent available presence (before that,
-// both keep such messages offline).
+// startInteropBot starts the bot on srv as alice, as main starts it (a
+// -server, a -ca file, the password from the environment).
+func startInteropBot(t *testing.T, srv *xmppd.Server) (b *runningBot, bot jid.JID) {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
+	env := map[string]string{passwordEnv: srv.Users["alice"]}
+	addr, password, cfg, err := setup(options{jid: "alice@" + srv.Domain, server: srv.Addr, caFile: ca},
+		func(k string) string { return env[k] }, log.New(logLines(nil), "", 0))
+	require.NoError(t, err)
+	b = startBot(addr, password, cfg)
+	t.Cleanup(b.interrupt)
+	return b, addr.Bare()
+}
+
+// The bot against Prosody and ejabberd: bob, a second Parley client,
+// writes to the bot's bare JID, which a server delivers only once the bot
+// has sent available presence (before that, both keep such messages
+// offline); then he pings it and subscribes to it, and the bot subscribes
+// back.
 func TestInteropEcho(t *testing.T) {
 	for _, kind := range xmppd.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			srv := xmppd.Start(t, kind, xmppd.Options{})
-			ca := filepath.Join(t.TempDir(), "ca.pem")
-			require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
-			addr, password, cfg, err := setup(options{jid: "alice@" + srv.Domain, server: srv.Addr, caFile: ca},
-				func(string) string { return srv.Users["alice"] })
-			require.NoError(t, err)
-			bot := addr.Bare()
+			b, bot := startInteropBot(t, srv)
+			botFull := b.online(t)
 
-			b := startBot(addr, password, cfg)
-			defer b.interrupt()
-
-			mux, replies := collect()
-			bob := login(t, srv, "bob", mux)
+			bob := newPeer()
+			bob.s = login(t, srv, "bob", bob.mux)
 
 			// The first answer says the bot is online (a message sent
 			// before it was is delivered from offline storage once it is):
 			// from then on a message without a body reaches it, and
 			// "no reply" means it was ignored.
-			waitOnline(t, bob.Send, replies, bot, b.done)
-			checkEcho(t, bob, replies, bot, expectCases(t))
+			waitOnline(t, bob.s.Send, bob.replies, bot, b.done)
+			checkEcho(t, bob.s, bob.replies, bot, expectCases(t))
+
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := ping.Send(ctx, bob.s, botFull)
+			require.NoError(t, err, "the bot answers a ping to its full JID")
+
+			require.NoError(t, bob.s.Send(ctx, &stanza.Presence{Header: stanza.Header{To: bot}, Type: stanza.PresenceSubscribe}))
+			assert.Equal(t, bot, recv(t, bob.requests, "the bot's subscription request"), "the bot subscribes back")
+			bob.waitChange(t, bot, stanza.PresenceSubscribed)
+			bob.waitItem(t, bot, roster.SubscriptionBoth)
+			assert.Equal(t, "echobot: "+bob.s.Addr().String()+" is online", b.nextPresence(t))
 
 			b.stop(t)
 		})
@@ -76,10 +102,70 @@ func waitOnline(t *testing.T, send func(context.Context, stanza.Stanza) error, r
 	require.NoError(t, send(ctx, &stanza.Message{Header: stanza.Header{To: bot}, Type: stanza.MessageChat, Body: "are you there?"}))
 	select {
 	case r := <-replies:
-		require.Equal(t, "you said: are you there?", r.Body)
+		require.Equal(t, "are you there?", r.Body)
 	case err := <-done:
 		t.Fatalf("run returned: %v", err)
 	case <-ctx.Done():
 		t.Fatal("the bot never answered a message to its bare JID")
+	}
+}
+
+// slixmpp is the third-party client: Debian's python3-slixmpp, run with
+// the system's Python (a Python on PATH, such as pyenv's, may not see
+// Debian's packages).
+const (
+	python     = "/usr/bin/python3"
+	slixclient = "testdata/slixclient.py"
+)
+
+// requireSlixmpp skips the test when slixmpp is not installed, or fails it
+// with PARLEY_REQUIRE_SERVERS=1, as xmppd does for a missing server.
+func requireSlixmpp(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import slixmpp").CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := "slixmpp not available (" + python + " -c 'import slixmpp': " + err.Error() + ": " +
+		strings.TrimSpace(string(out)) + "); run scripts/install-servers.sh"
+	if os.Getenv("PARLEY_REQUIRE_SERVERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// A client no one here wrote — slixmpp, from Debian's packages — logs in
+// as carol, subscribes to the bot, approves the bot's request back, sends
+// a chat state and then a message with a thread, and gets the echo of the
+// message first (testdata/slixclient.py). The bot prints that carol came
+// online.
+func TestInteropSlixmpp(t *testing.T) {
+	requireSlixmpp(t)
+	for _, kind := range xmppd.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := xmppd.Start(t, kind, xmppd.Options{})
+			b, bot := startInteropBot(t, srv)
+			b.online(t)
+
+			ca := filepath.Join(t.TempDir(), "ca.pem")
+			require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			carol := "carol@" + srv.Domain
+			cmd := exec.CommandContext(ctx, python, slixclient,
+				"--jid", carol, "--server", srv.Addr, "--bot", bot.String(), "--ca", ca, "--timeout", "30")
+			cmd.Env = append(os.Environ(), "SLIXCLIENT_PASSWORD="+srv.Users["carol"])
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			result := strings.TrimSpace(string(out))
+			t.Logf("%s: %s", kind, result)
+			require.NoError(t, err, "%s\nits stderr:\n%s", result, stderr.String())
+			assert.Equal(t, "slixclient: ok: "+bot.String()+" subscribed back (subscription both) and echoed 'hello from slixmpp' in thread 'slixmpp-thread-1'", result)
+
+			line := b.nextPresence(t)
+			assert.True(t, strings.HasPrefix(line, "echobot: "+carol+"/"), "the bot saw carol come online: %q", line)
+			b.stop(t)
+		})
 	}
 }

@@ -1,30 +1,41 @@
-// Command echobot is an XMPP bot that answers every chat message with
-// "you said: " and the message's text. Its core, run, is the program
-// README.md shows under "Using it" (a test keeps the two the same).
+// Command echobot is an XMPP bot: it answers every chat message with the
+// same text in the same thread, accepts every subscription request and
+// subscribes back, answers pings (XEP-0199) and prints who of its contacts
+// comes online and goes offline. Its core, run, is the program README.md
+// shows under "Using it" (a test keeps the two the same).
 //
 //	ECHOBOT_PASSWORD=secret go run ./examples/echobot -jid bot@example.org
 //
 // The password comes from the environment variable ECHOBOT_PASSWORD, never
 // from the command line, where other users of the machine could read it.
-// The flags:
+// The flags, each but -xml and -insecure with an environment variable
+// that is read when the flag is not given:
 //
-//	-jid bot@example.org   the bot's account (required)
+//	-jid bot@example.org   the bot's account (required; ECHOBOT_JID)
 //	-server host:port      connect there instead of looking up the domain's
-//	                       SRV records
+//	                       SRV records (ECHOBOT_SERVER)
 //	-ca file.pem           trust the certificates in this PEM file instead of
 //	                       the system's roots (a server with a self-signed
 //	                       certificate); the certificate must still be valid
-//	                       for the JID's domain
+//	                       for the JID's domain (ECHOBOT_CA)
+//	-insecure              do not verify the server's certificate at all
+//	                       (a local test server only: anyone on the path
+//	                       could read and change the stream); logged as a
+//	                       warning at start
 //	-xml                   print the XML of the stream on stderr (SASL
 //	                       payloads redacted)
 //
-// Ctrl-C (SIGINT) or SIGTERM closes the stream politely, within 5 seconds,
-// and exits 0. The command exits 1 when the login fails or the server ends
-// the stream, and 2 for bad flags.
+// The server's certificate is verified against the JID's domain unless
+// -insecure is given; -ca and -insecure exclude each other.
+//
+// Ctrl-C (SIGINT) or SIGTERM sends unavailable presence, closes the stream
+// politely, within 5 seconds, and exits 0. The command exits 1 when the
+// login fails or the server ends the stream, and 2 for bad flags.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,37 +47,49 @@ import (
 	"time"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/ping"
+	"github.com/parleyim/parley/presence"
+	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
 
-// passwordEnv names the environment variable that holds the password.
-const passwordEnv = "ECHOBOT_PASSWORD"
+// The environment variables: the password's, and those read when a flag
+// is not given.
+const (
+	passwordEnv = "ECHOBOT_PASSWORD"
+	jidEnv      = "ECHOBOT_JID"
+	serverEnv   = "ECHOBOT_SERVER"
+	caEnv       = "ECHOBOT_CA"
+)
 
 // options are the command line's.
 type options struct {
-	jid    string
-	server string
-	caFile string
-	trace  io.Writer // -xml: os.Stderr
+	jid      string
+	server   string
+	caFile   string
+	insecure bool
+	trace    io.Writer // -xml: os.Stderr
 }
 
 func main() {
 	var o options
 	var showXML bool
-	flag.StringVar(&o.jid, "jid", "", "the bot's JID, e.g. bot@example.org (required)")
-	flag.StringVar(&o.server, "server", "", "host:port of the server (default: the JID domain's SRV records)")
-	flag.StringVar(&o.caFile, "ca", "", "PEM file with the certificates to trust instead of the system's (self-signed servers)")
+	flag.StringVar(&o.jid, "jid", "", "the bot's JID, e.g. bot@example.org (required; default $"+jidEnv+")")
+	flag.StringVar(&o.server, "server", "", "host:port of the server (default $"+serverEnv+", else the JID domain's SRV records)")
+	flag.StringVar(&o.caFile, "ca", "", "PEM file with the certificates to trust instead of the system's (self-signed servers; default $"+caEnv+")")
+	flag.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate (local test servers only)")
 	flag.BoolVar(&showXML, "xml", false, "print the XML of the stream on stderr (SASL payloads redacted)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s=… echobot -jid bot@example.org [-server host:port] [-ca file.pem] [-xml]\n", passwordEnv)
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s=… echobot -jid bot@example.org [-server host:port] [-ca file.pem | -insecure] [-xml]\n", passwordEnv)
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if showXML {
 		o.trace = os.Stderr
 	}
-	addr, password, cfg, err := setup(o, os.Getenv)
+	logger := log.Default()
+	addr, password, cfg, err := setup(o, os.Getenv, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echobot:", err)
 		flag.Usage()
@@ -74,7 +97,7 @@ func main() {
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, addr, password, cfg)
+	err = run(ctx, addr, password, cfg, logger)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echobot:", err)
@@ -83,43 +106,79 @@ func main() {
 }
 
 // setup turns the options and the environment into what run needs. Every
-// input is checked here, with an error that names the flag or variable:
-// nothing from the user reaches jid.MustParse.
-func setup(o options, getenv func(string) string) (addr jid.JID, password string, cfg session.Config, err error) {
+// input is checked here, with an error that names the flag or variable it
+// came from: nothing from the user reaches jid.MustParse. -insecure is
+// logged to logger, loudly.
+func setup(o options, getenv func(string) string, logger *log.Logger) (addr jid.JID, password string, cfg session.Config, err error) {
+	jidFrom, caFrom := "-jid", "-ca"
 	if o.jid == "" {
-		return addr, "", cfg, errors.New("-jid is required")
+		o.jid, jidFrom = getenv(jidEnv), jidEnv
+	}
+	if o.server == "" {
+		o.server = getenv(serverEnv)
+	}
+	if o.caFile == "" {
+		o.caFile, caFrom = getenv(caEnv), caEnv
+	}
+	if o.jid == "" {
+		return addr, "", cfg, fmt.Errorf("no JID: give -jid or set %s", jidEnv)
 	}
 	addr, err = jid.Parse(o.jid)
 	if err != nil {
-		return addr, "", cfg, fmt.Errorf("-jid: %w", err)
+		return addr, "", cfg, fmt.Errorf("%s: %w", jidFrom, err)
 	}
 	if addr.Localpart() == "" {
-		return addr, "", cfg, fmt.Errorf("-jid %s: an account is name@domain", o.jid)
+		return addr, "", cfg, fmt.Errorf("%s %s: an account is name@domain", jidFrom, o.jid)
 	}
 	password = getenv(passwordEnv)
 	if password == "" {
 		return addr, "", cfg, fmt.Errorf("no password: set the environment variable %s", passwordEnv)
 	}
 	cfg = session.Config{Addr: o.server, Trace: o.trace}
-	if o.caFile != "" {
+	switch {
+	case o.insecure && o.caFile != "":
+		return addr, "", cfg, fmt.Errorf("-insecure and %s exclude each other: -insecure verifies nothing", caFrom)
+	case o.insecure:
+		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+		logger.Printf("echobot: WARNING: -insecure: the server's certificate is NOT verified; " +
+			"anyone between the bot and the server can read and change the stream. Use it for a local test server only.")
+	case o.caFile != "":
 		if cfg.TLSConfig, err = session.TrustCAFile(o.caFile); err != nil {
-			return addr, "", cfg, fmt.Errorf("-ca: %w", err)
+			return addr, "", cfg, fmt.Errorf("%s: %w", caFrom, err)
 		}
 	}
 	return addr, password, cfg, nil
 }
 
-// run logs in as addr and answers chat messages until ctx ends (then it
-// closes the stream and returns nil) or the server ends the stream.
-func run(ctx context.Context, addr jid.JID, password string, cfg session.Config) error {
+// run logs in as addr and, until ctx ends (then it closes the stream and
+// returns nil) or the server ends the stream, echoes chat messages,
+// accepts subscription requests and subscribes back, answers pings and
+// logs who comes online and goes offline.
+func run(ctx context.Context, addr jid.JID, password string, cfg session.Config, logger *log.Logger) error {
 	mux := session.NewMux()
+	ping.Handle(mux)
+	contacts := roster.Handle(mux)              // fetched at each login…
+	pres := presence.Handle(mux, contacts, nil) // …then initial presence is sent
+	pres.HandleRequest(func(ctx context.Context, s *session.Session, req presence.Request) presence.Decision {
+		if !subscribedTo(contacts.Cache(), req.From) {
+			if err := pres.Subscribe(ctx, s, req.From); err != nil {
+				logger.Printf("echobot: subscribing to %s: %v", req.From, err)
+			}
+		}
+		return presence.Approve // the Manager sends subscribed
+	})
+	pres.HandleBroadcast(func(_ context.Context, s *session.Session, e presence.Event) {
+		if e.Resource.JID != s.Addr() && e.Op != presence.Changed {
+			logger.Printf("echobot: %s is %s", e.Resource.JID, e.Op) // online or offline
+		}
+	})
 	mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat),
 		func(ctx context.Context, s *session.Session, m *stanza.Message) {
 			if m.Body == "" {
 				return // a chat state or a receipt: nothing to answer
 			}
-			if err := s.Send(ctx, m.Reply("you said: "+m.Body)); err != nil {
-				log.Printf("echobot: answering %s: %v", m.From, err)
+			if err := s.Send(ctx, m.Reply(m.Body)); err != nil {
+				logger.Printf("echobot: answering %s: %v", m.From, err)
 			}
 		})
 	cfg.Mux = mux
@@ -128,20 +187,23 @@ func run(ctx context.Context, addr jid.JID, password string, cfg session.Config)
 	if err != nil {
 		return err
 	}
-	log.Printf("echobot: online as %s", s.Addr())
-	// Available presence: until it is sent, the server does not deliver
-	// messages sent to the bot's bare JID (RFC 6121 §8.5.2).
-	if err := s.Send(ctx, &stanza.Presence{}); err == nil {
-		select {
-		case <-ctx.Done(): // SIGINT or SIGTERM
-		case <-s.Done(): // the server ended the stream
-		}
+	logger.Printf("echobot: online as %s", s.Addr())
+	select {
+	case <-ctx.Done(): // SIGINT or SIGTERM
+	case <-s.Done(): // the server ended the stream
 	}
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	closeErr := s.Close(closeCtx)
+	closeErr := s.Close(closeCtx) // unavailable presence, then the stream's end
 	if err := s.Err(); !errors.Is(err, session.ErrClosed) {
 		return err // why the server ended the stream
 	}
 	return closeErr
+}
+
+// subscribedTo reports whether the roster shows the bot subscribed to the
+// presence of contact, or asking to be.
+func subscribedTo(c *roster.Cache, contact jid.JID) bool {
+	it, ok := c.Item(contact)
+	return ok && (it.Ask || it.Subscription == roster.SubscriptionTo || it.Subscription == roster.SubscriptionBoth)
 }

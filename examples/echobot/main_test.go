@@ -1,19 +1,38 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"errors"
+	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parleyim/parley/session"
+	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// runMainEnv, set to 1, makes the test binary run the command's main
+// instead of the tests: TestCommand runs the command as a process.
+const runMainEnv = "ECHOBOT_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // readmeProgram returns the Go block of README.md's "Using it" section.
 func readmeProgram(readme string) (string, bool) {
@@ -68,42 +87,199 @@ func TestSetup(t *testing.T) {
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	require.NoError(t, os.WriteFile(ca, srv.CertPEM(), 0o600))
-	env := func(pw string) func(string) string {
-		return func(k string) string {
-			if k == passwordEnv {
-				return pw
-			}
-			return ""
+	missing := filepath.Join(dir, "missing.pem")
+	pw := map[string]string{passwordEnv: "secret"}
+	with := func(env map[string]string) map[string]string {
+		m := map[string]string{passwordEnv: "secret"}
+		for k, v := range env {
+			m[k] = v
 		}
+		return m
 	}
 	tests := []struct {
-		name    string
-		o       options
-		pw      string
-		wantErr string
+		name       string
+		o          options
+		env        map[string]string
+		wantErr    string
+		wantJID    string
+		wantServer string
+		wantTLS    string // "": the system's roots, "ca": the -ca file's, "insecure": none
 	}{
-		{"ok", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca}, "secret", ""},
-		{"ok without server and CA", options{jid: "bot@example.test"}, "secret", ""},
-		{"no JID", options{}, "secret", "-jid is required"},
-		{"bad JID", options{jid: "bot@exa mple.test"}, "secret", "-jid: jid: "},
-		{"no localpart", options{jid: "example.test"}, "secret", "-jid example.test: an account is name@domain"},
-		{"no password", options{jid: "bot@example.test"}, "", "no password: set the environment variable ECHOBOT_PASSWORD"},
-		{"missing CA file", options{jid: "bot@example.test", caFile: filepath.Join(dir, "missing.pem")}, "secret", "-ca: session: reading CA file: "},
+		{"flags", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca}, pw, "",
+			"bot@example.test", "127.0.0.1:5222", "ca"},
+		{"flags without server and CA", options{jid: "bot@example.test"}, pw, "",
+			"bot@example.test", "", ""},
+		{"environment", options{}, with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: ca}), "",
+			"env@example.test", "127.0.0.1:5223", "ca"},
+		{"flags win over the environment", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca},
+			with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: missing}), "",
+			"bot@example.test", "127.0.0.1:5222", "ca"},
+		{"insecure", options{jid: "bot@example.test", insecure: true}, pw, "",
+			"bot@example.test", "", "insecure"},
+		{"no JID", options{}, pw, "no JID: give -jid or set ECHOBOT_JID", "", "", ""},
+		{"bad JID", options{jid: "bot@exa mple.test"}, pw, "-jid: jid: ", "", "", ""},
+		{"bad JID from the environment", options{}, with(map[string]string{jidEnv: "bot@exa mple.test"}), "ECHOBOT_JID: jid: ", "", "", ""},
+		{"no localpart", options{jid: "example.test"}, pw, "-jid example.test: an account is name@domain", "", "", ""},
+		{"no password", options{jid: "bot@example.test"}, nil, "no password: set the environment variable ECHOBOT_PASSWORD", "", "", ""},
+		{"missing CA file", options{jid: "bot@example.test", caFile: missing}, pw, "-ca: session: reading CA file: ", "", "", ""},
+		{"missing CA file from the environment", options{jid: "bot@example.test"}, with(map[string]string{caEnv: missing}),
+			"ECHOBOT_CA: session: reading CA file: ", "", "", ""},
+		{"insecure and a CA", options{jid: "bot@example.test", caFile: ca, insecure: true}, pw,
+			"-insecure and -ca exclude each other", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr, pw, cfg, err := setup(tt.o, env(tt.pw))
+			var logged strings.Builder
+			addr, pw, cfg, err := setup(tt.o, func(k string) string { return tt.env[k] }, log.New(&logged, "", 0))
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tt.o.jid, addr.String())
-			assert.Equal(t, tt.pw, pw)
-			assert.Equal(t, tt.o.server, cfg.Addr)
-			assert.Equal(t, tt.o.caFile != "", cfg.TLSConfig != nil, "a TLS configuration only for -ca")
+			assert.Equal(t, tt.wantJID, addr.String())
+			assert.Equal(t, "secret", pw)
+			assert.Equal(t, tt.wantServer, cfg.Addr)
 			assert.Nil(t, cfg.Mux, "run brings its own")
+			switch tt.wantTLS {
+			case "":
+				assert.Nil(t, cfg.TLSConfig, "the session's default: the system's roots")
+			case "ca":
+				require.NotNil(t, cfg.TLSConfig)
+				assert.False(t, cfg.TLSConfig.InsecureSkipVerify)
+				assert.NotNil(t, cfg.TLSConfig.RootCAs, "the -ca file's certificates")
+			case "insecure":
+				require.NotNil(t, cfg.TLSConfig)
+				assert.True(t, cfg.TLSConfig.InsecureSkipVerify)
+			}
+			if tt.wantTLS == "insecure" {
+				assert.Contains(t, logged.String(), "WARNING: -insecure: the server's certificate is NOT verified")
+			} else {
+				assert.Empty(t, logged.String(), "nothing to warn about")
+			}
+		})
+	}
+}
+
+// -insecure connects to a server whose certificate nothing trusts; without
+// it (nor -ca) the same login fails on the certificate.
+func TestInsecure(t *testing.T) {
+	srv, bot, _ := newServer(t)
+	env := map[string]string{passwordEnv: "bot-secret"}
+	quiet := log.New(logLines(nil), "", 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	addr, password, cfg, err := setup(options{jid: bot.String(), server: srv.Addr()}, func(k string) string { return env[k] }, quiet)
+	require.NoError(t, err)
+	err = run(ctx, addr, password, cfg, quiet)
+	var unknown x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknown, "verified against the system's roots, which do not hold the test certificate")
+
+	addr, password, cfg, err = setup(options{jid: bot.String(), server: srv.Addr(), insecure: true}, func(k string) string { return env[k] }, quiet)
+	require.NoError(t, err)
+	b := startBot(addr, password, cfg)
+	defer b.interrupt()
+	b.online(t)
+	b.stop(t)
+}
+
+// command is the echobot command run as a process with args and env
+// (added to the test's environment).
+func command(args []string, env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), append(env, runMainEnv+"=1")...)
+	return cmd
+}
+
+// The command as a user runs it: the JID from a flag, the server from
+// ECHOBOT_SERVER, the password from ECHOBOT_PASSWORD; it echoes, and on
+// SIGINT it sends unavailable presence, closes the stream and exits 0.
+func TestCommand(t *testing.T) {
+	srv, bot, alice := newServer(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, srv.CertPEM(), 0o600))
+	presence := make(chan stanza.PresenceType, 4)
+	srv.Watch(func(r xmpptest.Routed) {
+		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From.Bare() == bot && p.To.IsZero() {
+			select {
+			case presence <- p.Type:
+			default:
+			}
+		}
+	})
+
+	cmd := command([]string{"-jid", bot.String(), "-ca", ca}, serverEnv+"="+srv.Addr(), passwordEnv+"=bot-secret")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout // log writes to stderr
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill() }()
+	lines := bufio.NewScanner(out)
+	var online bool
+	for !online && lines.Scan() {
+		online = strings.Contains(lines.Text(), "echobot: online as "+bot.String()+"/")
+	}
+	require.True(t, online, "the command logged in")
+	select {
+	case typ := <-presence:
+		require.Equal(t, stanza.PresenceAvailable, typ)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no initial presence")
+	}
+
+	mux, replies := collect()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	user, err := srv.Connect(ctx, alice, "alice-secret", &session.Config{Mux: mux})
+	require.NoError(t, err)
+	defer user.Close(ctx)
+	checkEcho(t, user, replies, bot, expectCases(t)[:1])
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	go func() {
+		for lines.Scan() { // the rest, so the command never blocks writing
+		}
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		require.NoError(t, err, "SIGINT: exit status 0")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not exit after SIGINT")
+	}
+	select {
+	case typ := <-presence:
+		assert.Equal(t, stanza.PresenceUnavailable, typ, "the command said it was leaving")
+	default:
+		t.Error("the command exited without unavailable presence")
+	}
+}
+
+// Bad flags or a missing password: exit status 2 and why.
+func TestCommandBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"no JID", nil, []string{passwordEnv + "=pw"}, "echobot: no JID: give -jid or set ECHOBOT_JID"},
+		{"no password", []string{"-jid", "bot@example.test"}, []string{passwordEnv + "="}, "echobot: no password"},
+		{"insecure and CA", []string{"-jid", "bot@example.test", "-insecure", "-ca", "x.pem"}, []string{passwordEnv + "=pw"},
+			"echobot: -insecure and -ca exclude each other"},
+		{"unknown flag", []string{"-password", "pw"}, nil, "flag provided but not defined: -password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append([]string{jidEnv + "=", serverEnv + "=", caEnv + "="}, tt.env...)
+			out, err := command(tt.args, env...).CombinedOutput()
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "the command failed: %v\n%s", err, out)
+			assert.Equal(t, 2, exit.ExitCode())
+			assert.Contains(t, string(out), tt.want)
+			assert.Contains(t, string(out), "usage: ECHOBOT_PASSWORD=")
 		})
 	}
 }
