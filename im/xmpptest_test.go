@@ -418,3 +418,73 @@ func TestNewStreamUnlocks(t *testing.T) {
 	assert.Equal(t, bob, conv.To(), "a new stream unlocks")
 	assert.Equal(t, thread, conv.Thread(), "and keeps the thread")
 }
+
+// Conversations are safe for concurrent use: goroutines send in one while
+// bob's resources write to alice (moving the lock) and change presence
+// (unlocking it). Every message arrives, at one of bob's resources, and
+// the race detector sees the Manager's state under its lock.
+func TestConversationConcurrent(t *testing.T) {
+	t.Parallel()
+	srv := newXServer(t)
+	bobA := xlogin(t, srv, "bob/a", nil)
+	bobB := xlogin(t, srv, "bob/b", nil)
+	a := xlogin(t, srv, "alice/home", nil)
+	a.waitPresence(t, bobA.s.Addr(), stanza.PresenceAvailable, "")
+	a.waitPresence(t, bobB.s.Addr(), stanza.PresenceAvailable, "")
+	conv := a.m.Conversation(bob)
+	ctx := ctxT(t)
+
+	const senders, each = 4, 25
+	done := make(chan error, senders+2)
+	for g := range senders {
+		go func() {
+			for i := range each {
+				if _, err := conv.Send(ctx, a.s, "m"+strconv.Itoa(g)+"-"+strconv.Itoa(i)); err != nil {
+					done <- err
+					return
+				}
+				_ = conv.SendState(ctx, a.s, im.Composing)
+				_ = conv.To()
+			}
+			done <- nil
+		}()
+	}
+	for _, b := range []*xclient{bobA, bobB} {
+		go func() {
+			for i := range each {
+				if err := b.s.Send(ctx, &stanza.Message{Header: stanza.Header{To: a.s.Addr()}, Type: stanza.MessageChat,
+					Body: "b" + strconv.Itoa(i), Extensions: []stanza.Payload{im.Active}}); err != nil {
+					done <- err
+					return
+				}
+				if i%5 == 0 {
+					if err := b.p.SetAvailable(ctx, b.s, presence.Available{Status: strconv.Itoa(i)}); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range senders + 2 {
+		require.NoError(t, <-done)
+	}
+	// Every message of alice's reached bob: at a resource it was locked
+	// onto, or at both when it went to the bare JID.
+	a.send(t, bobA.s.Addr(), "end a")
+	a.send(t, bobB.s.Addr(), "end b")
+	bobA.waitBody(t, "end a")
+	bobB.waitBody(t, "end b")
+	got := make(map[string]bool)
+	for _, b := range []*xclient{bobA, bobB} {
+		for _, body := range b.bodiesFrom(alice) {
+			got[body] = true
+		}
+	}
+	for g := range senders {
+		for i := range each {
+			assert.True(t, got["m"+strconv.Itoa(g)+"-"+strconv.Itoa(i)], "message %d-%d lost", g, i)
+		}
+	}
+}
