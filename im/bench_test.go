@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/parleyim/parley/jid"
@@ -123,4 +125,36 @@ func BenchmarkConversationSend(b *testing.B) {
 			b.Fatalf("not to the locked resource: %s", s.buf)
 		}
 	})
+}
+
+// BenchmarkConversationMemory reports the heap a Manager holds per
+// conversation (B/conversation): 10,000 conversations with contacts whose
+// JIDs exist before the measurement, each locked onto a resource, as
+// after a message from every contact.
+func BenchmarkConversationMemory(b *testing.B) {
+	const n = 10000
+	contacts := make([]*stanza.Message, n)
+	for i := range contacts {
+		from := jid.MustParse("contact" + strconv.Itoa(i) + "@example.net/phone")
+		contacts[i] = &stanza.Message{Header: stanza.Header{From: from}, Type: stanza.MessageChat, Extensions: []stanza.Payload{Active}}
+	}
+	account := jid.MustParse("juliet@example.com/balcony")
+	var perConv float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := Handle(session.NewMux(), nil, &Options{MaxConversations: n})
+		for _, msg := range contacts {
+			m.receive(account, msg)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if len(m.Conversations()) != n {
+			b.Fatal("conversations dropped")
+		}
+		perConv = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(perConv, "B/conversation")
 }
