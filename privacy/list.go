@@ -15,10 +15,10 @@ import (
 const NS = ns.Privacy
 
 // ErrInvalid is wrapped by the errors of Validate and of the requests that
-// refuse to send a list or an item breaking a rule of RFC 3921 §10: an
-// empty list name, two items with the same order, a type, action or value
-// out of range.
-var ErrInvalid = errors.New("privacy: invalid list")
+// refuse to send what breaks a rule of RFC 3921 §10 or XEP-0191: an empty
+// list name, two items with the same order, a type, action or value out of
+// range, a block without a JID. Nothing is sent then.
+var ErrInvalid = errors.New("privacy: invalid request")
 
 // Type is what an item matches on (RFC 3921 §10.1): a JID, a roster
 // group, a subscription state, or everything (the fall-through item, with
