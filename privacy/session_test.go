@@ -64,11 +64,15 @@ func (sv *server) handle(p *scripted.Peer, el *stanza.Raw) bool {
 	if answer != nil {
 		reply = answer(req)
 	}
+	from := ""
+	if !iq.To.IsZero() {
+		from = " from='" + iq.To.String() + "'"
+	}
 	if cond, ok := strings.CutPrefix(reply, "error:"); ok {
-		p.Send("<iq type='error' id='" + iq.ID + "'><error type='cancel'><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
+		p.Send("<iq type='error' id='" + iq.ID + "'" + from + "><error type='cancel'><" + cond + " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
 		return true
 	}
-	p.Send("<iq type='result' id='" + iq.ID + "'>" + reply + "</iq>")
+	p.Send("<iq type='result' id='" + iq.ID + "'" + from + ">" + reply + "</iq>")
 	return true
 }
 
