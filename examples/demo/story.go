@@ -340,6 +340,7 @@ func (p *printer) recv(who string, m *im.Message) {
 		p.event(who, "← %s: %q (%s)", m.From, m.Body, strings.Join(extra, ", "))
 	}
 }
+
 // trace returns a writer for Config.Trace that prints each line of XML
 // under the actor's name.
 func (p *printer) trace(who string) io.Writer {
