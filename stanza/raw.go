@@ -51,7 +51,17 @@ func (r *Raw) TokenReader() xml.TokenReader {
 // Attr returns the value of the element's attribute named local in no
 // namespace, or "" if it has none.
 func (r *Raw) Attr(local string) string {
-	tok, err := r.TokenReader().Token()
+	if v, ok := scanAttr(r.data, local); ok {
+		return v
+	}
+	return decodeAttr(r.data, local)
+}
+
+// decodeAttr is Attr read with encoding/xml, for a start tag that
+// scanAttr does not take on.
+func decodeAttr(data, local string) string {
+	rr := &rawReader{d: xml.NewDecoder(strings.NewReader(data))}
+	tok, err := rr.Token()
 	if err != nil {
 		return ""
 	}
