@@ -220,11 +220,7 @@ func (p *parser) raw(r *stanza.Raw) (bool, error) {
 }
 
 func (p *parser) receipt(r *stanza.Raw) (bool, error) {
-	start, err := startOf(r)
-	if err != nil {
-		return false, err
-	}
-	id := attr(start, "id")
+	id := r.Attr("id")
 	if id == "" {
 		// The early form of XEP-0184: the acknowledgement carried the id
 		// of the message it acknowledged as its own.
@@ -238,11 +234,7 @@ func (p *parser) receipt(r *stanza.Raw) (bool, error) {
 }
 
 func (p *parser) originID(r *stanza.Raw) (bool, error) {
-	start, err := startOf(r)
-	if err != nil {
-		return false, err
-	}
-	id := attr(start, "id")
+	id := r.Attr("id")
 	if id == "" {
 		return false, fmt.Errorf("%w: origin-id without an id", ErrMalformed)
 	}
@@ -251,11 +243,7 @@ func (p *parser) originID(r *stanza.Raw) (bool, error) {
 }
 
 func (p *parser) stanzaID(r *stanza.Raw) (bool, error) {
-	start, err := startOf(r)
-	if err != nil {
-		return false, err
-	}
-	id, by := attr(start, "id"), attr(start, "by")
+	id, by := r.Attr("id"), r.Attr("by")
 	if id == "" {
 		return false, fmt.Errorf("%w: stanza-id without an id", ErrMalformed)
 	}
@@ -294,11 +282,6 @@ func (p *parser) delay(r *stanza.Raw) (bool, error) {
 	}
 	p.x.Delays = append(p.x.Delays, d)
 	return true, nil
-}
-
-// startOf returns the start element of r.
-func startOf(r *stanza.Raw) (xml.StartElement, error) {
-	return firstStart(r.TokenReader())
 }
 
 func firstStart(tr xml.TokenReader) (xml.StartElement, error) {

@@ -129,3 +129,57 @@ func FuzzDecodeStreamError(f *testing.F) {
 		assert.Equal(t, canon(t, e1), canon(t, e3), "token path: %s", buf.Bytes())
 	})
 }
+
+// absentAttrs are names FuzzRawAttr asks for besides those of the start
+// tag.
+var absentAttrs = []string{"", "id", "xmlns", "xml:lang", "lang", "a", "p:a"}
+
+// FuzzRawAttr checks that Attr agrees with encoding/xml's reading of the
+// start tag (oldAttr) on every Raw that ParseRaw makes.
+func FuzzRawAttr(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{
+		`<origin-id xmlns='urn:xmpp:sid:0' id='ktx72v49'/>`,
+		`<x xmlns='u' a='&amp;&lt;&gt;&apos;&quot;&#9;&#xA;&#xD;' b='' xmlns:p='urn:p' p:a='no'><y a='child'/></x>`,
+		`<x xmlns='' a='1'/>`,
+		`<xmlns xmlns='urn:x' a='1'/>`,
+		`<příliš xmlns='u' žluťoučký='kůň'/>`,
+		"<x a='1\r\n2\t3&#13;'/>",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRaw(data)
+		if err != nil {
+			return
+		}
+		for _, local := range append(attrNames(r.data), absentAttrs...) {
+			assert.Equal(t, oldAttr(r, local), r.Attr(local), "Attr(%q) of %s", local, r)
+		}
+	})
+}
+
+// FuzzRawAttrTokens checks Attr on Raws built from tokens, whose names
+// and values encoding/xml has not vetted: an element with an attribute
+// in no namespace and one of the same name in a namespace.
+func FuzzRawAttrTokens(f *testing.F) {
+	f.Add("urn:x", "x", "id", "v")
+	f.Add("", "xmlns", "xmlns", "")
+	f.Add("u", "\U00010000", "a", "R&J\r\n")
+	f.Add("u", "x", "\U00010000", "'\"<>")
+	f.Fuzz(func(t *testing.T, space, name, attr, value string) {
+		start := xml.StartElement{Name: xml.Name{Space: space, Local: name}, Attr: []xml.Attr{
+			{Name: xml.Name{Space: "urn:p", Local: attr}, Value: value + "p"},
+			{Name: xml.Name{Local: attr}, Value: value},
+		}}
+		r, err := ReadRaw(readerFunc(func() (xml.Token, error) { return xml.EndElement{Name: start.Name}, nil }), start)
+		if err != nil {
+			return
+		}
+		for _, local := range append([]string{name, attr}, absentAttrs...) {
+			assert.Equal(t, oldAttr(r, local), r.Attr(local), "Attr(%q) of %s", local, r)
+		}
+	})
+}

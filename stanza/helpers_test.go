@@ -96,7 +96,7 @@ func canon(t testing.TB, v any) any {
 	t.Helper()
 	raw := func(p Payload) Payload {
 		if r, ok := p.(*Raw); ok && r != nil {
-			return &Raw{name: r.name, data: []byte(meaning(t, r))}
+			return &Raw{name: r.name, data: meaning(t, r)}
 		}
 		return p
 	}

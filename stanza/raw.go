@@ -30,14 +30,14 @@ import (
 // A Raw is immutable once built and safe for concurrent use.
 type Raw struct {
 	name xml.Name
-	data []byte // one element, serialised by xmlenc.Writer
+	data string // one element, serialised by xmlenc.Writer
 }
 
 // Name returns the element's name; Space is the namespace URI.
 func (r *Raw) Name() xml.Name { return r.name }
 
 // String returns the element as XML.
-func (r *Raw) String() string { return string(r.data) }
+func (r *Raw) String() string { return r.data }
 
 // TokenReader returns a reader of the element's tokens, from its start
 // element through its end element, then io.EOF. Names carry namespace
@@ -45,13 +45,23 @@ func (r *Raw) String() string { return string(r.data) }
 // (xmlns attributes) are left out, except xmlns=” on an element in no
 // namespace.
 func (r *Raw) TokenReader() xml.TokenReader {
-	return &rawReader{d: xml.NewDecoder(bytes.NewReader(r.data))}
+	return &rawReader{d: xml.NewDecoder(strings.NewReader(r.data))}
 }
 
 // Attr returns the value of the element's attribute named local in no
 // namespace, or "" if it has none.
 func (r *Raw) Attr(local string) string {
-	tok, err := r.TokenReader().Token()
+	if v, ok := scanAttr(r.data, local); ok {
+		return v
+	}
+	return decodeAttr(r.data, local)
+}
+
+// decodeAttr is Attr read with encoding/xml, for a start tag that
+// scanAttr does not take on.
+func decodeAttr(data, local string) string {
+	rr := &rawReader{d: xml.NewDecoder(strings.NewReader(data))}
+	tok, err := rr.Token()
 	if err != nil {
 		return ""
 	}
@@ -208,11 +218,11 @@ func readRaw(r xml.TokenReader, start *xml.StartElement) (raw *Raw, bad, err err
 	if bad != nil {
 		return nil, fmt.Errorf("stanza: element <%s>: %w", start.Name.Local, bad), nil
 	}
-	return &Raw{name: name, data: bytes.Clone(w.B)}, nil, nil
+	return &Raw{name: name, data: string(w.B)}, nil, nil
 }
 
 // rawWriters recycles the scratch writers of readRaw; a Raw keeps an
-// exact-size copy of the bytes.
+// exact-size copy of the bytes, as a string.
 var rawWriters = sync.Pool{New: func() any { return new(xmlenc.Writer) }}
 
 // maxPooledRaw bounds the buffer a pooled writer may keep.
