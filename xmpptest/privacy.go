@@ -120,20 +120,20 @@ func (it *privItem) covers(f flow) bool {
 }
 
 // matches reports whether it applies to the entity other, whose roster
-// item in b (if any) gives its groups and subscription.
-func (it *privItem) matches(b *rosterBook, other jid.JID) bool {
+// item (found says whether there is one) gives its groups and
+// subscription.
+func (it *privItem) matches(other jid.JID, e *roster.Item, found bool) bool {
 	switch it.typ {
 	case "jid":
 		return jidMatches(it.j, other)
 	case "group":
-		e, ok := b.items[other.Bare()]
-		return ok && slices.Contains(e.item.Groups, it.value)
+		return found && slices.Contains(e.Groups, it.value)
 	case "subscription":
 		// An entity not in the roster has subscription none (RFC 3921
 		// §10.1), as both servers take it.
 		sub := roster.SubscriptionNone
-		if e, ok := b.items[other.Bare()]; ok {
-			sub = e.item.Subscription
+		if found {
+			sub = e.Subscription
 		}
 		return sub == it.sub
 	}
@@ -164,9 +164,18 @@ func jidMatches(pat, j jid.JID) bool {
 // other: the first item, in order, that covers the stanza and matches
 // the entity decides; none means allow (RFC 3921 §10.2 rules 5–7).
 func (l *privList) denies(b *rosterBook, other jid.JID, f flow) bool {
+	var e rosterEntry
+	found, looked := false, false
 	for i := range l.items {
 		it := &l.items[i]
-		if it.covers(f) && it.matches(b, other) {
+		if !it.covers(f) {
+			continue
+		}
+		if !looked && (it.typ == "group" || it.typ == "subscription") {
+			e, found = b.items[other.Bare()]
+			looked = true
+		}
+		if it.matches(other, &e.item, found) {
 			return it.deny
 		}
 	}
@@ -549,6 +558,11 @@ func appendList(b []byte, l *privList) []byte {
 	return append(b, "</list>"...)
 }
 
+// sortItems puts items in ascending order (RFC 3921 §10.2 rule 5).
+func sortItems(items []privItem) {
+	slices.SortFunc(items, func(x, y privItem) int { return cmp.Compare(x.order, y.order) })
+}
+
 // appliesElsewhere reports whether the list name applies to a resource
 // of a other than c: as its active list, or as the default list of a
 // resource without one.
@@ -653,7 +667,7 @@ func (s *Server) privacySet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 			return nil, stanza.NewError(stanza.ResourceConstraint, "too many privacy lists")
 		}
 		items := ch.items
-		slices.SortFunc(items, func(x, y privItem) int { return int(int64(x.order) - int64(y.order)) })
+		sortItems(items)
 		if a.privacy == nil {
 			a.privacy = map[string]*privList{}
 		}
