@@ -116,21 +116,29 @@ func rosterGroup(who, contact, g string) pstep {
 
 // Why Prosody and ejabberd differ from xmpptest.
 const (
-	whyProRemoveMissing = "Prosody answers the removal of a list that does not exist with bad-request (RFC 3921 §10.7: item-not-found)"
-	whyProMsgOut        = "Prosody applies <message/> items to outbound messages too, and refuses them with service-unavailable (RFC 3921 §10.1: <message/> covers incoming messages)"
-	whyProOutCond       = "Prosody refuses an outbound stanza with service-unavailable (XEP-0016 §2.13: not-acceptable, as ejabberd)"
-	whyEjRemoveMissing  = "ejabberd answers the removal of a list that does not exist with a result (RFC 3921 §10.7: item-not-found)"
-	whyEjDupOrder       = "ejabberd accepts two items with the same order (RFC 3921 §10.1: bad-request)"
-	whyEjDocOrder       = "ejabberd applies the items in the order the client wrote them, not by their order attribute (RFC 3921 §10.2 rule 5: ascending order)"
-	whyEjNoConflict     = "ejabberd never checks the other resources: it changes or declines the default list, or removes a list, that applies to another resource (RFC 3921 §10.2 rule 11, §10.5, §10.7: conflict)"
-	whyEjDefaultKept    = "ejabberd refuses to remove the default list with conflict even when no other resource uses it (RFC 3921 §10.7 names only lists in use by other resources)"
-	whyEjAllPushes      = "ejabberd pushes blocklist changes to every resource, also those that never asked for the blocklist (XEP-0191 §3.3: those that asked), each after a privacy list push of the list it keeps the blocklist in"
-	whyEjBadJID         = "ejabberd answers an item with an invalid JID with bad-request; xmpptest with jid-malformed, as Prosody"
-	whyEjNoPresence     = "ejabberd sends the blocked contact no unavailable presence on a block, nor the current presence on an unblock (XEP-0191 §3.3, §3.4 require both; Prosody sends them)"
-	whyProSilentMsg     = "Prosody drops a message from a blocked contact without an error (XEP-0191 §3.3: SHOULD service-unavailable, as ejabberd)"
-	whyProPresenceError = "Prosody answers the user's presence broadcast with a not-acceptable error from the blocked contact's bare JID; XEP-0191 refuses outbound stanzas to a blocked contact but presence broadcasts are the server's, and ejabberd drops them silently"
-	whyProNoPrivacy     = "Prosody runs the blocking table without mod_privacy_lists, so it offers no privacy lists"
-	whyProDefaultBusy   = "Prosody refuses to set a default list as soon as another resource has no active list, although no default list applies to it yet (RFC 3921 §10.5: conflict when the default list is in use by another resource)"
+	whyProRemoveMissing  = "Prosody answers the removal of a list that does not exist with bad-request (RFC 3921 §10.7: item-not-found)"
+	whyProMsgOut         = "Prosody applies <message/> items to outbound messages too, and refuses them with service-unavailable (RFC 3921 §10.1: <message/> covers incoming messages)"
+	whyProOutCond        = "Prosody refuses an outbound stanza with service-unavailable (XEP-0016 §2.13: not-acceptable, as ejabberd)"
+	whyEjRemoveMissing   = "ejabberd answers the removal of a list that does not exist with a result (RFC 3921 §10.7: item-not-found)"
+	whyEjDupOrder        = "ejabberd accepts two items with the same order (RFC 3921 §10.1: bad-request)"
+	whyEjDocOrder        = "ejabberd applies the items in the order the client wrote them, not by their order attribute (RFC 3921 §10.2 rule 5: ascending order)"
+	whyEjNoConflict      = "ejabberd never checks the other resources: it changes or declines the default list, or removes a list, that applies to another resource (RFC 3921 §10.2 rule 11, §10.5, §10.7: conflict)"
+	whyEjDefaultKept     = "ejabberd refuses to remove the default list with conflict even when no other resource uses it (RFC 3921 §10.7 names only lists in use by other resources)"
+	whyEjAllPushes       = "ejabberd pushes blocklist changes to every resource, also those that never asked for the blocklist (XEP-0191 §3.3: those that asked), each after a privacy list push of the list it keeps the blocklist in"
+	whyEjBadJID          = "ejabberd answers an item with an invalid JID with bad-request; xmpptest with jid-malformed, as Prosody"
+	whyEjNoPresence      = "ejabberd sends the blocked contact no unavailable presence on a block, nor the current presence on an unblock (XEP-0191 §3.3, §3.4 require both; Prosody sends them)"
+	whyProSilentMsg      = "Prosody drops a message from a blocked contact without an error (XEP-0191 §3.3: SHOULD service-unavailable, as ejabberd)"
+	whyProPresenceError  = "Prosody answers the user's presence broadcast with a not-acceptable error from the blocked contact's bare JID; XEP-0191 refuses outbound stanzas to a blocked contact but presence broadcasts are the server's, and ejabberd drops them silently"
+	whyProSilentPresence = "Prosody drops a directed presence its sender's list refuses without an error (XEP-0016 §2.13: not-acceptable, as ejabberd)"
+	whyProOfflineDefault = "Prosody's mod_privacy_lists applies no list to an account without a session: it stores the message (RFC 3921 §10.2 rule 2: the default list applies when there are no sessions, as ejabberd)"
+	whyProNoPrivacy      = "Prosody runs the blocking table without mod_privacy_lists, so it offers no privacy lists"
+	whyProDefaultBusy    = "Prosody refuses to set a default list as soon as another resource has no active list, although no default list applies to it yet (RFC 3921 §10.5: conflict when the default list is in use by another resource)"
+)
+
+// Messages from offline storage.
+const (
+	storedB = `message chat {b}/b1 "refused" delay from={d} "Offline storage"`
+	storedC = `message chat {c}/c1 "stored" delay from={d} "Offline storage"`
 )
 
 // privacyCases is the privacy list table.
@@ -308,13 +316,45 @@ var privacyCases = []presenceCase{
 	},
 	{
 		name:  "presence-out: notifications to the contact dropped",
-		setup: steps(stBoth, setList("a1", "l", nil, privItem(1, "deny", "jid", "{b}", "presence-out"))),
+		setup: steps(stBoth, pLogin("c1"), setList("a1", "l", nil, privItem(1, "deny", "jid", "{b}", "presence-out"))),
 		steps: steps(
 			active("a1", "l"),
 			pSend("a1", "<presence><show>away</show></presence>").got("a1", "available {a}/a1 show=away"),
 			delivered("a1", "b1", "control"),
+			pSend("a1", "<presence to='{b}/b1'/>").got("a1", "error {b}/b1 not-acceptable").
+				on(kindProsody, whyProSilentPresence, "a1"),
+			pSend("a1", "<presence to='{c}/c1'/>").got("c1", "available {a}/a1"),
 			active("a1", ""),
 			pSend("a1", "<presence><show>dnd</show></presence>").got("a1", "available {a}/a1 show=dnd").got("b1", "available {a}/a1 show=dnd"),
+		),
+	},
+	{
+		name:  "a subscription request refused by the default list changes nothing",
+		setup: steps(online("a1", "b1", "c1"), setList("a1", "l", nil, privItem(1, "deny", "jid", "{b}")), deflt("a1", "l")),
+		steps: steps(
+			sendType("b1", "subscribe", "a").got("b1", "push {a} ask"),
+			sendType("c1", "subscribe", "a").got("c1", "push {a} ask").got("a1", "subscribe {c}").
+				on(kindProsody, whyAck, "c1", "push {a} ask", "unavailable {a}"),
+			fetchA(""),
+			deflt("a1", ""),
+			sendType("b1", "subscribe", "a").got("b1", "push {a} ask").got("a1", "subscribe {b}").
+				on(kindProsody, whyAck, "b1", "push {a} ask", "unavailable {a}"),
+		),
+	},
+	{
+		name: "the default list applies to a message for an account with no resource",
+		setup: steps(pLogin("a1"), setList("a1", "l", nil, privItem(1, "deny", "jid", "{b}", "message")), deflt("a1", "l"), pLogout("a1"),
+			pLogin("b1"), pLogin("c1")),
+		steps: steps(
+			pSend("b1", chatTo("{a}", "refused")).got("b1", "message error {a} service-unavailable").
+				on(kindProsody, whyProOfflineDefault, "b1"),
+			pSend("c1", chatTo("{a}", "stored")),
+			pLogin("a1"),
+			pSend("a1", "<presence/>").got("a1", "available {a}/a1", storedC).
+				on(kindProsody, whyProOfflineDefault+"; "+whyProDelayText, "a1", "available {a}/a1", noText(storedB), noText(storedC)).
+				on(kindEjabberd, whyEjFirst, "a1", storedC, "available {a}/a1"),
+			deflt("a1", ""),
+			delivered("b1", "a1", "after"),
 		),
 	},
 	{
