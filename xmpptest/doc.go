@@ -198,7 +198,8 @@
 // the blocklist); a refused inbound message or iq get or set
 // service-unavailable, so the account looks offline; anything else is
 // dropped. Stanzas between the resources of one account are never
-// refused. The blocklist applies whatever list is active.
+// refused (as Prosody; ejabberd applies the lists to them too). The
+// blocklist applies whatever list is active.
 //
 // These rules were run on Prosody (mod_privacy_lists, mod_blocklist)
 // and ejabberd too; where they differ xmpptest follows the RFC and the
