@@ -621,7 +621,11 @@ func (s *Server) privacySet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 			return nil, stanza.NewError(stanza.ItemNotFound, "no such list")
 		}
 		// §10.4: applied before the result is sent; it lasts as long
-		// as the stream.
+		// as the stream. XEP-0016 §2.10–2.11 want unavailable presence
+		// sent when a list newly blocks presence (from the contact on
+		// presence-in, to it on presence-out); neither Prosody nor
+		// ejabberd sends any (the presence-in and presence-out cases),
+		// and neither does xmpptest.
 		c.activeList = ch.name
 		return nil, nil
 	case "default":
