@@ -39,6 +39,9 @@ const (
 	PreApproval = "urn:xmpp:features:pre-approval"
 )
 
+// RFC 3921 §10 (privacy lists, dropped by RFC 6121 and kept as XEP-0016).
+const Privacy = "jabber:iq:privacy"
+
 // XML is the namespace bound to the predefined prefix "xml" (Namespaces in
 // XML 1.0 §3), the namespace of xml:lang as encoding/xml reports it.
 const XML = "http://www.w3.org/XML/1998/namespace"
@@ -77,4 +80,9 @@ const (
 	Forward = "urn:xmpp:forward:0"
 	// SID is XEP-0359: Unique and Stable Stanza IDs.
 	SID = "urn:xmpp:sid:0"
+	// Blocking is XEP-0191: Blocking Command.
+	Blocking = "urn:xmpp:blocking"
+	// BlockingErrors qualifies the <blocked/> condition of XEP-0191's
+	// errors.
+	BlockingErrors = "urn:xmpp:blocking:errors"
 )
