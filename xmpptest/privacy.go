@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/roster"
@@ -40,9 +41,9 @@ import (
 // where they differ the comment at the rule says which way xmpptest goes.
 
 const (
-	nsPrivacy        = "jabber:iq:privacy"
-	nsBlocking       = "urn:xmpp:blocking"
-	nsBlockingErrors = "urn:xmpp:blocking:errors"
+	nsPrivacy        = ns.Privacy
+	nsBlocking       = ns.Blocking
+	nsBlockingErrors = ns.BlockingErrors
 
 	// maxPrivacyLists bounds the lists of an account, maxPrivacyItems
 	// the items of one list and maxBlocked the blocklist: a request

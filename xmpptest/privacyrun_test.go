@@ -30,8 +30,8 @@ import (
 //	iq get {a}/a1                    the probe iq (nsProbe) a client received; it answers a result
 
 const (
-	nsPrivacy  = "jabber:iq:privacy"
-	nsBlocking = "urn:xmpp:blocking"
+	nsPrivacy  = ns.Privacy
+	nsBlocking = ns.Blocking
 	nsProbe    = "urn:example:probe"
 )
 
