@@ -74,6 +74,11 @@ type conn struct {
 	// directed holds the entities the resource sent directed
 	// available presence to (RFC 6121 §4.6), to send them unavailable.
 	directed map[jid.JID]struct{}
+	// activeList names the resource's active privacy list, for this
+	// stream only (RFC 3921 §10.4); blocklistInterested: it requested
+	// the blocklist, so it receives block pushes (XEP-0191 §3.3).
+	activeList          string
+	blocklistInterested bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

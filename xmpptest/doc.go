@@ -3,7 +3,7 @@
 // a 127.0.0.1 TCP port, and speaks the server side of RFC 6120 (XMPP Core)
 // and of RFC 6121 (XMPP IM: rosters, subscriptions, presence and the
 // routing rules of §8), plus the RFC 3921 §3
-// session iq, so that Parley sessions and other clients can be tested
+// session iq, RFC 3921 §10 privacy lists and XEP-0191 blocking, so that Parley sessions and other clients can be tested
 // against something real.
 //
 // # What it speaks
@@ -28,7 +28,8 @@
 //     on the account's behalf. Presence without 'to' sets the resource's
 //     availability and priority and is broadcast (see Presence).
 //   - The server's domain: the server answers iqs (ping, disco#info with
-//     the identity server/im, disco#items with no items, session; anything
+//     the identity server/im and among its features jabber:iq:privacy
+//     and urn:xmpp:blocking, disco#items with no items, session; anything
 //     else is service-unavailable).
 //   - Another domain: remote-server-not-found (there is no federation).
 //   - An account that does not exist: service-unavailable for messages and
@@ -42,8 +43,9 @@
 //     answered by the server on the account's behalf: ping; disco#info
 //     with the identity account/registered and the features disco#info,
 //     disco#items and ping (XEP-0030 §3.1; to anyone);
-//     disco#items with no items; the roster, for the account itself only
-//     (forbidden to anyone else); other namespaces are
+//     disco#items with no items; the roster, the privacy lists and the
+//     blocklist, for the account itself only (forbidden to anyone else);
+//     other namespaces are
 //     service-unavailable. Presence goes to every available resource
 //     (subscription stanzas and probes are the server's: see
 //     Subscriptions).
@@ -53,6 +55,8 @@
 //     and iq get/set are answered service-unavailable.
 //
 // Errors the server generates come from the address the stanza was sent to.
+// Privacy lists and blocklists come first (see Privacy lists and
+// blocking).
 //
 // # Offline messages
 //
@@ -162,6 +166,54 @@
 // presence and sends its own as if the subscriptions had been made
 // through the protocol. Requests pending on the contact's side cannot
 // be seeded; send them.
+//
+// # Privacy lists and blocking
+//
+// Every account may keep privacy lists (RFC 3921 §10, XEP-0016: at most
+// 50, of at most 250 items each; past a bound resource-constraint), a
+// default list and a blocklist (XEP-0191, at most 1000 JIDs); every
+// resource may set an active list, which lasts as long as its stream.
+// Lists are read, created, replaced, removed and made active or default
+// with jabber:iq:privacy, answered as §10 says: item-not-found for an
+// unknown list, bad-request for a malformed request (two children, an
+// order twice, an unknown action, type or subscription, a value that is
+// no JID), conflict for changing or declining the default list, or
+// removing a list, while it applies to another resource. Every change
+// to a list is pushed to every resource (a removal is not, as on both
+// real servers). The blocklist is read and changed with
+// urn:xmpp:blocking; changes are pushed to the resources that read it,
+// and a block sends the blocked contacts that had the account's presence
+// unavailable presence, an unblock its current presence.
+//
+// Every message, iq and presence between two accounts is checked on the
+// way out against the sender's blocklist and list (its resource's active
+// list, else the account's default list) and on the way in against the
+// recipient's (the receiving resource's, or the default list for a
+// message kept offline, a subscription stanza or an iq to the bare JID):
+// items in ascending order, the first that covers the stanza kind and
+// matches the other entity deciding (by JID at the four levels of
+// §10.1, or by the group or subscription of its item in the account's
+// roster), allow when none does. A refused outbound stanza is answered
+// not-acceptable (with <blocked xmlns='urn:xmpp:blocking:errors'/> for
+// the blocklist); a refused inbound message or iq get or set
+// service-unavailable, so the account looks offline; anything else is
+// dropped. Stanzas between the resources of one account are never
+// refused (as Prosody; ejabberd applies the lists to them too). The
+// blocklist applies whatever list is active.
+//
+// These rules were run on Prosody (mod_privacy_lists, mod_blocklist)
+// and ejabberd too; where they differ xmpptest follows the RFC and the
+// XEPs, among them: items in ascending order (ejabberd applies them in
+// document order), bad-request for an order twice and item-not-found for
+// removing an unknown list (ejabberd accepts both), conflict when a list
+// another resource uses is changed (ejabberd never checks; Prosody also
+// refuses a first default list while another resource is online),
+// not-acceptable for an outbound stanza (Prosody: service-unavailable),
+// <message/> items for incoming messages only (Prosody refuses outgoing
+// ones too), blocking pushes only to the resources that read the
+// blocklist (ejabberd pushes to all), service-unavailable for a message
+// from a blocked contact (Prosody drops it), presence on block and
+// unblock (ejabberd sends none).
 //
 // # Concurrency
 //

@@ -52,10 +52,16 @@ type outbox struct {
 	conns  []*conn
 }
 
-// send queues st for rc.
-func (o *outbox) send(rc *conn, st stanza.Stanza) {
+// send queues st for rc and reports whether it did: a presence that
+// the sender's or rc's privacy lists or blocklist refuse is dropped
+// (privacy.go).
+func (o *outbox) send(rc *conn, st stanza.Stanza) bool {
+	if p, ok := st.(*stanza.Presence); ok && !o.s.presenceAllowed(rc, p) {
+		return false
+	}
 	rc.enqueue(st, rc == o.sender)
 	o.add(rc)
+	return true
 }
 
 func (o *outbox) add(conns ...*conn) {
@@ -214,8 +220,9 @@ func (s *Server) broadcast(c *conn, p *stanza.Presence) []jid.JID {
 func (s *Server) sendBroadcast(o *outbox, a *account, c *conn, p *stanza.Presence, echo bool) []jid.JID {
 	var delivered []jid.JID
 	send := func(rc *conn) {
-		o.send(rc, with(p, c.addr, rc.addr))
-		delivered = append(delivered, rc.addr)
+		if o.send(rc, with(p, c.addr, rc.addr)) {
+			delivered = append(delivered, rc.addr)
+		}
 	}
 	if echo {
 		send(c)
@@ -298,8 +305,9 @@ func (s *Server) closeDirected(o *outbox, c *conn, p *stanza.Presence) []jid.JID
 	c.directed = nil
 	for _, to := range targets {
 		for _, rc := range s.presenceTargets(to) {
-			o.send(rc, with(p, c.addr, rc.addr))
-			delivered = append(delivered, rc.addr)
+			if o.send(rc, with(p, c.addr, rc.addr)) {
+				delivered = append(delivered, rc.addr)
+			}
 		}
 	}
 	return delivered
@@ -346,8 +354,9 @@ func (s *Server) directed(c *conn, p *stanza.Presence) []jid.JID {
 	}
 	var delivered []jid.JID
 	for _, rc := range s.presenceTargets(p.To) {
-		o.send(rc, with(p, c.addr, rc.addr))
-		delivered = append(delivered, rc.addr)
+		if o.send(rc, with(p, c.addr, rc.addr)) {
+			delivered = append(delivered, rc.addr)
+		}
 	}
 	s.mu.Unlock()
 	o.flush()

@@ -61,6 +61,7 @@ const (
 	opVanish              // cut the connection, as a crash would
 	opRemove              // roster set removing the item xml (a bare JID template)
 	opFeatures            // record whether pre-approval is offered
+	opIQ                  // send the iq xml and record the answer (renderAnswer)
 )
 
 // pstep is one step of a case.
@@ -90,6 +91,7 @@ func pVanish(who string) pstep       { return pstep{op: opVanish, who: who} }
 func pFeatures(who string) pstep     { return pstep{op: opFeatures, who: who} }
 func pSend(who, xml string) pstep    { return pstep{op: opSend, who: who, xml: xml} }
 func pRemove(who, item string) pstep { return pstep{op: opRemove, who: who, xml: item} }
+func pIQ(who, xml string) pstep      { return pstep{op: opIQ, who: who, xml: xml} }
 
 // got says what client who receives, in order.
 func (s pstep) got(who string, lines ...string) pstep {
@@ -273,6 +275,8 @@ func (r *presenceRun) step(where string, st pstep) {
 		delete(r.clients, st.who)
 	case opRemove:
 		first[st.who] = []string{r.remove(where, c, st.xml)}
+	case opIQ:
+		first[st.who] = []string{r.iq(where, c, st.xml)}
 	case opFeatures:
 		line := "no pre-approval"
 		if c.s.Features().PreApproval {
@@ -310,7 +314,7 @@ func (r *presenceRun) step(where string, st pstep) {
 }
 
 func opName(op pop) string {
-	return [...]string{"login", "fetch", "send", "logout", "vanish", "remove", "features"}[op]
+	return [...]string{"login", "fetch", "send", "logout", "vanish", "remove", "features", "iq"}[op]
 }
 
 // login connects client name with a Mux that records what it receives.
@@ -323,6 +327,22 @@ func (r *presenceRun) login(name string) {
 	})
 	mux.HandleIQFunc(stanza.IQSet, xml.Name{Space: ns.Roster, Local: "query"}, func(_ context.Context, s *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
 		c.events <- r.shorten.Replace(renderPush(s.Addr().Bare(), iq))
+		return nil, nil
+	})
+	// Privacy list and blocking pushes (privacycases_test.go), and the
+	// probe iq one client sends another.
+	mux.HandleIQFunc(stanza.IQSet, xml.Name{Space: nsPrivacy, Local: "query"}, func(_ context.Context, s *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
+		c.events <- r.shorten.Replace(renderPrivacyPush(s.Addr().Bare(), iq))
+		return nil, nil
+	})
+	for _, local := range []string{"block", "unblock"} {
+		mux.HandleIQFunc(stanza.IQSet, xml.Name{Space: nsBlocking, Local: local}, func(_ context.Context, s *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
+			c.events <- r.shorten.Replace(renderPrivacyPush(s.Addr().Bare(), iq))
+			return nil, nil
+		})
+	}
+	mux.HandleIQFunc(stanza.IQGet, xml.Name{Space: nsProbe, Local: "query"}, func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
+		c.events <- r.shorten.Replace("iq get " + iq.From.String())
 		return nil, nil
 	})
 	mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {

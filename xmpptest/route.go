@@ -55,6 +55,10 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 		typ = stanza.MessageNormal
 	}
 	s.mu.Lock()
+	if s.outboundRefused(c, m, to, flowOtherOut) {
+		s.mu.Unlock()
+		return nil
+	}
 	a := s.accounts[to.Localpart()]
 	if a == nil {
 		s.mu.Unlock()
@@ -72,6 +76,21 @@ func (s *Server) routeMessage(c *conn, m *stanza.Message) []jid.JID {
 			if to.Resourcepart() == "" {
 				targets = available(a, 0) // §8.5.2.1.3
 			}
+		}
+	}
+	// The recipient's lists: each resource's, or the account's for a
+	// message that finds none. Refused everywhere, the sender gets
+	// service-unavailable (XEP-0016 §2.13 since its version 1.5, as
+	// both servers answer), as if the account were offline.
+	if a.privacy != nil || len(a.blocked) > 0 {
+		n := len(targets)
+		targets = slices.DeleteFunc(targets, func(rc *conn) bool {
+			return s.refuses(a, to, rc, c.addr, flowMessageIn) != allowed
+		})
+		if n > 0 && len(targets) == 0 || n == 0 && s.refuses(a, to, nil, c.addr, flowMessageIn) != allowed {
+			s.mu.Unlock()
+			c.bounceCond(m, stanza.ServiceUnavailable)
+			return nil
 		}
 	}
 	if len(targets) == 0 {
@@ -168,13 +187,25 @@ func (s *Server) routeIQ(c *conn, iq *stanza.IQ) []jid.JID {
 		return nil
 	}
 	s.mu.Lock()
+	if s.outboundRefused(c, iq, to, flowOtherOut) {
+		s.mu.Unlock()
+		return nil
+	}
 	a := s.accounts[to.Localpart()]
 	var rc *conn
 	if a != nil && to.Resourcepart() != "" {
 		rc = a.resources[to.Resourcepart()]
 	}
+	// The recipient's lists: the resource's, or the account's for an
+	// iq its server answers. A get or set refused gets
+	// service-unavailable, a result or error is dropped (XEP-0016
+	// §2.13).
+	refused := a != nil && s.refuses(a, to, rc, c.addr, flowIQIn) != allowed
 	s.mu.Unlock()
 	switch {
+	case refused:
+		c.bounceCond(iq, stanza.ServiceUnavailable)
+		return nil
 	case a == nil:
 		c.bounceCond(iq, stanza.ServiceUnavailable)
 		return nil

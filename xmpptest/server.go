@@ -73,6 +73,12 @@ type account struct {
 	// offline holds the messages kept for the account while it has no
 	// available resource (offline.go), oldest first.
 	offline []*stanza.Message
+	// privacy holds the account's privacy lists by name (nil until the
+	// first), defaultList names the default one, blocked is the
+	// blocklist in the order the JIDs were blocked (privacy.go).
+	privacy     map[string]*privList
+	defaultList string
+	blocked     []jid.JID
 }
 
 // Start starts a server configured by cfg (nil for the defaults), for
@@ -95,6 +101,7 @@ func Start(cfg *Config) (*Server, error) {
 	s.registerRoster()
 	s.registerPresence()
 	s.registerOffline()
+	s.registerPrivacy()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -43,7 +43,11 @@ func (s *Server) subscription(c *conn, p *stanza.Presence) []jid.JID {
 	route := s.outbound(o, a, out)
 	var delivered []jid.JID
 	k := s.accounts[contact.Localpart()]
-	if route && k != nil && s.isLocal(contact) {
+	// The contact's lists are the first rule its server applies (RFC
+	// 3921 §10.2 rule 4): a subscription stanza they refuse changes
+	// nothing there and is dropped without a word. Only its default list
+	// and blocklist apply: the stanza is for the account as a whole.
+	if route && k != nil && s.isLocal(contact) && s.refuses(k, contact, nil, user, flowOtherIn) == allowed {
 		delivered = s.inbound(o, k, out)
 		if approving {
 			// §3.1.5: the contact now has the user's presence.
@@ -155,8 +159,9 @@ func (s *Server) inbound(o *outbox, k *account, p *stanza.Presence) []jid.JID {
 	deliver := func(to []*conn) []jid.JID {
 		var delivered []jid.JID
 		for _, rc := range to {
-			o.send(rc, with(p, user, rc.addr))
-			delivered = append(delivered, rc.addr)
+			if o.send(rc, with(p, user, rc.addr)) {
+				delivered = append(delivered, rc.addr)
+			}
 		}
 		return delivered
 	}

@@ -3,6 +3,7 @@
 package xmppd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,13 +30,26 @@ func launch(name string, args []string, dir, consolePath string) (*process, erro
 		return nil, fmt.Errorf("xmppd: open console log: %w", err)
 	}
 	defer console.Close()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = childEnv(dir)
-	cmd.Stdout = console
-	cmd.Stderr = console
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	var cmd *exec.Cmd
+	for attempt := 0; ; attempt++ {
+		cmd = exec.Command(name, args...)
+		cmd.Dir = dir
+		cmd.Env = childEnv(dir)
+		cmd.Stdout = console
+		cmd.Stderr = console
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		err = cmd.Start()
+		// A script written just before (ejabberd's patched ejabberdctl)
+		// may still be open for writing in a child another goroutine
+		// forked meanwhile, until that child execs (golang/go#22315):
+		// wait a moment and try again.
+		if errors.Is(err, syscall.ETXTBSY) && attempt < 50 {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	if err != nil {
 		return nil, fmt.Errorf("xmppd: start %s: %w", name, err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
