@@ -95,6 +95,7 @@ func Start(cfg *Config) (*Server, error) {
 	s.registerRoster()
 	s.registerPresence()
 	s.registerOffline()
+	s.registerRegistration()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
