@@ -32,6 +32,9 @@ var (
 	// ErrUnknownField means a value was given for a field the server did
 	// not ask for, which it would ignore.
 	ErrUnknownField = errors.New("register: the server did not ask for this field")
+	// ErrEmptyPassword means ChangePassword was given an empty password,
+	// which Prosody 0.12 would set.
+	ErrEmptyPassword = errors.New("register: the new password is empty")
 )
 
 // encrypted reports whether r's stream is known to be encrypted: r has
@@ -74,7 +77,8 @@ func Fetch(ctx context.Context, r Requester) (*Query, error) {
 // filled in itself (such as a key, XEP-0077 §3.1) that values does not
 // replace. A value for a field the server did not ask for is
 // ErrUnknownField. Missing required fields are the server's to refuse
-// (not-acceptable), so that its text reaches the caller.
+// (Prosody: not-acceptable; ejabberd: bad-request), so that its text
+// reaches the caller.
 //
 // Register refuses an unencrypted stream (ErrUnencrypted). The server's
 // refusal comes back wrapped: errors.Is(err, stanza.Conflict) when the
@@ -145,12 +149,18 @@ func Create(ctx context.Context, r Requester, username, password string) error {
 
 // ChangePassword changes the password of the account s is logged in as
 // (XEP-0077 §3.3): a set with the username and the new password. The
-// session stays logged in; the next login needs the new password. It
-// refuses an unencrypted stream (ErrUnencrypted); the server's refusal
-// (not-authorized, not-allowed, not-acceptable …) comes back wrapped.
+// session stays logged in (Prosody ends the account's other streams
+// with a reset stream error; ejabberd keeps them); the next login needs
+// the new password. It refuses an empty password (ErrEmptyPassword) and
+// an unencrypted stream (ErrUnencrypted); the server's refusal
+// (bad-request, forbidden, not-authorized, not-allowed …) comes back
+// wrapped.
 func ChangePassword(ctx context.Context, s session.Sender, password string) error {
 	if !encrypted(s) {
 		return ErrUnencrypted
+	}
+	if password == "" {
+		return ErrEmptyPassword
 	}
 	q := &Query{Fields: []Field{{Name: "username", Value: s.Addr().Localpart()}, {Name: "password", Value: password}}}
 	if _, err := s.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: q}); err != nil {

@@ -62,7 +62,14 @@ func TestAccountLife(t *testing.T) {
 	assert.True(t, info.Registered)
 	assert.Equal(t, "alice", info.Value("username"))
 
+	older, err := srv.Connect(ctx, alice, "first", nil)
+	require.NoError(t, err)
+	closeAtEnd(t, older)
 	require.NoError(t, register.ChangePassword(ctx, s, "second"))
+	var se *stanza.StreamError
+	require.ErrorAs(t, waitDone(t, older), &se, "the account's other streams end, as on Prosody")
+	assert.Equal(t, stanza.StreamReset, se.Condition)
+	assert.NoError(t, s.Err(), "the stream that changed the password goes on")
 	_, err = srv.Connect(ctx, alice, "first", nil)
 	assert.ErrorIs(t, err, sasl.NotAuthorized, "the old password no longer works")
 	s2, err := srv.Connect(ctx, alice, "second", nil)
@@ -72,7 +79,6 @@ func TestAccountLife(t *testing.T) {
 	require.NoError(t, register.Cancel(ctx, s))
 	for _, sess := range []*session.Session{s, s2} {
 		err := waitDone(t, sess)
-		var se *stanza.StreamError
 		require.ErrorAs(t, err, &se, "every stream of the account ends")
 		assert.Equal(t, stanza.StreamNotAuthorized, se.Condition)
 	}
@@ -125,8 +131,9 @@ func TestRefusals(t *testing.T) {
 	closeAtEnd(t, bob)
 	_, err = bob.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: &register.Query{Fields: []register.Field{{Name: "username", Value: "carol"}, {Name: "password", Value: "x"}}}})
 	assert.ErrorIs(t, err, stanza.BadRequest)
-	err = register.ChangePassword(ctx, bob, "")
-	assert.ErrorIs(t, err, stanza.BadRequest)
+	assert.ErrorIs(t, register.ChangePassword(ctx, bob, ""), register.ErrEmptyPassword)
+	_, err = bob.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: &register.Query{Fields: []register.Field{{Name: "username", Value: "bob"}}}})
+	assert.ErrorIs(t, err, stanza.BadRequest, "no password")
 }
 
 func TestRegistrationForm(t *testing.T) {

@@ -21,12 +21,13 @@ const registerFeature = "<register xmlns='" + ns.RegisterFeature + "'/>"
 
 // Texts of the registration errors, which tests may compare.
 const (
-	regInstructions = "Choose a username and password for use with this service."
-	regMissing      = "The username and the password are required."
-	regBadUsername  = "The requested username is invalid."
-	regTaken        = "The requested username already exists."
-	regOtherAccount = "The username is not the account's."
-	regRemoved      = "Account removed"
+	regInstructions    = "Choose a username and password for use with this service."
+	regMissing         = "The username and the password are required."
+	regBadUsername     = "The requested username is invalid."
+	regTaken           = "The requested username already exists."
+	regOtherAccount    = "The username is not the account's."
+	regRemoved         = "Account removed"
+	regPasswordChanged = "Password changed"
 )
 
 // registerRegistration registers the logged-in half: the handlers for
@@ -168,12 +169,25 @@ func (s *Server) changeRegistration(c *conn, iq *stanza.IQ, to jid.JID) (stanza.
 		return nil, stanza.NewError(stanza.BadRequest, regOtherAccount)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	a := s.accounts[c.addr.Localpart()]
 	if a == nil {
+		s.mu.Unlock()
 		return nil, stanza.ItemNotFound
 	}
 	a.password = password
+	var others []*conn
+	for _, rc := range a.resources {
+		if rc != c {
+			others = append(others, rc)
+		}
+	}
+	s.mu.Unlock()
+	// The account's other streams were opened with the old password:
+	// Prosody ends them with reset, ejabberd keeps them; xmpptest does
+	// what the stricter server does.
+	for _, rc := range others {
+		rc.shutdown(&stanza.StreamError{Condition: stanza.StreamReset, Text: regPasswordChanged}, time.Second)
+	}
 	return nil, nil
 }
 
