@@ -23,7 +23,9 @@ import (
 // A Prelogin has no reader goroutine and no Mux: SendIQ writes a request
 // and reads the next element as its reply, one request at a time, which
 // is all the protocol allows before authentication. Its methods are safe
-// for concurrent use (requests wait for each other). Close it when done.
+// for concurrent use: requests wait for each other, and Close waits for a
+// request in flight. A Prelogin never logs in: after registering, log in
+// with Dial on a new stream. Close it when done.
 type Prelogin struct {
 	domain jid.JID
 	cfg    *Config

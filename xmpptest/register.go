@@ -53,7 +53,11 @@ func (c *conn) preAuthIQ(raw *stanza.Raw) error {
 	if err != nil {
 		return asStreamError(err)
 	}
-	st, err := stanza.Decoder{}.Decode(tr, tok.(xml.StartElement))
+	start, ok := tok.(xml.StartElement)
+	if !ok {
+		return &stanza.StreamError{Condition: stanza.StreamBadFormat, Text: "an iq without a start tag"}
+	}
+	st, err := stanza.Decoder{}.Decode(tr, start)
 	if err != nil {
 		return asStreamError(err)
 	}
