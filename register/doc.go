@@ -22,7 +22,9 @@
 // with its text: errors.Is(err, stanza.Conflict) for a taken username,
 // stanza.NotAcceptable for a missing or unacceptable field, and
 // stanza.NotAllowed, stanza.Forbidden, stanza.ResourceConstraint or
-// stanza.PolicyViolation for the server's policies.
+// stanza.PolicyViolation for the server's policies. A refusal that
+// carries a form asking for more (XEP-0077 §3.3: the old password) is a
+// *FormError; Register submits its form.
 //
 // Register and ChangePassword never send over a stream that is not
 // encrypted: they fail with ErrUnencrypted instead, also when

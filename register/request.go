@@ -37,6 +37,40 @@ var (
 	ErrEmptyPassword = errors.New("register: the new password is empty")
 )
 
+// FormError is a refusal that comes with a form to fill in (XEP-0077
+// §3.3: a server that wants the old password before it changes a
+// password answers not-authorized with a data form asking for username,
+// old_password and password). Fill it in with Register, which submits
+// Query.Form. Unwrap returns the *stanza.Error.
+type FormError struct {
+	Err   *stanza.Error
+	Query *Query
+}
+
+func (e *FormError) Error() string {
+	return e.Err.Error() + " (the server sent a form to fill in)"
+}
+
+// Unwrap returns the server's stanza error.
+func (e *FormError) Unwrap() error { return e.Err }
+
+// refusal returns the error of a set request: err, or a *FormError when
+// the error reply carries a query with a data form.
+func refusal(reply *stanza.IQ, err error) error {
+	if reply == nil || reply.Error == nil {
+		return err
+	}
+	raw, ok := reply.Raw()
+	if !ok {
+		return err
+	}
+	q, perr := ParseQuery(raw)
+	if perr != nil || q.Form == nil {
+		return err
+	}
+	return &FormError{Err: reply.Error, Query: q}
+}
+
 // encrypted reports whether r's stream is known to be encrypted: r has
 // the TLS method of *session.Session and *session.Prelogin, and it
 // returns a state.
@@ -82,7 +116,8 @@ func Fetch(ctx context.Context, r Requester) (*Query, error) {
 //
 // Register refuses an unencrypted stream (ErrUnencrypted). The server's
 // refusal comes back wrapped: errors.Is(err, stanza.Conflict) when the
-// username is taken.
+// username is taken. Register also submits the form of a *FormError, on
+// the stream the refusal came on.
 func Register(ctx context.Context, r Requester, q *Query, values map[string]string) error {
 	if !encrypted(r) {
 		return ErrUnencrypted
@@ -97,7 +132,8 @@ func Register(ctx context.Context, r Requester, q *Query, values map[string]stri
 	if err != nil {
 		return err
 	}
-	if _, err := r.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: sub}); err != nil {
+	if reply, err := r.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: sub}); err != nil {
+		err = refusal(reply, err)
 		who := values["username"]
 		if who == "" {
 			return fmt.Errorf("register: registration refused: %w", err)
@@ -154,7 +190,8 @@ func Create(ctx context.Context, r Requester, username, password string) error {
 // the new password. It refuses an empty password (ErrEmptyPassword) and
 // an unencrypted stream (ErrUnencrypted); the server's refusal
 // (bad-request, forbidden, not-authorized, not-allowed …) comes back
-// wrapped.
+// wrapped, as a *FormError when the server asks for more with a form
+// (the old password): fill that in with Register on the same session.
 func ChangePassword(ctx context.Context, s session.Sender, password string) error {
 	if !encrypted(s) {
 		return ErrUnencrypted
@@ -163,8 +200,8 @@ func ChangePassword(ctx context.Context, s session.Sender, password string) erro
 		return ErrEmptyPassword
 	}
 	q := &Query{Fields: []Field{{Name: "username", Value: s.Addr().Localpart()}, {Name: "password", Value: password}}}
-	if _, err := s.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: q}); err != nil {
-		return fmt.Errorf("register: changing the password of %s refused: %w", s.Addr().Bare(), err)
+	if reply, err := s.SendIQ(ctx, &stanza.IQ{Type: stanza.IQSet, Payload: q}); err != nil {
+		return fmt.Errorf("register: changing the password of %s refused: %w", s.Addr().Bare(), refusal(reply, err))
 	}
 	return nil
 }

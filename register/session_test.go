@@ -276,3 +276,37 @@ func TestCancelRefused(t *testing.T) {
 	require.NoError(t, s.Close(context.Background()))
 	p.Wait()
 }
+
+func TestChangePasswordWithForm(t *testing.T) {
+	t.Parallel()
+	var got string
+	s, p := loggedIn(t, func(p *scripted.Peer) {
+		iq, _ := request(p)
+		// XEP-0077 §3.3: the server wants the old password too.
+		p.Send("<iq type='error' id='" + iq.ID + "'><query xmlns='jabber:iq:register'>" +
+			"<x xmlns='jabber:x:data' type='form'><title>Password Change</title>" +
+			"<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register:changepassword</value></field>" +
+			"<field type='text-single' var='username'><required/></field>" +
+			"<field type='text-private' var='old_password'><required/></field>" +
+			"<field type='text-private' var='password'><required/></field></x></query>" +
+			"<error type='modify'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
+		iq, got = request(p)
+		p.Send(result(iq.ID, ""))
+		p.ExpectClosed()
+	})
+	err := register.ChangePassword(ctxT(t), s, "new")
+	assert.ErrorIs(t, err, stanza.NotAuthorized)
+	var fe *register.FormError
+	require.ErrorAs(t, err, &fe)
+	require.NotNil(t, fe.Query.Form)
+	ft, _ := fe.Query.Form.FormType()
+	assert.Equal(t, "jabber:iq:register:changepassword", ft)
+	require.NoError(t, register.Register(ctxT(t), s, fe.Query, map[string]string{"username": "juliet", "old_password": "old", "password": "new"}))
+	require.NoError(t, s.Close(ctxT(t)))
+	p.Wait()
+	assert.Equal(t, "set <query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>"+
+		"<field var='FORM_TYPE' type='hidden'><value>jabber:iq:register:changepassword</value></field>"+
+		"<field var='username' type='text-single'><value>juliet</value></field>"+
+		"<field var='old_password' type='text-private'><value>old</value></field>"+
+		"<field var='password' type='text-private'><value>new</value></field></x></query>", got)
+}
