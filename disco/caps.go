@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parleyim/parley/form"
+
 	"mellium.im/xmlstream"
 
 	"github.com/parleyim/parley/internal/xmlenc"
@@ -185,7 +187,7 @@ func VerificationInput(info *Info) (string, error) {
 
 	type typed struct {
 		formType string
-		form     Form
+		fm       form.Form
 	}
 	var forms []typed
 	for _, f := range info.Forms {
@@ -204,13 +206,13 @@ func VerificationInput(info *Info) (string, error) {
 		}
 		b.WriteString(f.formType)
 		b.WriteByte('<')
-		fields := make([]Field, 0, len(f.form.Fields))
-		for _, fd := range f.form.Fields {
-			if fd.Var != FormTypeVar {
+		fields := make([]form.Field, 0, len(f.fm.Fields))
+		for _, fd := range f.fm.Fields {
+			if fd.Var != form.TypeVar {
 				fields = append(fields, fd)
 			}
 		}
-		slices.SortFunc(fields, func(a, b Field) int { return strings.Compare(a.Var, b.Var) })
+		slices.SortFunc(fields, func(a, b form.Field) int { return strings.Compare(a.Var, b.Var) })
 		for k, fd := range fields {
 			if k > 0 && fields[k-1].Var == fd.Var {
 				return "", errIllFormed("duplicate field " + fd.Var + " in form " + f.formType)
@@ -230,17 +232,17 @@ func VerificationInput(info *Info) (string, error) {
 
 // verFormType returns the FORM_TYPE of a form for the verification string:
 // ok is false for a form to leave out (no FORM_TYPE, or not hidden).
-func verFormType(f Form) (ft string, ok bool, err error) {
+func verFormType(f form.Form) (ft string, ok bool, err error) {
 	found := false
 	for _, fd := range f.Fields {
-		if fd.Var != FormTypeVar {
+		if fd.Var != form.TypeVar {
 			continue
 		}
 		if found {
 			return "", false, errIllFormed("form with two FORM_TYPE fields")
 		}
 		found = true
-		if fd.Type != "hidden" || len(fd.Values) == 0 {
+		if fd.Type != form.Hidden || len(fd.Values) == 0 {
 			continue
 		}
 		for _, v := range fd.Values[1:] {

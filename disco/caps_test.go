@@ -3,6 +3,8 @@ package disco
 import (
 	"testing"
 
+	"github.com/parleyim/parley/form"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,12 +31,12 @@ var (
 			"http://jabber.org/protocol/disco#items",
 			"http://jabber.org/protocol/muc",
 		},
-		Forms: []Form{NewForm("urn:xmpp:dataforms:softwareinfo",
-			Field{Var: "ip_version", Type: "text-multi", Values: []string{"ipv6", "ipv4"}},
-			Field{Var: "os", Values: []string{"Mac"}},
-			Field{Var: "software_version", Values: []string{"0.11"}},
-			Field{Var: "os_version", Values: []string{"10.5.1"}},
-			Field{Var: "software", Values: []string{"Psi"}},
+		Forms: []form.Form{form.New(form.TypeResult, "urn:xmpp:dataforms:softwareinfo",
+			form.Field{Var: "ip_version", Type: "text-multi", Values: []string{"ipv6", "ipv4"}},
+			form.Field{Var: "os", Values: []string{"Mac"}},
+			form.Field{Var: "software_version", Values: []string{"0.11"}},
+			form.Field{Var: "os_version", Values: []string{"10.5.1"}},
+			form.Field{Var: "software", Values: []string{"Psi"}},
 		)},
 	}
 )
@@ -110,43 +112,43 @@ func TestVerRules(t *testing.T) {
 		},
 		{
 			name: "two forms of one FORM_TYPE",
-			info: &Info{Identities: []Identity{id}, Forms: []Form{NewForm("urn:x"), NewForm("urn:x")}},
+			info: &Info{Identities: []Identity{id}, Forms: []form.Form{form.New(form.TypeResult, "urn:x"), form.New(form.TypeResult, "urn:x")}},
 			err:  ErrIllFormed,
 		},
 		{
 			name: "FORM_TYPE with different values",
-			info: &Info{Identities: []Identity{id}, Forms: []Form{{Fields: []Field{{Var: FormTypeVar, Type: "hidden", Values: []string{"urn:a", "urn:b"}}}}}},
+			info: &Info{Identities: []Identity{id}, Forms: []form.Form{{Fields: []form.Field{{Var: form.TypeVar, Type: "hidden", Values: []string{"urn:a", "urn:b"}}}}}},
 			err:  ErrIllFormed,
 		},
 		{
 			name:   "FORM_TYPE with the same value twice",
-			info:   &Info{Identities: []Identity{id}, Forms: []Form{{Fields: []Field{{Var: FormTypeVar, Type: "hidden", Values: []string{"urn:a", "urn:a"}}}}}},
-			sameAs: &Info{Identities: []Identity{id}, Forms: []Form{NewForm("urn:a")}},
+			info:   &Info{Identities: []Identity{id}, Forms: []form.Form{{Fields: []form.Field{{Var: form.TypeVar, Type: "hidden", Values: []string{"urn:a", "urn:a"}}}}}},
+			sameAs: &Info{Identities: []Identity{id}, Forms: []form.Form{form.New(form.TypeResult, "urn:a")}},
 		},
 		{
 			name: "two FORM_TYPE fields",
-			info: &Info{Identities: []Identity{id}, Forms: []Form{{Fields: []Field{
-				{Var: FormTypeVar, Type: "hidden", Values: []string{"urn:a"}},
-				{Var: FormTypeVar, Type: "hidden", Values: []string{"urn:a"}},
+			info: &Info{Identities: []Identity{id}, Forms: []form.Form{{Fields: []form.Field{
+				{Var: form.TypeVar, Type: "hidden", Values: []string{"urn:a"}},
+				{Var: form.TypeVar, Type: "hidden", Values: []string{"urn:a"}},
 			}}}},
 			err: ErrIllFormed,
 		},
 		{
 			name: "duplicate field",
-			info: &Info{Identities: []Identity{id}, Forms: []Form{NewForm("urn:a",
-				Field{Var: "os", Values: []string{"a"}}, Field{Var: "os", Values: []string{"b"}})}},
+			info: &Info{Identities: []Identity{id}, Forms: []form.Form{form.New(form.TypeResult, "urn:a",
+				form.Field{Var: "os", Values: []string{"a"}}, form.Field{Var: "os", Values: []string{"b"}})}},
 			err: ErrIllFormed,
 		},
 		{
 			name: "FORM_TYPE not hidden: form ignored",
-			info: &Info{Identities: []Identity{id}, Forms: []Form{{Fields: []Field{
-				{Var: FormTypeVar, Values: []string{"urn:a"}}, {Var: "os", Values: []string{"b"}},
+			info: &Info{Identities: []Identity{id}, Forms: []form.Form{{Fields: []form.Field{
+				{Var: form.TypeVar, Values: []string{"urn:a"}}, {Var: "os", Values: []string{"b"}},
 			}}}},
 			sameAs: &Info{Identities: []Identity{id}},
 		},
 		{
 			name:   "form without FORM_TYPE: ignored",
-			info:   &Info{Identities: []Identity{id}, Forms: []Form{{Fields: []Field{{Var: "os", Values: []string{"b"}}}}}},
+			info:   &Info{Identities: []Identity{id}, Forms: []form.Form{{Fields: []form.Field{{Var: "os", Values: []string{"b"}}}}}},
 			sameAs: &Info{Identities: []Identity{id}},
 		},
 		{

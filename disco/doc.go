@@ -1,6 +1,6 @@
 // Package disco implements XEP-0030: Service Discovery, with the extended
-// information forms of XEP-0128 (XEP-0004 data forms carrying a FORM_TYPE)
-// and XEP-0115: Entity Capabilities.
+// information forms of XEP-0128 (XEP-0004 data forms of package form,
+// carrying a FORM_TYPE) and XEP-0115: Entity Capabilities.
 //
 // Asking: GetInfo and GetItems query any entity (a server, a component,
 // another client) and return its identities, features, forms and items;
@@ -30,5 +30,4 @@ const (
 	NSInfo  = ns.DiscoInfo
 	NSItems = ns.DiscoItems
 	NSCaps  = ns.Caps
-	NSData  = ns.Data
 )

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/parleyim/parley/form"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,17 +42,38 @@ func FuzzInfo(f *testing.F) {
 	})
 }
 
-// normalizeInfo maps the empty form type to the "result" it is written as.
+// normalizeInfo maps what writing cannot tell apart: the empty form type
+// is written as "result", and empty lists as none.
 func normalizeInfo(i *Info) *Info {
 	c := i.Clone()
-	for k := range c.Forms {
-		if c.Forms[k].Type == "" {
-			c.Forms[k].Type = "result"
+	norm := func(fs []form.Field) []form.Field {
+		if len(fs) == 0 {
+			return nil
 		}
-		for n := range c.Forms[k].Fields {
-			if len(c.Forms[k].Fields[n].Values) == 0 {
-				c.Forms[k].Fields[n].Values = nil
+		for n := range fs {
+			if len(fs[n].Values) == 0 {
+				fs[n].Values = nil
 			}
+			if len(fs[n].Options) == 0 {
+				fs[n].Options = nil
+			}
+		}
+		return fs
+	}
+	for k := range c.Forms {
+		f := &c.Forms[k]
+		if f.Type == "" {
+			f.Type = form.TypeResult
+		}
+		if len(f.Instructions) == 0 {
+			f.Instructions = nil
+		}
+		if len(f.Items) == 0 {
+			f.Items = nil
+		}
+		f.Fields, f.Reported = norm(f.Fields), norm(f.Reported)
+		for n := range f.Items {
+			f.Items[n].Fields = norm(f.Items[n].Fields)
 		}
 	}
 	return c

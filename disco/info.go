@@ -6,6 +6,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/form"
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmlenc"
 )
@@ -34,7 +35,7 @@ type Info struct {
 	Node       string
 	Identities []Identity
 	Features   []string
-	Forms      []Form
+	Forms      []form.Form
 }
 
 // HasFeature reports whether the entity announced feature ns.
@@ -58,16 +59,16 @@ func (i *Info) HasIdentity(category, typ string) bool {
 
 // Form returns the first extended information form whose FORM_TYPE is
 // formType.
-func (i *Info) Form(formType string) (Form, bool) {
+func (i *Info) Form(formType string) (form.Form, bool) {
 	if i == nil {
-		return Form{}, false
+		return form.Form{}, false
 	}
 	for _, f := range i.Forms {
 		if ft, ok := f.FormType(); ok && ft == formType {
 			return f, true
 		}
 	}
-	return Form{}, false
+	return form.Form{}, false
 }
 
 // Clone returns a deep copy of i.
@@ -81,7 +82,7 @@ func (i *Info) Clone() *Info {
 		Features:   slices.Clone(i.Features),
 	}
 	if i.Forms != nil {
-		c.Forms = make([]Form, len(i.Forms))
+		c.Forms = make([]form.Form, len(i.Forms))
 		for k, f := range i.Forms {
 			c.Forms[k] = f.Clone()
 		}
@@ -109,7 +110,12 @@ func (i *Info) WriteXML(w xmlstream.TokenWriter) (int, error) {
 		tw.Empty(xml.Name{Space: NSInfo, Local: "feature"}, xml.Attr{Name: xml.Name{Local: "var"}, Value: f})
 	}
 	for _, f := range i.Forms {
-		f.write(&tw)
+		if tw.Err != nil {
+			break
+		}
+		n, err := f.WriteXML(w)
+		tw.N += n
+		tw.Err = err
 	}
 	tw.End(query)
 	return tw.N, tw.Err

@@ -7,6 +7,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/form"
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
@@ -59,10 +60,10 @@ func ParseInfo(r *stanza.Raw) (*Info, error) {
 			}
 			info.Features = append(info.Features, v)
 			return skip(tr)
-		case xml.Name{Space: NSData, Local: "x"}:
-			f, err := parseForm(tr, child)
+		case xml.Name{Space: form.NS, Local: "x"}:
+			f, err := form.Read(tr, child)
 			if err != nil {
-				return err
+				return fmt.Errorf("disco: %w: %w", ErrMalformed, err)
 			}
 			info.Forms = append(info.Forms, f)
 			return nil
@@ -111,34 +112,6 @@ func ParseItems(r *stanza.Raw) (*Items, error) {
 	return items, nil
 }
 
-// parseForm reads a jabber:x:data form whose start has been read.
-func parseForm(tr xml.TokenReader, start xml.StartElement) (Form, error) {
-	f := Form{Type: attrValue(start, "type")}
-	err := eachChild(tr, func(child xml.StartElement) error {
-		if child.Name != (xml.Name{Space: NSData, Local: "field"}) {
-			return skip(tr)
-		}
-		fd := Field{Var: attrValue(child, "var"), Type: attrValue(child, "type")}
-		err := eachChild(tr, func(c xml.StartElement) error {
-			if c.Name != (xml.Name{Space: NSData, Local: "value"}) {
-				return skip(tr)
-			}
-			v, err := textOf(tr)
-			if err != nil {
-				return err
-			}
-			fd.Values = append(fd.Values, v)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		f.Fields = append(f.Fields, fd)
-		return nil
-	})
-	return f, err
-}
-
 // firstStart reads the start element of a Raw's token stream.
 func firstStart(tr xml.TokenReader) (xml.StartElement, error) {
 	start, err := xmlenc.Start(tr)
@@ -177,16 +150,6 @@ func skip(tr xml.TokenReader) error {
 		return fmt.Errorf("disco: reading element: %w", xmlenc.NoEOF(err))
 	}
 	return nil
-}
-
-// textOf returns the character data inside the element whose start was
-// just read (child elements' text included) and reads through its end.
-func textOf(tr xml.TokenReader) (string, error) {
-	v, err := xmlenc.Text(tr)
-	if err != nil {
-		return "", fmt.Errorf("disco: reading element: %w", err)
-	}
-	return v, nil
 }
 
 func attrValue(start xml.StartElement, name string) string {

@@ -3,6 +3,8 @@ package disco
 import (
 	"testing"
 
+	"github.com/parleyim/parley/form"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,7 +46,7 @@ func TestParseInfo(t *testing.T) {
 					{Category: "client", Type: "pc", Name: "Ψ 0.11", Lang: "el"},
 				},
 				Features: []string{NSCaps, NSInfo, NSItems, "http://jabber.org/protocol/muc"},
-				Forms: []Form{{Type: "result", Fields: []Field{
+				Forms: []form.Form{{Type: "result", Fields: []form.Field{
 					{Var: "FORM_TYPE", Type: "hidden", Values: []string{"urn:xmpp:dataforms:softwareinfo"}},
 					{Var: "ip_version", Type: "text-multi", Values: []string{"ipv4", "ipv6"}},
 					{Var: "os", Values: []string{"Mac"}},
@@ -70,9 +72,9 @@ func TestParseInfo(t *testing.T) {
 			want: &Info{},
 		},
 		{
-			name: "form skips reported and items, keeps empty values",
+			name: "form with title, reported fields and a description, keeps empty values",
 			xml:  `<query xmlns='http://jabber.org/protocol/disco#info'><x xmlns='jabber:x:data' type='result'><title>t</title><reported><field var='r'/></reported><field var='f'><value/><desc>d</desc></field></x></query>`,
-			want: &Info{Forms: []Form{{Type: "result", Fields: []Field{{Var: "f", Values: []string{""}}}}}},
+			want: &Info{Forms: []form.Form{{Type: "result", Title: "t", Reported: []form.Field{{Var: "r"}}, Fields: []form.Field{{Var: "f", Desc: "d", Values: []string{""}}}}}},
 		},
 		{
 			name: "identity without category",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/parleyim/parley/form"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
@@ -31,7 +32,7 @@ type Responder struct {
 
 	mu         sync.RWMutex
 	identities []Identity
-	forms      []Form
+	forms      []form.Form
 	node       string
 }
 
@@ -62,9 +63,9 @@ func (r *Responder) SetIdentities(identities ...Identity) {
 
 // SetForms replaces the extended information forms (XEP-0128) announced
 // with the client's disco#info. Each should carry a hidden FORM_TYPE (see
-// NewForm).
-func (r *Responder) SetForms(forms ...Form) {
-	fs := make([]Form, len(forms))
+// form.New).
+func (r *Responder) SetForms(forms ...form.Form) {
+	fs := make([]form.Form, len(forms))
 	for i, f := range forms {
 		fs[i] = f.Clone()
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/form"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -284,7 +286,7 @@ func TestResponder(t *testing.T) {
 
 	// Identities and forms can change.
 	r.SetIdentities()
-	r.SetForms(disco.NewForm("urn:xmpp:dataforms:softwareinfo", disco.Field{Var: "software", Values: []string{"Parley"}}))
+	r.SetForms(form.New(form.TypeResult, "urn:xmpp:dataforms:softwareinfo", form.Field{Var: "software", Values: []string{"Parley"}}))
 	info, err = disco.ParseInfo(mustPayload(t, query(t, c, "")))
 	require.NoError(t, err)
 	assert.Equal(t, []disco.Identity{disco.DefaultIdentity}, info.Identities)

@@ -29,30 +29,45 @@ import (
 // once the Mux's start hooks have returned (see Mux.HandleStart).
 func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	d := newDialer(addr, password, cfg)
+	var s *Session
+	err := d.eachTarget(ctx, func(ctx context.Context, conn net.Conn) (authStarted bool, err error) {
+		s, authStarted, err = d.negotiate(ctx, conn)
+		return authStarted, err
+	})
+	return s, err
+}
+
+// eachTarget finds the server (within ctx, and Config.Timeout when ctx
+// has no deadline), connects to its targets in order and hands each
+// connection to try until one succeeds: a target that fails before
+// credentials were sent is followed by the next, see-other-host by the
+// host it names (Dial's rules). try closes conn on failure.
+func (d *dialer) eachTarget(ctx context.Context, try func(ctx context.Context, conn net.Conn) (authStarted bool, err error)) error {
+	addr := d.account
 	ctx, cancel := context.WithDeadline(ctx, d.deadline(ctx))
 	defer cancel()
 
 	targets, err := d.targets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("session: resolving %s: %w", addr.Domainpart(), err)
+		return fmt.Errorf("session: resolving %s: %w", addr.Domainpart(), err)
 	}
 	var errs []error
 	redirects := 0
 	for i := 0; i < len(targets); i++ {
 		t := targets[i]
-		s, authStarted, err := d.dial(ctx, t)
+		authStarted, err := d.dial(ctx, t, try)
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		var se *stanza.StreamError
 		if errors.As(err, &se) && se.Condition == stanza.StreamSeeOtherHost {
 			redirects++
 			if redirects > d.cfg.maxRedirects() {
-				return nil, fmt.Errorf("session: more than %d see-other-host redirects: %w", d.cfg.maxRedirects(), err)
+				return fmt.Errorf("session: more than %d see-other-host redirects: %w", d.cfg.maxRedirects(), err)
 			}
 			next, herr := redirectAddr(se.Host)
 			if herr != nil {
-				return nil, fmt.Errorf("session: %w (after %w)", herr, err)
+				return fmt.Errorf("session: %w (after %w)", herr, err)
 			}
 			d.cfg.logger().Info("following see-other-host", "from", t.addr, "to", next)
 			// Try the redirect next, with the same kind of TLS.
@@ -60,15 +75,15 @@ func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Ses
 			continue
 		}
 		if authStarted || ctx.Err() != nil {
-			return nil, err
+			return err
 		}
 		d.cfg.logger().Info("connection attempt failed", "addr", t.addr, "err", err)
 		errs = append(errs, err)
 	}
 	if len(errs) == 1 {
-		return nil, errs[0]
+		return errs[0]
 	}
-	return nil, fmt.Errorf("session: no server of %s could be reached: %w", addr.Domainpart(), errors.Join(errs...))
+	return fmt.Errorf("session: no server of %s could be reached: %w", addr.Domainpart(), errors.Join(errs...))
 }
 
 // redirectAddr turns the host of see-other-host (RFC 6120 §4.9.3.19: a
@@ -151,9 +166,10 @@ func (d *dialer) tlsConfig() *tls.Config {
 	return tc
 }
 
-// dial connects to one target and negotiates. authStarted reports
-// whether credentials were sent, after which no other target is tried.
-func (d *dialer) dial(ctx context.Context, t target) (s *Session, authStarted bool, err error) {
+// dial connects to one target and hands the connection to try.
+// authStarted reports whether credentials were sent, after which no other
+// target is tried.
+func (d *dialer) dial(ctx context.Context, t target, try func(ctx context.Context, conn net.Conn) (authStarted bool, err error)) (authStarted bool, err error) {
 	dial := d.cfg.DialContext
 	if dial == nil {
 		var nd net.Dialer
@@ -161,22 +177,40 @@ func (d *dialer) dial(ctx context.Context, t target) (s *Session, authStarted bo
 	}
 	conn, err := dial(ctx, "tcp", t.addr)
 	if err != nil {
-		return nil, false, fmt.Errorf("session: connecting to %s: %w", t.addr, err)
+		return false, fmt.Errorf("session: connecting to %s: %w", t.addr, err)
 	}
 	if t.directTLS {
 		tc := tls.Client(conn, d.tlsConfig())
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, false, fmt.Errorf("session: TLS handshake with %s (%s): %w", d.account.Domainpart(), t.addr, err)
+			return false, fmt.Errorf("session: TLS handshake with %s (%s): %w", d.account.Domainpart(), t.addr, err)
 		}
 		conn = tc
 	}
-	return d.negotiate(ctx, conn)
+	return try(ctx, conn)
 }
 
 // negotiate runs the negotiation over conn within ctx, closing conn on
 // failure, and starts the session.
 func (d *dialer) negotiate(ctx context.Context, conn net.Conn) (s *Session, authStarted bool, err error) {
+	n, err := d.runNegotiator(ctx, conn, func(n *negotiator) (err error) {
+		s, err = n.run(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, n.authStarted, err
+	}
+	// Lifecycle hooks: the start hooks, then the reader (s.start).
+	if err := s.becomeReady(ctx, false); err != nil {
+		return nil, true, err
+	}
+	return s, true, nil
+}
+
+// runNegotiator makes a negotiator over conn and runs fn, a negotiation,
+// within ctx. On failure it closes the connection and says why the
+// negotiation stopped; on success the connection has no deadline.
+func (d *dialer) runNegotiator(ctx context.Context, conn net.Conn, fn func(n *negotiator) error) (*negotiator, error) {
 	tr := newTCPTransport(conn, &tracer{w: d.cfg.Trace})
 	// Deadlines on the connection, not a goroutine per read: ctx's
 	// deadline bounds every read and write, and cancelling ctx unblocks
@@ -184,7 +218,7 @@ func (d *dialer) negotiate(ctx context.Context, conn net.Conn) (s *Session, auth
 	_ = tr.SetDeadline(d.deadline(ctx))
 	stop := context.AfterFunc(ctx, func() { _ = tr.SetDeadline(longAgo) })
 	n := &negotiator{dialer: d, tr: tr, trace: tr.trace}
-	s, err = n.run(ctx)
+	err := fn(n)
 	if !stop() || err != nil {
 		tr.Close()
 		if err == nil {
@@ -198,12 +232,8 @@ func (d *dialer) negotiate(ctx context.Context, conn net.Conn) (s *Session, auth
 			// The connection's deadline is ctx's, and may fire first.
 			err = fmt.Errorf("session: negotiation with %s stopped: %w (%w)", domain, context.DeadlineExceeded, err)
 		}
-		return nil, n.authStarted, err
+		return n, err
 	}
 	_ = tr.SetDeadline(time.Time{})
-	// Lifecycle hooks: the start hooks, then the reader (s.start).
-	if err := s.becomeReady(ctx, false); err != nil {
-		return nil, true, err
-	}
-	return s, true, nil
+	return n, nil
 }

@@ -69,8 +69,42 @@ func (n *negotiator) limits() wire.Limits {
 
 // run negotiates a stream and returns the established session.
 func (n *negotiator) run(ctx context.Context) (*Session, error) {
+	feats, err := n.secure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.authenticate(feats); err != nil {
+		return nil, err
+	}
+	n.rd.Restart()
+	if feats, err = n.openStream(); err != nil {
+		return nil, err
+	}
+	// The session keeps this element: its Features describe the
+	// established stream, and its Negotiation says how it came about.
+	feats.Negotiation = n.neg
+	if !feats.Bind {
+		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedFeature, Text: "resource binding is required"}, ErrNoBind)
+	}
+	full, err := n.bind()
+	if err != nil {
+		return nil, err
+	}
+	if feats.Session && (!feats.SessionOptional || n.cfg.ForceSessionIQ) {
+		if err := n.establishSession(); err != nil {
+			return nil, err
+		}
+	}
+	return newSession(n, full, feats), nil
+}
+
+// secure opens the stream and runs STARTTLS (RFC 6120 §5) unless the
+// stream is encrypted already, and returns the features of the stream on
+// which authentication (or in-band registration) can start. Without
+// STARTTLS on offer it fails unless Config.NoTLS allows a plaintext
+// stream.
+func (n *negotiator) secure(ctx context.Context) (*featuresElement, error) {
 	n.rd = wire.NewReader(n.tr, n.limits())
-	authenticated := false
 	for {
 		feats, err := n.openStream()
 		if err != nil {
@@ -88,39 +122,16 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 				return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamPolicyViolation, Text: "TLS is required"}, ErrNoTLS)
 			}
 		}
-		if !authenticated {
-			if err := n.authenticate(feats); err != nil {
-				return nil, err
-			}
-			authenticated = true
-			n.rd.Restart()
-			continue
-		}
-		// The session keeps this element: its Features describe the
-		// established stream, and its Negotiation says how it came
-		// about.
-		feats.Negotiation = n.neg
-		if !feats.Bind {
-			return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedFeature, Text: "resource binding is required"}, ErrNoBind)
-		}
-		full, err := n.bind()
-		if err != nil {
-			return nil, err
-		}
-		if feats.Session && (!feats.SessionOptional || n.cfg.ForceSessionIQ) {
-			if err := n.establishSession(); err != nil {
-				return nil, err
-			}
-		}
-		return newSession(n, full, feats), nil
+		return feats, nil
 	}
 }
 
 // openStream sends a stream header, reads the server's and its features.
 func (n *negotiator) openStream() (*featuresElement, error) {
 	h := wire.Header{To: n.account.Domainpart(), Version: "1.0", Lang: n.cfg.lang()}
-	if n.tr.Encrypted() {
-		// RFC 6120 §4.7.1: a from only once the stream is protected.
+	if n.tr.Encrypted() && n.account.Localpart() != "" {
+		// RFC 6120 §4.7.1: a from only once the stream is protected,
+		// and only when there is an account (not before registration).
 		h.From = n.account.Bare().String()
 	}
 	if err := n.write(n.tr.AppendOpen(n.buf[:0], h)); err != nil {

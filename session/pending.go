@@ -255,16 +255,29 @@ func (s *Session) SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error)
 	}
 	select {
 	case reply := <-p.ch:
-		if reply.Type == stanza.IQError {
-			if reply.Error == nil {
-				reply.Error = stanza.NewError(stanza.UndefinedCondition, "")
-			}
-			return reply, reply.Error
-		}
-		return reply, nil
+		return replyResult(reply)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("session: waiting for the reply to iq %s: %w", req.ID, context.Cause(ctx))
 	case <-s.done:
+		// A reply read before the end counts (a server may answer and
+		// then close the stream, as after removing an account); select
+		// alone would pick either at random.
+		select {
+		case reply := <-p.ch:
+			return replyResult(reply)
+		default:
+		}
 		return nil, s.closedErr()
 	}
+}
+
+// replyResult is what SendIQ returns for reply.
+func replyResult(reply *stanza.IQ) (*stanza.IQ, error) {
+	if reply.Type == stanza.IQError {
+		if reply.Error == nil {
+			reply.Error = stanza.NewError(stanza.UndefinedCondition, "")
+		}
+		return reply, reply.Error
+	}
+	return reply, nil
 }

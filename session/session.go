@@ -3,7 +3,8 @@
 // 3921 §3 session iq where a server still requires it), and then serves
 // the established stream: one reader goroutine, handlers registered on a
 // Mux run one at a time in arrival order, and requests matched to their
-// replies.
+// replies. DialPrelogin and NewPrelogin stop after TLS, before
+// authentication, for in-band registration (package register).
 package session
 
 import (

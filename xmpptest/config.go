@@ -55,6 +55,15 @@ type Config struct {
 	// stamp, after the account's next available presence.
 	NoOfflineStorage bool
 
+	// Registration offers in-band registration (XEP-0077): accounts are
+	// created before authentication (conflict when the username is
+	// taken, not-acceptable without a username or password), and a
+	// logged-in account may change its password or remove itself (see
+	// the package documentation). Off by default, as on Prosody and
+	// ejabberd. RegistrationForm asks with a data form instead of the
+	// legacy fields.
+	Registration, RegistrationForm bool
+
 	// Listen makes the server also accept TCP connections on 127.0.0.1 on
 	// a free port; Addr returns it.
 	Listen bool

@@ -215,6 +215,29 @@
 // from a blocked contact (Prosody drops it), presence on block and
 // unblock (ejabberd sends none).
 //
+// # In-band registration
+//
+// Config.Registration turns on XEP-0077 (off by default). Before
+// authentication the stream features carry <register
+// xmlns='http://jabber.org/features/iq-register'/>, and an iq get of
+// jabber:iq:register (without 'to', or to the domain) is answered with
+// instructions and the legacy username and password fields
+// (Config.RegistrationForm: a data form with FORM_TYPE jabber:iq:register
+// instead). A set creates the account: conflict when it exists,
+// not-acceptable without a username or a password (ejabberd:
+// bad-request) or with an invalid username; then the client may log in on the same stream. Any other iq
+// before authentication is not-authorized. Logged in, a get says
+// <registered/> with the username; a set with the account's username and
+// a new password changes the password and ends the account's other
+// streams with a reset stream error, as Prosody does (ejabberd keeps
+// them); anything incomplete or naming another account is bad-request,
+// as on Prosody (ejabberd: bad-request and forbidden); a set with
+// <remove/> is answered and then ends every stream of the account with a
+// not-authorized stream error ("Account removed"), as Prosody does
+// (ejabberd: conflict), after its resources went unavailable and its
+// contacts were removed with their subscriptions; the account and its
+// stored messages are gone. The domain lists jabber:iq:register.
+//
 // # Concurrency
 //
 // Each connection has one goroutine, which reads and negotiates its stream

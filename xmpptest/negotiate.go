@@ -99,6 +99,9 @@ func (c *conn) appendFeatures(b []byte) []byte {
 			}
 			b = append(b, "</sasl-channel-binding>"...)
 		}
+		if c.srv.cfg.Registration {
+			b = append(b, registerFeature...)
+		}
 	default:
 		b = append(b, "<bind xmlns='"+ns.Bind+"'/>"...)
 		if c.srv.cfg.RequireSession {

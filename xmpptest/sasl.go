@@ -36,6 +36,14 @@ func (c *conn) authenticate() error {
 				return err
 			}
 			continue
+		case xml.Name{Space: ns.Client, Local: "iq"}:
+			if !c.srv.cfg.Registration {
+				return outOfOrder(start)
+			}
+			if err := c.preAuthIQ(raw); err != nil {
+				return err
+			}
+			continue
 		default:
 			return outOfOrder(start)
 		}

@@ -102,6 +102,7 @@ func Start(cfg *Config) (*Server, error) {
 	s.registerPresence()
 	s.registerOffline()
 	s.registerPrivacy()
+	s.registerRegistration()
 	if s.cfg.Listen {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -50,6 +50,12 @@ const XML = "http://www.w3.org/XML/1998/namespace"
 const (
 	// Data is XEP-0004: Data Forms.
 	Data = "jabber:x:data"
+	// Register is the query namespace of XEP-0077: In-Band Registration,
+	// and RegisterFeature its stream feature.
+	Register        = "jabber:iq:register"
+	RegisterFeature = "http://jabber.org/features/iq-register"
+	// OOB is the x element of XEP-0066: Out of Band Data.
+	OOB = "jabber:x:oob"
 	// DiscoInfo is the info namespace of XEP-0030: Service Discovery.
 	DiscoInfo = "http://jabber.org/protocol/disco#info"
 	// DiscoItems is the items namespace of XEP-0030: Service Discovery.

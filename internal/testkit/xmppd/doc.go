@@ -21,6 +21,13 @@
 // (XEP-0077) once ejabberd is up, which spares one Erlang VM boot per
 // account; Server.AddUser works on both while they run.
 //
+// In-band registration is on for every instance, from loopback only
+// (Prosody: allow_registration with allowlist_registration_only and the
+// default allowlist 127.0.0.1 and ::1; ejabberd: mod_register with
+// ip_access allowing 127.0.0.0/8 and ::1), so that tests create, change
+// and remove accounts the way clients do; ejabberd's own account setup
+// needs it.
+//
 // Start skips the calling test when the server's binaries are missing;
 // scripts/install-servers.sh installs them. When the environment variable
 // PARLEY_REQUIRE_SERVERS is set to 1, a missing server fails the test

@@ -168,7 +168,10 @@ ssl = {
 c2s_require_encryption = true
 authentication = {{lua .Auth}}
 
+-- In-band registration (XEP-0077), from loopback only (the default
+-- registration_allowlist is 127.0.0.1 and ::1).
 allow_registration = true
+allowlist_registration_only = true
 registration_throttle_max = 1000000
 registration_throttle_period = 1
 
