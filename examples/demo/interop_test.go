@@ -43,6 +43,7 @@ func TestInteropStory(t *testing.T) {
 					`(away, "in a meeting")`,
 					"received the message", // bob's receipt
 					"/demo is composing",
+					"the blocked one never came",
 					"offline",
 				}},
 				{"again", []string{
@@ -56,7 +57,7 @@ func TestInteropStory(t *testing.T) {
 				for _, w := range r.want {
 					assert.Contains(t, out.String(), w, "%s run", r.name)
 				}
-				assert.Contains(t, out.String(), "all 15 steps done")
+				assert.Contains(t, out.String(), "all 17 steps done")
 				if t.Failed() {
 					t.Logf("%s run:\n%s\n%s log:\n%s", r.name, out.String(), kind, srv.LogTail(20))
 				}

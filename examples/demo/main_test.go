@@ -35,11 +35,13 @@ func TestStory(t *testing.T) {
 			"[alice] ← bob@parley.example/demo received the message",
 			"[alice] ← bob@parley.example/demo is composing",
 			"[bob  ] → alice@parley.example/demo: \"Hi Alice",
+			"[bob  ] blocks alice@parley.example",
+			"[bob  ] got alice's new message; the blocked one never came",
 			"pong from parley.example", "answers a ping",
 			"[bob  ] sees alice@parley.example/demo offline",
-			"all 15 steps done",
+			"all 17 steps done",
 		}},
-		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "all 15 steps done"}},
+		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "all 17 steps done"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +106,7 @@ func TestStoryOverTCP(t *testing.T) {
 	}
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
-	assert.Contains(t, out.String(), "all 15 steps done")
+	assert.Contains(t, out.String(), "all 17 steps done")
 }
 
 // A -ca file that cannot serve fails the run before anyone connects, and

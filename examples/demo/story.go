@@ -17,6 +17,7 @@ import (
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/presence"
+	"github.com/parleyim/parley/privacy"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -44,6 +45,8 @@ func storySteps() []step {
 		{"bob's client acknowledges alice's message", bobAcknowledges},
 		{"bob types; alice sees that he is composing", bobTypes},
 		{"bob answers in the same thread, to alice's resource", bobAnswers},
+		{"bob blocks alice; her next message does not reach him", bobBlocks},
+		{"bob unblocks alice; her message now arrives", bobUnblocks},
 		{"alice pings the server", pingServer},
 		{"alice pings bob", pingBob},
 		{"alice logs out; bob sees her go offline", aliceLogsOut},
@@ -60,6 +63,7 @@ type actor struct {
 	messages chan *im.Message
 	im       *im.Manager
 	roster   *roster.Roster
+	privacy  *privacy.Manager
 	pushes   chan roster.Item
 	presence *presence.Manager
 	events   chan presence.Event // what the broadcast callback saw of contacts
@@ -86,6 +90,11 @@ func (st *story) login(ctx context.Context, who *actor) error {
 	who.events = make(chan presence.Event, 64)
 	mux := session.NewMux()
 	who.roster = roster.Handle(mux)
+	// Privacy before presence: it takes the server's blocking pushes.
+	who.privacy = privacy.Handle(mux)
+	who.privacy.HandleBlockingPush(func(_ context.Context, _ *session.Session, b privacy.Blocking) {
+		st.out.event(who.name, "blocking push: %s %v", b.Command, b.JIDs)
+	})
 	who.roster.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
 		select {
 		case who.pushes <- it:
@@ -207,6 +216,47 @@ func bobAnswers(ctx context.Context, st *story) error {
 	if want := st.alice.im.Conversation(st.bob.addr).Thread(); got.Message.Thread.ID != want {
 		return fmt.Errorf("alice got the answer in thread %q, want %q", got.Message.Thread.ID, want)
 	}
+	return nil
+}
+
+// blockedBody is what alice writes while bob blocks her.
+const blockedBody = "Bob? Are you ignoring me?"
+
+// bobBlocks has bob block alice (XEP-0191 when the server has it, else his
+// default privacy list), then has alice write to him. Whether the server
+// answers her with an error (ejabberd and xmpptest do, Prosody drops the
+// message) the message must never reach bob: the next step shows it.
+func bobBlocks(ctx context.Context, st *story) error {
+	st.out.event(st.bob.name, "blocks %s", st.alice.addr.Bare())
+	if err := privacy.BlockContact(ctx, st.bob.sess, st.alice.addr.Bare()); err != nil {
+		return fmt.Errorf("bob could not block alice: %w", err)
+	}
+	_, err := st.send(ctx, st.alice, st.bob, blockedBody)
+	return err
+}
+
+// bobUnblocks has bob unblock alice and waits for her next message: it
+// arrives, and the one she sent while blocked never did before it.
+func bobUnblocks(ctx context.Context, st *story) error {
+	st.out.event(st.bob.name, "unblocks %s", st.alice.addr.Bare())
+	if err := privacy.UnblockContact(ctx, st.bob.sess, st.alice.addr.Bare()); err != nil {
+		return fmt.Errorf("bob could not unblock alice: %w", err)
+	}
+	const body = "There you are again."
+	if _, err := st.send(ctx, st.alice, st.bob, body); err != nil {
+		return err
+	}
+	var leaked bool
+	if _, err := st.wait(ctx, st.bob, "alice's message after the unblock", func(m *im.Message) bool {
+		leaked = leaked || m.Body == blockedBody
+		return m.Body == body
+	}); err != nil {
+		return err
+	}
+	if leaked {
+		return errors.New("bob received the message alice sent while he blocked her")
+	}
+	st.out.event(st.bob.name, "got alice's new message; the blocked one never came")
 	return nil
 }
 
