@@ -231,8 +231,16 @@ func bobBlocks(ctx context.Context, st *story) error {
 	if err := privacy.BlockContact(ctx, st.bob.sess, st.alice.addr.Bare()); err != nil {
 		return fmt.Errorf("bob could not block alice: %w", err)
 	}
-	_, err := st.send(ctx, st.alice, st.bob, blockedBody)
-	return err
+	if _, err := st.send(ctx, st.alice, st.bob, blockedBody); err != nil {
+		return err
+	}
+	// A ping on alice's stream returns once the server has routed what she
+	// sent before it: the message met the block, and unblocking next cannot
+	// overtake it.
+	if _, err := ping.Send(ctx, st.alice.sess, st.alice.addr.Domain()); err != nil {
+		return fmt.Errorf("alice's ping after her message: %w", err)
+	}
+	return nil
 }
 
 // bobUnblocks has bob unblock alice and waits for her next message: it
