@@ -39,7 +39,7 @@ func ParseInfo(r *stanza.Raw) (*Info, error) {
 		return nil, err
 	}
 	info := &Info{Node: attrValue(start, "node")}
-	err = eachChild(tr, func(child xml.StartElement) error {
+	err = xmlenc.EachChild(tr, func(child xml.StartElement) error {
 		switch child.Name {
 		case xml.Name{Space: NSInfo, Local: "identity"}:
 			id := Identity{
@@ -52,14 +52,14 @@ func ParseInfo(r *stanza.Raw) (*Info, error) {
 				return malformed("identity without category or type")
 			}
 			info.Identities = append(info.Identities, id)
-			return skip(tr)
+			return xmlstream.Skip(tr)
 		case xml.Name{Space: NSInfo, Local: "feature"}:
 			v := attrValue(child, "var")
 			if v == "" {
 				return malformed("feature without var")
 			}
 			info.Features = append(info.Features, v)
-			return skip(tr)
+			return xmlstream.Skip(tr)
 		case xml.Name{Space: form.NS, Local: "x"}:
 			f, err := form.Read(tr, child)
 			if err != nil {
@@ -68,10 +68,10 @@ func ParseInfo(r *stanza.Raw) (*Info, error) {
 			info.Forms = append(info.Forms, f)
 			return nil
 		}
-		return skip(tr)
+		return xmlstream.Skip(tr)
 	})
 	if err != nil {
-		return nil, err
+		return nil, readErr(err)
 	}
 	return info, nil
 }
@@ -92,7 +92,7 @@ func ParseItems(r *stanza.Raw) (*Items, error) {
 		return nil, err
 	}
 	items := &Items{Node: attrValue(start, "node")}
-	err = eachChild(tr, func(child xml.StartElement) error {
+	err = xmlenc.EachChild(tr, func(child xml.StartElement) error {
 		if child.Name == (xml.Name{Space: NSItems, Local: "item"}) {
 			s := attrValue(child, "jid")
 			if s == "" {
@@ -104,10 +104,10 @@ func ParseItems(r *stanza.Raw) (*Items, error) {
 			}
 			items.Items = append(items.Items, Item{JID: j, Node: attrValue(child, "node"), Name: attrValue(child, "name")})
 		}
-		return skip(tr)
+		return xmlstream.Skip(tr)
 	})
 	if err != nil {
-		return nil, err
+		return nil, readErr(err)
 	}
 	return items, nil
 }
@@ -124,32 +124,13 @@ func firstStart(tr xml.TokenReader) (xml.StartElement, error) {
 	return start.Copy(), nil
 }
 
-// eachChild calls fn for each child element of the element whose start was
-// just read, through its end element. fn must consume the child through
-// its end (skip does).
-func eachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return fmt.Errorf("disco: reading element: %w", xmlenc.NoEOF(err))
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := fn(t.Copy()); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			return nil
-		}
+// readErr names an error of reading a query's children for disco; the
+// protocol faults found on the way (ErrMalformed) already carry the name.
+func readErr(err error) error {
+	if errors.Is(err, ErrMalformed) {
+		return err
 	}
-}
-
-// skip reads through the end of the element whose start was just read.
-func skip(tr xml.TokenReader) error {
-	if err := xmlstream.Skip(tr); err != nil {
-		return fmt.Errorf("disco: reading element: %w", xmlenc.NoEOF(err))
-	}
-	return nil
+	return fmt.Errorf("disco: reading element: %w", xmlenc.NoEOF(err))
 }
 
 func attrValue(start xml.StartElement, name string) string {

@@ -46,17 +46,17 @@ func Read(tr xml.TokenReader, start xml.StartElement) (Form, error) {
 	}
 	t, _ := xmlenc.Attr(start, "type")
 	f := Form{Type: Type(t)}
-	err := eachChild(tr, func(child xml.StartElement) error {
+	err := xmlenc.EachChild(tr, func(child xml.StartElement) error {
 		if child.Name.Space != NS {
-			return skip(tr)
+			return xmlstream.Skip(tr)
 		}
 		switch child.Name.Local {
 		case "title":
-			s, err := text(tr)
+			s, err := xmlenc.Text(tr)
 			f.Title = s
 			return err
 		case "instructions":
-			s, err := text(tr)
+			s, err := xmlenc.Text(tr)
 			f.Instructions = append(f.Instructions, s)
 			return err
 		case "field":
@@ -72,20 +72,22 @@ func Read(tr xml.TokenReader, start xml.StartElement) (Form, error) {
 			f.Items = append(f.Items, Item{Fields: fs})
 			return err
 		}
-		return skip(tr)
+		return xmlstream.Skip(tr)
 	})
 	if err != nil {
-		return Form{}, err
+		return Form{}, fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
 	}
 	return f, nil
 }
 
 // readFields reads the <field/> children of a <reported/> or <item/>.
+// It and readField return the errors of reading as they are; Read wraps
+// them.
 func readFields(tr xml.TokenReader) ([]Field, error) {
 	var out []Field
-	err := eachChild(tr, func(child xml.StartElement) error {
+	err := xmlenc.EachChild(tr, func(child xml.StartElement) error {
 		if child.Name != (xml.Name{Space: NS, Local: "field"}) {
-			return skip(tr)
+			return xmlstream.Skip(tr)
 		}
 		fd, err := readField(tr, child)
 		out = append(out, fd)
@@ -97,77 +99,38 @@ func readFields(tr xml.TokenReader) ([]Field, error) {
 // readField reads a <field/> whose start was just read.
 func readField(tr xml.TokenReader, start xml.StartElement) (Field, error) {
 	fd := Field{Var: attr(start, "var"), Type: FieldType(attr(start, "type")), Label: attr(start, "label")}
-	err := eachChild(tr, func(child xml.StartElement) error {
+	err := xmlenc.EachChild(tr, func(child xml.StartElement) error {
 		if child.Name.Space != NS {
-			return skip(tr)
+			return xmlstream.Skip(tr)
 		}
 		switch child.Name.Local {
 		case "value":
-			v, err := text(tr)
+			v, err := xmlenc.Text(tr)
 			fd.Values = append(fd.Values, v)
 			return err
 		case "desc":
-			v, err := text(tr)
+			v, err := xmlenc.Text(tr)
 			fd.Desc = v
 			return err
 		case "required":
 			fd.Required = true
-			return skip(tr)
+			return xmlstream.Skip(tr)
 		case "option":
 			o := Option{Label: attr(child, "label")}
-			err := eachChild(tr, func(c xml.StartElement) error {
+			err := xmlenc.EachChild(tr, func(c xml.StartElement) error {
 				if c.Name != (xml.Name{Space: NS, Local: "value"}) {
-					return skip(tr)
+					return xmlstream.Skip(tr)
 				}
-				v, err := text(tr)
+				v, err := xmlenc.Text(tr)
 				o.Value = v
 				return err
 			})
 			fd.Options = append(fd.Options, o)
 			return err
 		}
-		return skip(tr)
+		return xmlstream.Skip(tr)
 	})
 	return fd, err
-}
-
-// eachChild calls fn for each child element of the element whose start was
-// just read, through its end element. fn consumes the child through its
-// end.
-func eachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return readErr(err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := fn(t.Copy()); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			return nil
-		}
-	}
-}
-
-func skip(tr xml.TokenReader) error {
-	if err := xmlstream.Skip(tr); err != nil {
-		return readErr(err)
-	}
-	return nil
-}
-
-func text(tr xml.TokenReader) (string, error) {
-	s, err := xmlenc.Text(tr)
-	if err != nil {
-		return "", readErr(err)
-	}
-	return s, nil
-}
-
-func readErr(err error) error {
-	return fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
 }
 
 func attr(start xml.StartElement, name string) string {

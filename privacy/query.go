@@ -197,9 +197,9 @@ func readList(tr xml.TokenReader, start xml.StartElement) (List, error) {
 				}
 				continue
 			}
-			it, err := readItem(tr, t)
+			it, err := readItem(tr, t, l.Name)
 			if err != nil {
-				return l, fmt.Errorf("list %q: %w", l.Name, err)
+				return l, err
 			}
 			l.Items = append(l.Items, it)
 		case xml.EndElement:
@@ -208,19 +208,23 @@ func readList(tr xml.TokenReader, start xml.StartElement) (List, error) {
 	}
 }
 
-// readItem reads the <item/> whose start was just read, through its end.
-func readItem(tr xml.TokenReader, start xml.StartElement) (Item, error) {
+// readItem reads the <item/> of the list named list whose start was just
+// read, through its end.
+func readItem(tr xml.TokenReader, start xml.StartElement, list string) (Item, error) {
+	bad := func(format string, args ...any) error {
+		return malformed("list %q: "+format, append([]any{list}, args...)...)
+	}
 	var it Item
 	typ, _ := xmlenc.Attr(start, "type")
 	value, hasValue := xmlenc.Attr(start, "value")
 	action, _ := xmlenc.Attr(start, "action")
 	order, hasOrder := xmlenc.Attr(start, "order")
 	if !hasOrder {
-		return it, malformed("item without order")
+		return it, bad("item without order")
 	}
 	o, err := strconv.ParseUint(order, 10, 32)
 	if err != nil {
-		return it, malformed("item order %q is not an unsigned integer", order)
+		return it, bad("item order %q is not an unsigned integer", order)
 	}
 	it.Order = uint32(o)
 	switch action {
@@ -229,39 +233,39 @@ func readItem(tr xml.TokenReader, start xml.StartElement) (Item, error) {
 	case "deny":
 		it.Action = Deny
 	default:
-		return it, malformed("item %d: action %q is not allow or deny", it.Order, action)
+		return it, bad("item %d: action %q is not allow or deny", it.Order, action)
 	}
 	switch typ {
 	case "":
 		// The fall-through item: a value without a type means nothing.
 	case "jid", "group", "subscription":
 		if !hasValue {
-			return it, malformed("item %d: type %s without a value", it.Order, typ)
+			return it, bad("item %d: type %s without a value", it.Order, typ)
 		}
 		switch typ {
 		case "jid":
 			it.Type = TypeJID
 			j, err := jid.Parse(value)
 			if err != nil {
-				return it, fmt.Errorf("%w: item %d: jid %q: %w", ErrMalformed, it.Order, value, err)
+				return it, fmt.Errorf("%w: list %q: item %d: jid %q: %w", ErrMalformed, list, it.Order, value, err)
 			}
 			value = j.String()
 		case "group":
 			it.Type = TypeGroup
 			if value == "" {
-				return it, malformed("item %d: empty group name", it.Order)
+				return it, bad("item %d: empty group name", it.Order)
 			}
 		default:
 			it.Type = TypeSubscription
 			switch value {
 			case SubscriptionNone, SubscriptionTo, SubscriptionFrom, SubscriptionBoth:
 			default:
-				return it, malformed("item %d: subscription %q is not none, to, from or both", it.Order, value)
+				return it, bad("item %d: subscription %q is not none, to, from or both", it.Order, value)
 			}
 		}
 		it.Value = value
 	default:
-		return it, malformed("item %d: unknown type %q", it.Order, typ)
+		return it, bad("item %d: unknown type %q", it.Order, typ)
 	}
 	for {
 		tok, err := tr.Token()

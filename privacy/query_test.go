@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -141,6 +142,21 @@ func TestParseQuery(t *testing.T) {
 	}
 	_, err := ParseQuery(nil)
 	assert.ErrorIs(t, err, ErrMalformed)
+}
+
+// TestParseQueryItemError checks that a fault in an item reads from the
+// package's name through the list and the item to the fault.
+func TestParseQueryItemError(t *testing.T) {
+	t.Parallel()
+	for xml, want := range map[string]string{
+		`<item action='drop' order='7'/>`:                          `privacy: malformed element: list "l": item 7: action "drop" is not allow or deny`,
+		`<item action='deny' order='x'/>`:                          `privacy: malformed element: list "l": item order "x" is not an unsigned integer`,
+		`<item type='jid' value='a@b@c' action='deny' order='2'/>`: `privacy: malformed element: list "l": item 2: jid "a@b@c": `,
+	} {
+		_, err := ParseQuery(mustRaw(t, `<query xmlns='jabber:iq:privacy'><list name='l'>`+xml+`</list></query>`))
+		require.ErrorIs(t, err, ErrMalformed, xml)
+		assert.True(t, strings.HasPrefix(err.Error(), want), "%s: got %q", xml, err)
+	}
 }
 
 func TestBlockingWriteXML(t *testing.T) {

@@ -119,24 +119,21 @@ func ParseQuery(r *stanza.Raw) (*Query, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	q := &Query{}
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
-		}
-		var child xml.StartElement
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return q, nil
-		case xml.StartElement:
-			child = t.Copy()
-		default:
-			continue
-		}
-		if err := q.readChild(tr, child); err != nil {
-			return nil, err
-		}
+	err := xmlenc.EachChild(tr, func(child xml.StartElement) error {
+		return q.readChild(tr, child)
+	})
+	if err != nil {
+		return nil, malformedRead(err)
 	}
+	return q, nil
+}
+
+// malformedRead wraps ErrMalformed around an error of reading, once.
+func malformedRead(err error) error {
+	if errors.Is(err, ErrMalformed) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
 }
 
 // readChild reads one child of the query whose start was just read,
@@ -177,33 +174,23 @@ func (q *Query) readChild(tr xml.TokenReader, child xml.StartElement) error {
 		}
 	}
 	if err := xmlstream.Skip(tr); err != nil {
-		return fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
+		return malformedRead(err)
 	}
 	return nil
 }
 
 // readOOB reads the <url/> of an out-of-band x element.
 func readOOB(tr xml.TokenReader, url *string) error {
-	for {
-		tok, err := tr.Token()
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
+	err := xmlenc.EachChild(tr, func(child xml.StartElement) error {
+		if child.Name == (xml.Name{Space: ns.OOB, Local: "url"}) && *url == "" {
+			return text(tr, url)
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if t.Name == (xml.Name{Space: ns.OOB, Local: "url"}) && *url == "" {
-				if err := text(tr, url); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := xmlstream.Skip(tr); err != nil {
-				return fmt.Errorf("%w: %w", ErrMalformed, xmlenc.NoEOF(err))
-			}
-		}
+		return xmlstream.Skip(tr)
+	})
+	if err != nil {
+		return malformedRead(err)
 	}
+	return nil
 }
 
 func text(tr xml.TokenReader, dst *string) error {

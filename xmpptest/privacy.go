@@ -4,13 +4,15 @@ import (
 	"cmp"
 	"encoding/xml"
 	"errors"
-	"io"
 	"slices"
-	"strconv"
+	"strings"
+
+	"mellium.im/xmlstream"
 
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/privacy"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/stanza"
 )
@@ -39,6 +41,12 @@ import (
 // mod_privacy_lists and mod_blocklist and on ejabberd 23.01
 // (privacycases_test.go holds the steps and what each server does);
 // where they differ the comment at the rule says which way xmpptest goes.
+//
+// The lists and the blocking payloads are the client package's
+// (privacy.List, privacy.Query, privacy.Blocking), read with its parsers
+// and written by its WriteXML. What those pass over and a server
+// refuses, or answers with another condition, is checked here
+// (privacyChildren, readPrivacySet, readBlockItems).
 
 const (
 	nsPrivacy        = ns.Privacy
@@ -53,22 +61,6 @@ const (
 	maxPrivacyItems = 250
 	maxBlocked      = 1000
 )
-
-// privKind is a set of the stanza kinds an item covers (RFC 3921
-// §10.1: the children of <item/>). The empty set covers everything.
-type privKind uint8
-
-const (
-	privMessage privKind = 1 << iota
-	privIQ
-	privPresenceIn
-	privPresenceOut
-)
-
-var privKindNames = [...]struct {
-	kind privKind
-	name string
-}{{privMessage, "message"}, {privIQ, "iq"}, {privPresenceIn, "presence-in"}, {privPresenceOut, "presence-out"}}
 
 // flow is what a stanza is to the account whose list is checked. Only
 // "all" items (no child) cover flowOtherIn and flowOtherOut: outbound
@@ -85,58 +77,55 @@ const (
 	flowOtherOut
 )
 
-// privItem is one rule of a privacy list.
-type privItem struct {
-	typ   string // "", "jid", "group" or "subscription"
-	value string
-	j     jid.JID             // the value of a jid item
-	sub   roster.Subscription // the value of a subscription item
-	deny  bool
-	order uint32
-	kinds privKind
+// flowKinds is the stanza kind of each flow, as privacy.Kinds.Covers
+// takes it; the other flows have none, so that only an item for every
+// kind covers them.
+var flowKinds = [...]privacy.Kinds{
+	flowMessageIn:   privacy.Message,
+	flowIQIn:        privacy.IQ,
+	flowPresenceIn:  privacy.PresenceIn,
+	flowPresenceOut: privacy.PresenceOut,
+	flowOtherIn:     0,
+	flowOtherOut:    0,
 }
 
-// privList is a privacy list, its items in ascending order.
+// privList is a privacy list as an account keeps it: its items in
+// ascending order, and the JID of each jid item parsed once (jids[i]
+// for Items[i]; the zero JID for the other types).
 type privList struct {
-	name  string
-	items []privItem
+	privacy.List
+	jids []jid.JID
 }
 
-// covers reports whether it applies to a stanza of flow f.
-func (it *privItem) covers(f flow) bool {
-	if it.kinds == 0 {
-		return true
+// newPrivList keeps l, whose items are valid (privacy.ParseQuery
+// checked them), sorted by order.
+func newPrivList(l privacy.List) *privList {
+	pl := &privList{List: privacy.List{Name: l.Name, Items: l.Sorted()}}
+	pl.jids = make([]jid.JID, len(pl.Items))
+	for i, it := range pl.Items {
+		pl.jids[i], _ = it.JID()
 	}
-	switch f {
-	case flowMessageIn:
-		return it.kinds&privMessage != 0
-	case flowIQIn:
-		return it.kinds&privIQ != 0
-	case flowPresenceIn:
-		return it.kinds&privPresenceIn != 0
-	case flowPresenceOut:
-		return it.kinds&privPresenceOut != 0
-	}
-	return false
+	return pl
 }
 
-// matches reports whether it applies to the entity other, whose roster
-// item (found says whether there is one) gives its groups and
-// subscription.
-func (it *privItem) matches(other jid.JID, e *roster.Item, found bool) bool {
-	switch it.typ {
-	case "jid":
-		return jidMatches(it.j, other)
-	case "group":
-		return found && slices.Contains(e.Groups, it.value)
-	case "subscription":
+// matches reports whether the item i of l applies to the entity other,
+// whose roster item (found says whether there is one) gives its groups
+// and subscription.
+func (l *privList) matches(i int, other jid.JID, e *roster.Item, found bool) bool {
+	it := &l.Items[i]
+	switch it.Type {
+	case privacy.TypeJID:
+		return jidMatches(l.jids[i], other)
+	case privacy.TypeGroup:
+		return found && slices.Contains(e.Groups, it.Value)
+	case privacy.TypeSubscription:
 		// An entity not in the roster has subscription none (RFC 3921
 		// §10.1), as both servers take it.
 		sub := roster.SubscriptionNone
 		if found {
 			sub = e.Subscription
 		}
-		return sub == it.sub
+		return sub.String() == it.Value
 	}
 	return true // the fall-through item
 }
@@ -167,17 +156,18 @@ func jidMatches(pat, j jid.JID) bool {
 func (l *privList) denies(b *rosterBook, other jid.JID, f flow) bool {
 	var e rosterEntry
 	found, looked := false, false
-	for i := range l.items {
-		it := &l.items[i]
-		if !it.covers(f) {
+	kind := flowKinds[f]
+	for i := range l.Items {
+		it := &l.Items[i]
+		if !it.Kinds.Covers(kind) {
 			continue
 		}
-		if !looked && (it.typ == "group" || it.typ == "subscription") {
+		if !looked && (it.Type == privacy.TypeGroup || it.Type == privacy.TypeSubscription) {
 			e, found = b.items[other.Bare()]
 			looked = true
 		}
-		if it.matches(other, &e.item, found) {
-			return it.deny
+		if l.matches(i, other, &e.item, found) {
+			return it.Action == privacy.Deny
 		}
 	}
 	return false
@@ -332,138 +322,75 @@ func ownAccount(c *conn, to jid.JID) error {
 	return nil
 }
 
-// privChild is one child of a jabber:iq:privacy query.
-type privChild struct {
-	local   string // active, default or list
-	name    string
-	hasName bool
-	items   []privItem
-}
-
 func badRequest(text string) *stanza.Error { return stanza.NewError(stanza.BadRequest, text) }
 
-// readPrivacyQuery reads the children of a jabber:iq:privacy query and
-// checks every item (RFC 3921 §10.1 and the schema): bad-request for
-// anything malformed.
-func readPrivacyQuery(raw *stanza.Raw) ([]privChild, *stanza.Error) {
+// privacyChildren returns the child elements of a jabber:iq:privacy
+// query, after checking what privacy.ParseQuery passes over and a server
+// refuses with bad-request: a child other than <active/>, <default/> and
+// <list/>, a child of <active/> or <default/>, and a child of a list
+// other than <item/> (Prosody reads every child of a list as an item:
+// a list with an unknown child is no removal). A list of more than
+// maxPrivacyItems items is refused with resource-constraint.
+func privacyChildren(raw *stanza.Raw) ([]xml.StartElement, *stanza.Error) {
 	tr := raw.TokenReader()
-	var out []privChild
-	depth := 0
-	var cur *privChild
-	var item *privItem
-	orders := map[uint32]bool{}
-	for {
-		tok, err := tr.Token()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, badRequest("unreadable query")
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			switch depth {
-			case 2:
-				if t.Name.Space != nsPrivacy || (t.Name.Local != "active" && t.Name.Local != "default" && t.Name.Local != "list") {
-					return nil, badRequest("unknown element <" + t.Name.Local + "/>")
-				}
-				out = append(out, privChild{local: t.Name.Local})
-				cur = &out[len(out)-1]
-				cur.name, cur.hasName = xmlenc.Attr(t, "name")
-				clear(orders)
-			case 3:
-				if cur.local != "list" || t.Name.Space != nsPrivacy || t.Name.Local != "item" {
-					return nil, badRequest("unexpected <" + t.Name.Local + "/>")
-				}
-				if len(cur.items) >= maxPrivacyItems {
-					return nil, stanza.NewError(stanza.ResourceConstraint, "too many items in one list")
-				}
-				it, serr := readPrivItem(t)
-				if serr != nil {
-					return nil, serr
-				}
-				if orders[it.order] {
-					return nil, badRequest("two items have the order " + strconv.FormatUint(uint64(it.order), 10))
-				}
-				orders[it.order] = true
-				cur.items = append(cur.items, it)
-				item = &cur.items[len(cur.items)-1]
-			case 4:
-				k := privKind(0)
-				for _, kn := range privKindNames {
-					if t.Name.Space == nsPrivacy && t.Name.Local == kn.name {
-						k = kn.kind
-					}
-				}
-				if k == 0 {
-					return nil, badRequest("unknown stanza kind <" + t.Name.Local + "/>")
-				}
-				item.kinds |= k
-			default:
-				if depth > 4 {
-					return nil, badRequest("unexpected element")
-				}
-			}
-		case xml.EndElement:
-			depth--
-		}
+	if _, err := xmlenc.Start(tr); err != nil {
+		return nil, badRequest("unreadable query")
 	}
+	var out []xml.StartElement
+	var serr *stanza.Error
+	err := xmlenc.EachChild(tr, func(child xml.StartElement) error {
+		if child.Name.Space != nsPrivacy || (child.Name.Local != "active" && child.Name.Local != "default" && child.Name.Local != "list") {
+			serr = badRequest("unknown element <" + child.Name.Local + "/>")
+			return serr
+		}
+		out = append(out, child)
+		items := 0
+		return xmlenc.EachChild(tr, func(c xml.StartElement) error {
+			if child.Name.Local != "list" || c.Name.Space != nsPrivacy || c.Name.Local != "item" {
+				serr = badRequest("unexpected <" + c.Name.Local + "/>")
+				return serr
+			}
+			if items++; items > maxPrivacyItems {
+				serr = stanza.NewError(stanza.ResourceConstraint, "too many items in one list")
+				return serr
+			}
+			return xmlstream.Skip(tr)
+		})
+	})
+	if serr != nil {
+		return nil, serr
+	}
+	if err != nil {
+		return nil, badRequest("unreadable query")
+	}
+	return out, nil
 }
 
-// readPrivItem reads the attributes of an <item/>.
-func readPrivItem(t xml.StartElement) (privItem, *stanza.Error) {
-	var it privItem
-	action, _ := xmlenc.Attr(t, "action")
-	switch action {
-	case "allow":
-	case "deny":
-		it.deny = true
-	default:
-		return it, badRequest("action is allow or deny")
+// privacyLists reads the lists of a query that privacyChildren accepted
+// and checks every item (RFC 3921 §10.1: privacy.ParseQuery) and the
+// orders of each list (List.Validate): bad-request for anything
+// malformed, with the fault as the text.
+func privacyLists(raw *stanza.Raw) ([]privacy.List, *stanza.Error) {
+	q, err := privacy.ParseQuery(raw)
+	if err != nil {
+		return nil, privacyFault(err, privacy.ErrMalformed)
 	}
-	order, ok := xmlenc.Attr(t, "order")
-	n, err := strconv.ParseUint(order, 10, 32)
-	if !ok || err != nil {
-		return it, badRequest("order is a non-negative integer")
+	for _, l := range q.Lists {
+		if err := l.Validate(); err != nil {
+			return nil, privacyFault(err, privacy.ErrInvalid)
+		}
 	}
-	it.order = uint32(n)
-	it.typ, _ = xmlenc.Attr(t, "type")
-	value, hasValue := xmlenc.Attr(t, "value")
-	switch it.typ {
-	case "":
-		if hasValue {
-			return it, badRequest("a fall-through item has no value")
-		}
-	case "jid":
-		j, err := jid.Parse(value)
-		if err != nil {
-			return it, badRequest("value is not a JID")
-		}
-		it.j, it.value = j, j.String()
-	case "group":
-		if value == "" {
-			return it, badRequest("a group item names a group")
-		}
-		it.value = value
-	case "subscription":
-		switch value {
-		case "none":
-			it.sub = roster.SubscriptionNone
-		case "to":
-			it.sub = roster.SubscriptionTo
-		case "from":
-			it.sub = roster.SubscriptionFrom
-		case "both":
-			it.sub = roster.SubscriptionBoth
-		default:
-			return it, badRequest("subscription is none, to, from or both")
-		}
-		it.value = value
-	default:
-		return it, badRequest("type is jid, group or subscription")
+	return q.Lists, nil
+}
+
+// privacyFault is the bad-request for an error of the privacy package
+// that wraps sentinel, the fault after the sentinel's words as its text
+// (`list "l": item 1: action "block" is not allow or deny`).
+func privacyFault(err, sentinel error) *stanza.Error {
+	if !errors.Is(err, sentinel) {
+		return badRequest("unreadable query")
 	}
-	return it, nil
+	return badRequest(strings.TrimPrefix(err.Error(), sentinel.Error()+": "))
 }
 
 // privacyGet answers a get: the names of the lists with the active and
@@ -473,9 +400,28 @@ func (s *Server) privacyGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 		return nil, err
 	}
 	raw, _ := iq.Raw()
-	children, serr := readPrivacyQuery(raw)
+	children, serr := privacyChildren(raw)
 	if serr != nil {
 		return nil, serr
+	}
+	var name string
+	switch {
+	case len(children) == 0:
+	case len(children) == 1 && children[0].Name.Local == "list":
+		var ok bool
+		if name, ok = xmlenc.Attr(children[0], "name"); ok && name == "" {
+			// No list has an empty name.
+			return nil, stanza.NewError(stanza.ItemNotFound, "no such list")
+		}
+		if !ok {
+			return nil, badRequest("a get asks for all names or for one list")
+		}
+		if _, serr := privacyLists(raw); serr != nil {
+			return nil, serr
+		}
+	default:
+		// One list at a time (RFC 3921 §10.3).
+		return nil, badRequest("a get asks for all names or for one list")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -483,30 +429,18 @@ func (s *Server) privacyGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 	if a == nil {
 		return nil, stanza.ItemNotFound
 	}
-	b := []byte("<query xmlns='" + nsPrivacy + "'>")
-	switch {
-	case len(children) == 0:
-		if c.activeList != "" {
-			b = appendNamed(b, "active", c.activeList)
-		}
-		if a.defaultList != "" {
-			b = appendNamed(b, "default", a.defaultList)
-		}
-		for _, name := range sortedNames(a.privacy) {
-			b = appendNamed(b, "list", name)
-		}
-	case len(children) == 1 && children[0].local == "list" && children[0].hasName:
-		l := a.privacy[children[0].name]
+	if name != "" {
+		l := a.privacy[name]
 		if l == nil {
 			return nil, stanza.NewError(stanza.ItemNotFound, "no such list")
 		}
-		b = appendList(b, l)
-	default:
-		// One list at a time (RFC 3921 §10.3).
-		return nil, badRequest("a get asks for all names or for one list")
+		return &privacy.Query{Lists: []privacy.List{l.List.Clone()}}, nil
 	}
-	b = append(b, "</query>"...)
-	return stanza.ParseRaw(b)
+	q := &privacy.Query{Active: c.activeList, HasActive: c.activeList != "", Default: a.defaultList, HasDefault: a.defaultList != ""}
+	for _, name := range sortedNames(a.privacy) {
+		q.Lists = append(q.Lists, privacy.List{Name: name})
+	}
+	return q, nil
 }
 
 func sortedNames(m map[string]*privList) []string {
@@ -516,52 +450,6 @@ func sortedNames(m map[string]*privList) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-func appendNamed(b []byte, local, name string) []byte {
-	b = append(b, "<"+local+" name='"...)
-	b = xmlenc.AppendEscaped(b, name)
-	return append(b, "'/>"...)
-}
-
-// appendList writes l with its items, in order.
-func appendList(b []byte, l *privList) []byte {
-	b = append(b, "<list name='"...)
-	b = xmlenc.AppendEscaped(b, l.name)
-	b = append(b, "'>"...)
-	for _, it := range l.items {
-		b = append(b, "<item"...)
-		if it.typ != "" {
-			b = append(b, " type='"+it.typ+"' value='"...)
-			b = xmlenc.AppendEscaped(b, it.value)
-			b = append(b, '\'')
-		}
-		if it.deny {
-			b = append(b, " action='deny'"...)
-		} else {
-			b = append(b, " action='allow'"...)
-		}
-		b = append(b, " order='"...)
-		b = strconv.AppendUint(b, uint64(it.order), 10)
-		b = append(b, '\'')
-		if it.kinds == 0 {
-			b = append(b, "/>"...)
-			continue
-		}
-		b = append(b, '>')
-		for _, kn := range privKindNames {
-			if it.kinds&kn.kind != 0 {
-				b = append(b, "<"+kn.name+"/>"...)
-			}
-		}
-		b = append(b, "</item>"...)
-	}
-	return append(b, "</list>"...)
-}
-
-// sortItems puts items in ascending order (RFC 3921 §10.2 rule 5).
-func sortItems(items []privItem) {
-	slices.SortFunc(items, func(x, y privItem) int { return cmp.Compare(x.order, y.order) })
 }
 
 // appliesElsewhere reports whether the list name applies to a resource
@@ -590,6 +478,30 @@ func defaultInUse(a *account, c *conn) bool {
 	return false
 }
 
+// readPrivacySet reads the query of a set: its one child (RFC 3921
+// §10.1), and for a <list/> the list, named and checked.
+func readPrivacySet(raw *stanza.Raw) (xml.StartElement, privacy.List, *stanza.Error) {
+	children, serr := privacyChildren(raw)
+	if serr != nil {
+		return xml.StartElement{}, privacy.List{}, serr
+	}
+	if len(children) != 1 {
+		return xml.StartElement{}, privacy.List{}, badRequest("a set carries exactly one of <active/>, <default/> and <list/> (RFC 3921 §10.1)")
+	}
+	ch := children[0]
+	if ch.Name.Local != "list" {
+		return ch, privacy.List{}, nil
+	}
+	if name, _ := xmlenc.Attr(ch, "name"); name == "" {
+		return ch, privacy.List{}, badRequest("a list has a name")
+	}
+	lists, serr := privacyLists(raw)
+	if serr != nil {
+		return ch, privacy.List{}, serr
+	}
+	return ch, lists[0], nil
+}
+
 // privacySet handles a set: exactly one child (RFC 3921 §10.1) that sets
 // or declines the active or the default list, or creates, replaces or
 // (with no items) removes a list.
@@ -598,14 +510,11 @@ func (s *Server) privacySet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 		return nil, err
 	}
 	raw, _ := iq.Raw()
-	children, serr := readPrivacyQuery(raw)
+	ch, l, serr := readPrivacySet(raw)
 	if serr != nil {
 		return nil, serr
 	}
-	if len(children) != 1 {
-		return nil, badRequest("a set carries exactly one of <active/>, <default/> and <list/> (RFC 3921 §10.1)")
-	}
-	ch := children[0]
+	name, hasName := xmlenc.Attr(ch, "name")
 	o := &outbox{s: s, sender: c}
 	s.mu.Lock()
 	defer func() {
@@ -616,9 +525,9 @@ func (s *Server) privacySet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 	if a == nil {
 		return nil, stanza.ItemNotFound
 	}
-	switch ch.local {
+	switch ch.Name.Local {
 	case "active":
-		if ch.hasName && a.privacy[ch.name] == nil {
+		if hasName && a.privacy[name] == nil {
 			return nil, stanza.NewError(stanza.ItemNotFound, "no such list")
 		}
 		// §10.4: applied before the result is sent; it lasts as long
@@ -627,39 +536,36 @@ func (s *Server) privacySet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 		// presence-in, to it on presence-out); neither Prosody nor
 		// ejabberd sends any (the presence-in and presence-out cases),
 		// and neither does xmpptest.
-		c.activeList = ch.name
+		c.activeList = name
 		return nil, nil
 	case "default":
-		if ch.hasName && a.privacy[ch.name] == nil {
+		if hasName && a.privacy[name] == nil {
 			return nil, stanza.NewError(stanza.ItemNotFound, "no such list")
 		}
 		// §10.5: the default list may not change while it applies to
 		// another resource (one without an active list). Prosody
 		// refuses as soon as another resource has no active list, also
 		// when there is no default list yet; xmpptest follows the RFC.
-		if a.defaultList != "" && a.defaultList != ch.name && defaultInUse(a, c) {
+		if a.defaultList != "" && a.defaultList != name && defaultInUse(a, c) {
 			return nil, stanza.NewError(stanza.Conflict, "the default list applies to another resource")
 		}
-		a.defaultList = ch.name
+		a.defaultList = name
 		return nil, nil
 	}
-	if !ch.hasName || ch.name == "" {
-		return nil, badRequest("a list has a name")
-	}
-	if len(ch.items) == 0 {
+	if len(l.Items) == 0 {
 		// §10.7: removal.
-		if a.privacy[ch.name] == nil {
+		if a.privacy[name] == nil {
 			// Prosody answers bad-request; the RFC item-not-found.
 			return nil, stanza.NewError(stanza.ItemNotFound, "no such list")
 		}
-		if appliesElsewhere(a, c, ch.name) {
+		if appliesElsewhere(a, c, name) {
 			return nil, stanza.NewError(stanza.Conflict, "the list applies to another resource")
 		}
-		delete(a.privacy, ch.name)
-		if a.defaultList == ch.name {
+		delete(a.privacy, name)
+		if a.defaultList == name {
 			a.defaultList = ""
 		}
-		if c.activeList == ch.name {
+		if c.activeList == name {
 			c.activeList = ""
 		}
 		// No push: a removal changes no rule that applies (RFC 3921
@@ -667,26 +573,19 @@ func (s *Server) privacySet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload,
 		// pushes one.
 		return nil, nil
 	}
-	{
-		if a.privacy[ch.name] == nil && len(a.privacy) >= maxPrivacyLists {
-			return nil, stanza.NewError(stanza.ResourceConstraint, "too many privacy lists")
-		}
-		items := ch.items
-		sortItems(items)
-		if a.privacy == nil {
-			a.privacy = map[string]*privList{}
-		}
-		// §10.6: a list in use may be edited; what applies it sees
-		// the new definition at once.
-		a.privacy[ch.name] = &privList{name: ch.name, items: items}
+	if a.privacy[name] == nil && len(a.privacy) >= maxPrivacyLists {
+		return nil, stanza.NewError(stanza.ResourceConstraint, "too many privacy lists")
 	}
+	if a.privacy == nil {
+		a.privacy = map[string]*privList{}
+	}
+	// §10.6: a list in use may be edited; what applies it sees the new
+	// definition at once.
+	a.privacy[name] = newPrivList(l)
 	// §10.6: a push naming the list to every connected resource (as
 	// both servers do, the sender too, after its result).
 	for _, rc := range sortedResources(a) {
-		q, err := stanza.ParseRaw(append(appendNamed([]byte("<query xmlns='"+nsPrivacy+"'>"), "list", ch.name), "</query>"...))
-		if err != nil {
-			return nil, err
-		}
+		q := &privacy.Query{Lists: []privacy.List{{Name: name}}}
 		o.send(rc, &stanza.IQ{Header: stanza.Header{ID: newID(), To: rc.addr}, Type: stanza.IQSet, Payload: q})
 	}
 	return nil, nil
@@ -720,66 +619,34 @@ func (s *Server) blocklistGet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payloa
 	// Pushes of later changes wait behind this result, which they
 	// update.
 	c.holdQueue()
-	return stanza.ParseRaw(appendBlockItems(nil, "blocklist", a.blocked))
+	return &privacy.Blocking{Command: privacy.CommandBlocklist, JIDs: slices.Clone(a.blocked)}, nil
 }
 
-// appendBlockItems writes <local xmlns='urn:xmpp:blocking'> with an item
-// for each of js.
-func appendBlockItems(b []byte, local string, js []jid.JID) []byte {
-	b = append(b, "<"+local+" xmlns='"+nsBlocking+"'"...)
-	if len(js) == 0 {
-		return append(b, "/>"...)
+// readBlockItems reads the JIDs of the items of a block or unblock
+// (privacy.ParseBlocking), each once, in the order given: jid-malformed
+// for an item whose jid is missing or is no JID (as Prosody), and
+// resource-constraint past maxBlocked JIDs. Other children are passed
+// over, as Prosody does.
+func readBlockItems(raw *stanza.Raw) (*privacy.Blocking, *stanza.Error) {
+	b, err := privacy.ParseBlocking(raw)
+	switch {
+	case errors.Is(err, privacy.ErrMalformed):
+		return nil, stanza.NewError(stanza.JIDMalformed, "an item's jid is not a JID")
+	case err != nil:
+		return nil, badRequest("unreadable request")
 	}
-	b = append(b, '>')
-	for _, j := range js {
-		b = append(b, "<item jid='"...)
-		b = xmlenc.AppendEscaped(b, j.String())
-		b = append(b, "'/>"...)
+	unique := b.JIDs[:0]
+	for _, j := range b.JIDs {
+		if slices.Contains(unique, j) {
+			continue
+		}
+		if len(unique) >= maxBlocked {
+			return nil, stanza.NewError(stanza.ResourceConstraint, "too many items")
+		}
+		unique = append(unique, j)
 	}
-	return append(b, "</"+local+">"...)
-}
-
-// readBlockItems reads the JIDs of the items of a block or unblock,
-// each once, in the order given.
-func readBlockItems(raw *stanza.Raw) ([]jid.JID, *stanza.Error) {
-	tr := raw.TokenReader()
-	var out []jid.JID
-	depth := 0
-	for {
-		tok, err := tr.Token()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, badRequest("unreadable request")
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth != 2 {
-				if depth > 2 {
-					return nil, badRequest("unexpected element")
-				}
-				continue
-			}
-			if t.Name.Space != nsBlocking || t.Name.Local != "item" {
-				return nil, badRequest("unexpected <" + t.Name.Local + "/>")
-			}
-			v, _ := xmlenc.Attr(t, "jid")
-			j, err := jid.Parse(v)
-			if err != nil {
-				return nil, stanza.NewError(stanza.JIDMalformed, "an item's jid is not a JID")
-			}
-			if !slices.Contains(out, j) {
-				if len(out) >= maxBlocked {
-					return nil, stanza.NewError(stanza.ResourceConstraint, "too many items")
-				}
-				out = append(out, j)
-			}
-		case xml.EndElement:
-			depth--
-		}
-	}
+	b.JIDs = unique
+	return b, nil
 }
 
 // blockSet handles block, unblock and unblock-all (XEP-0191 §3.3–3.5):
@@ -793,11 +660,11 @@ func (s *Server) blockSet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, e
 		return nil, err
 	}
 	raw, _ := iq.Raw()
-	block := raw.Name().Local == "block"
-	items, serr := readBlockItems(raw)
+	req, serr := readBlockItems(raw)
 	if serr != nil {
 		return nil, serr
 	}
+	block, items := req.Command == privacy.CommandBlock, req.JIDs
 	if block && len(items) == 0 {
 		return nil, badRequest("a block names at least one JID (XEP-0191 §3.3)")
 	}
@@ -843,10 +710,7 @@ func (s *Server) blockSet(c *conn, iq *stanza.IQ, to jid.JID) (stanza.Payload, e
 		if !rc.blocklistInterested {
 			continue
 		}
-		p, err := stanza.ParseRaw(appendBlockItems(nil, raw.Name().Local, items))
-		if err != nil {
-			return nil, err
-		}
+		p := &privacy.Blocking{Command: req.Command, JIDs: items}
 		o.send(rc, &stanza.IQ{Header: stanza.Header{ID: newID(), To: rc.addr}, Type: stanza.IQSet, Payload: p})
 	}
 	return nil, nil

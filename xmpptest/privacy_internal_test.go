@@ -1,6 +1,7 @@
 package xmpptest
 
 import (
+	"encoding/xml"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/privacy"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/stanza"
 )
@@ -43,12 +45,9 @@ func parseList(t *testing.T, items ...string) *privList {
 	t.Helper()
 	raw, err := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:privacy'><list name='l'>" + strings.Join(items, "") + "</list></query>"))
 	require.NoError(t, err)
-	ch, serr := readPrivacyQuery(raw)
+	_, l, serr := readPrivacySet(raw)
 	require.Nil(t, serr)
-	require.Len(t, ch, 1)
-	l := &privList{name: "l", items: ch[0].items}
-	sortItems(l.items)
-	return l
+	return newPrivList(l)
 }
 
 // TestListDenies checks order, allow and deny, the kinds an item covers
@@ -110,31 +109,61 @@ func TestListDenies(t *testing.T) {
 	}
 }
 
-// TestReadPrivacyQueryErrors checks what a set is refused for.
-func TestReadPrivacyQueryErrors(t *testing.T) {
-	for _, q := range []string{
-		"<list name='l'><item action='deny'/></list>",
-		"<list name='l'><item action='deny' order='x'/></list>",
-		"<list name='l'><item action='deny' order='4294967296'/></list>",
-		"<list name='l'><item action='maybe' order='1'/></list>",
-		"<list name='l'><item order='1'/></list>",
-		"<list name='l'><item action='deny' order='1'/><item action='allow' order='1'/></list>",
-		"<list name='l'><item type='jid' value='a@b@c' action='deny' order='1'/></list>",
-		"<list name='l'><item type='group' action='deny' order='1'/></list>",
-		"<list name='l'><item type='subscription' value='remove' action='deny' order='1'/></list>",
-		"<list name='l'><item type='colour' value='red' action='deny' order='1'/></list>",
-		"<list name='l'><item value='x' action='deny' order='1'/></list>",
-		"<list name='l'><item action='deny' order='1'><sms/></item></list>",
-		"<list name='l'><item action='deny' order='1'><message><x/></message></item></list>",
-		"<list name='l'><foo/></list>",
-		"<bogus/>",
-		"<active><list name='x'/></active>",
+// TestReadPrivacySetErrors checks what a set is refused for, and what
+// it lets through.
+func TestReadPrivacySetErrors(t *testing.T) {
+	for _, tt := range []struct {
+		q    string
+		text string // what the error's text holds
+	}{
+		{"<list name='l'><item action='deny'/></list>", "without order"},
+		{"<list name='l'><item action='deny' order='x'/></list>", "not an unsigned integer"},
+		{"<list name='l'><item action='deny' order='-1'/></list>", "not an unsigned integer"},
+		{"<list name='l'><item action='deny' order='4294967296'/></list>", "not an unsigned integer"},
+		{"<list name='l'><item action='maybe' order='1'/></list>", "not allow or deny"},
+		{"<list name='l'><item order='1'/></list>", "not allow or deny"},
+		{"<list name='l'><item action='deny' order='1'/><item action='allow' order='1'/></list>", "order 1 twice"},
+		{"<list name='l'><item type='jid' value='a@b@c' action='deny' order='1'/></list>", "jid"},
+		{"<list name='l'><item type='jid' action='deny' order='1'/></list>", "without a value"},
+		{"<list name='l'><item type='group' action='deny' order='1'/></list>", "without a value"},
+		{"<list name='l'><item type='group' value='' action='deny' order='1'/></list>", "empty group"},
+		{"<list name='l'><item type='subscription' value='remove' action='deny' order='1'/></list>", "not none, to, from or both"},
+		{"<list name='l'><item type='colour' value='red' action='deny' order='1'/></list>", "unknown type"},
+		{"<list name='l'><foo/></list>", "unexpected <foo/>"},
+		{"<list name='l'><item xmlns='urn:other' action='deny' order='1'/></list>", "unexpected <item/>"},
+		{"<list><item action='deny' order='1'/></list>", "a list has a name"},
+		{"<list name=''/>", "a list has a name"},
+		{"<bogus/>", "unknown element <bogus/>"},
+		{"<active><list name='x'/></active>", "unexpected <list/>"},
+		{"", "exactly one"},
+		{"<active/><active/>", "exactly one"},
+		{"<active name='l'/><list name='l'/>", "exactly one"},
 	} {
-		raw, err := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:privacy'>" + q + "</query>"))
+		raw, err := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:privacy'>" + tt.q + "</query>"))
 		require.NoError(t, err)
-		_, serr := readPrivacyQuery(raw)
-		if assert.NotNil(t, serr, q) {
-			assert.Equal(t, stanza.BadRequest, serr.Condition, q)
+		_, _, serr := readPrivacySet(raw)
+		if assert.NotNil(t, serr, tt.q) {
+			assert.Equal(t, stanza.BadRequest, serr.Condition, tt.q)
+			assert.Contains(t, serr.Text, tt.text, tt.q)
+			assert.NotContains(t, serr.Text, "privacy:", "the client package's prefix is cut")
+		}
+	}
+	// Passed over, as Prosody and ejabberd do: stanza kinds they do not
+	// know, elements inside a kind, and a value without a type.
+	for _, tt := range []struct {
+		q     string
+		kinds privacy.Kinds
+	}{
+		{"<list name='l'><item action='deny' order='1'><sms/></item></list>", 0},
+		{"<list name='l'><item action='deny' order='1'><message><x/></message></item></list>", privacy.Message},
+		{"<list name='l'><item action='deny' order='1'><iq xmlns='urn:other'/></item></list>", 0},
+		{"<list name='l'><item value='x' action='deny' order='1'/></list>", 0},
+	} {
+		raw, err := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:privacy'>" + tt.q + "</query>"))
+		require.NoError(t, err)
+		_, l, serr := readPrivacySet(raw)
+		if assert.Nil(t, serr, tt.q) {
+			assert.Equal(t, []privacy.Item{{Action: privacy.Deny, Order: 1, Kinds: tt.kinds}}, l.Items, tt.q)
 		}
 	}
 	var b strings.Builder
@@ -143,13 +172,14 @@ func TestReadPrivacyQueryErrors(t *testing.T) {
 	}
 	raw, err := stanza.ParseRaw([]byte("<query xmlns='jabber:iq:privacy'><list name='l'>" + b.String() + "</list></query>"))
 	require.NoError(t, err)
-	_, serr := readPrivacyQuery(raw)
+	_, _, serr := readPrivacySet(raw)
 	require.NotNil(t, serr)
 	assert.Equal(t, stanza.ResourceConstraint, serr.Condition)
 }
 
 // FuzzPrivacyQuery feeds arbitrary privacy queries to the reader of a
-// set. It must not panic, and a list it accepts must be written back
+// set. It must not panic, it refuses with bad-request or
+// resource-constraint only, and a list it accepts must be written back
 // (as a get answers it) into a query that reads back the same.
 func FuzzPrivacyQuery(f *testing.F) {
 	for _, seed := range []string{
@@ -159,40 +189,59 @@ func FuzzPrivacyQuery(f *testing.F) {
 		"<query xmlns='jabber:iq:privacy'><active name='x'/><default/></query>",
 		"<query xmlns='jabber:iq:privacy'><list name='l'/></query>",
 		"<query xmlns='jabber:iq:privacy'><list name='l'><item type='jid' value='D' action='allow' order='7'><message xmlns='urn:other'/></item></list></query>",
+		"<query xmlns='jabber:iq:privacy'><list name='l'><item action='deny' order='2'/><item action='deny' order='1'><sms/></item></list></query>",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		raw, err := stanza.ParseRaw(data)
-		if err != nil {
+		if err != nil || raw.Name() != (xml.Name{Space: nsPrivacy, Local: "query"}) {
 			return
 		}
-		ch, serr := readPrivacyQuery(raw)
-		if serr != nil || len(ch) != 1 || ch[0].local != "list" || len(ch[0].items) == 0 {
+		ch, l, serr := readPrivacySet(raw)
+		if serr != nil {
+			require.Contains(t, []stanza.Condition{stanza.BadRequest, stanza.ResourceConstraint}, serr.Condition)
 			return
 		}
-		l := &privList{name: ch[0].name, items: ch[0].items}
-		sortItems(l.items)
-		b := appendList([]byte("<query xmlns='jabber:iq:privacy'>"), l)
-		b = append(b, "</query>"...)
-		raw2, err := stanza.ParseRaw(b)
-		require.NoError(t, err, "%s", b)
-		ch2, serr := readPrivacyQuery(raw2)
-		require.Nil(t, serr, "%s", b)
-		require.Len(t, ch2, 1)
-		assert.Equal(t, l.name, ch2[0].name)
-		assert.Equal(t, l.items, ch2[0].items, "%s", b)
+		if ch.Name.Local != "list" || len(l.Items) == 0 {
+			return
+		}
+		pl := newPrivList(l)
+		require.Len(t, pl.jids, len(pl.Items))
+		for i, it := range pl.Items {
+			if i > 0 {
+				require.Less(t, pl.Items[i-1].Order, it.Order, "sorted, orders unique")
+			}
+			j, ok := it.JID()
+			assert.Equal(t, j, pl.jids[i])
+			assert.Equal(t, ok, it.Type == privacy.TypeJID)
+		}
+		raw2, err := stanza.Marshal(marshalled{&privacy.Query{Lists: []privacy.List{pl.List}}})
+		require.NoError(t, err)
+		_, l2, serr := readPrivacySet(raw2)
+		require.Nil(t, serr, "%s", raw2)
+		assert.Equal(t, pl.List, l2, "%s", raw2)
 	})
 }
 
+// marshalled gives a payload to stanza.Marshal.
+type marshalled struct{ p stanza.Payload }
+
+func (m marshalled) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
+	_, err := m.p.WriteXML(e)
+	return err
+}
+
 // FuzzBlockItems feeds arbitrary block requests to their reader: no
-// panic, and every JID it returns is valid and named once.
+// panic, jid-malformed or bad-request when it refuses, and every JID it
+// returns is valid and named once, in the order first named.
 func FuzzBlockItems(f *testing.F) {
 	for _, seed := range []string{
 		"<block xmlns='urn:xmpp:blocking'><item jid='bob@d'/><item jid='d/r'/><item jid='BOB@D'/></block>",
 		"<unblock xmlns='urn:xmpp:blocking'/>",
 		"<block xmlns='urn:xmpp:blocking'><item jid='a@b@c'/></block>",
 		"<block xmlns='urn:xmpp:blocking'><item/><x/></block>",
+		"<unblock xmlns='urn:xmpp:blocking'><x/><item jid='a@b'><y/></item></unblock>",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -201,15 +250,20 @@ func FuzzBlockItems(f *testing.F) {
 		if err != nil {
 			return
 		}
-		js, serr := readBlockItems(raw)
+		if n := raw.Name(); n.Space != nsBlocking || (n.Local != "block" && n.Local != "unblock") {
+			return // the server routes only these here
+		}
+		b, serr := readBlockItems(raw)
 		if serr != nil {
+			require.Contains(t, []stanza.Condition{stanza.JIDMalformed, stanza.BadRequest, stanza.ResourceConstraint}, serr.Condition)
 			return
 		}
 		seen := map[jid.JID]bool{}
-		for _, j := range js {
+		for _, j := range b.JIDs {
 			require.False(t, j.IsZero())
 			require.False(t, seen[j], "%s twice", j)
 			seen[j] = true
 		}
+		assert.Equal(t, raw.Name().Local, b.Command.String())
 	})
 }

@@ -64,6 +64,30 @@ func Text(tr xml.TokenReader) (string, error) {
 	return b.String(), nil
 }
 
+// EachChild calls fn for each child element of the element whose start
+// was just read from tr, in order, and reads through that element's end.
+// fn gets a copy of the child's start element and must read the child
+// through its end (xmlstream.Skip does, for a child it does not want).
+// Character data between children is passed over. An error from fn stops
+// the walk and is returned as it is; an error reading tr is returned as
+// read, except that io.EOF becomes io.ErrUnexpectedEOF (NoEOF).
+func EachChild(tr xml.TokenReader, fn func(xml.StartElement) error) error {
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return NoEOF(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := fn(t.Copy()); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
 // NoEOF turns io.EOF into io.ErrUnexpectedEOF: inside an element, the end
 // of the input is always unexpected.
 func NoEOF(err error) error {
