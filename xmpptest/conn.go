@@ -166,18 +166,13 @@ func asStreamError(err error) error {
 	return &stanza.StreamError{Condition: stanza.StreamInvalidXML, Text: err.Error()}
 }
 
-// finish ends the connection: the stream error or close the server owes,
-// then the bookkeeping.
+// finish ends the connection: the bookkeeping, then the stream error or
+// close the server owes, then the end hooks. The resource is gone from
+// its account before the client can read the end of its stream, as on
+// Prosody: a client that has seen its stream close can count on the
+// server no longer holding its resource (a list it used is no longer in
+// use, a message to its bare JID no longer goes to it).
 func (c *conn) finish(err error) {
-	var se *stanza.StreamError
-	switch {
-	case errors.As(err, &se):
-		c.shutdown(se, time.Second)
-	case errors.Is(err, errPeerClosed):
-		c.shutdown(nil, time.Second)
-	default:
-		c.kill()
-	}
 	s := c.srv
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -189,6 +184,15 @@ func (c *conn) finish(err error) {
 		c.bound = false // the end hooks make it unavailable
 	}
 	s.mu.Unlock()
+	var se *stanza.StreamError
+	switch {
+	case errors.As(err, &se):
+		c.shutdown(se, time.Second)
+	case errors.Is(err, errPeerClosed):
+		c.shutdown(nil, time.Second)
+	default:
+		c.kill()
+	}
 	if wasBound {
 		for _, h := range s.endHooks {
 			h(c)
