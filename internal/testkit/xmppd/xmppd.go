@@ -72,6 +72,15 @@ type Options struct {
 	// Start skips the test.
 	PrivacyLists bool
 
+	// NoArchive leaves message archiving (XEP-0313) out, so that a
+	// benchmark's messages are not written to disk. Prosody only.
+	NoArchive bool
+
+	// Plaintext lets clients log in without STARTTLS, PLAIN included, on
+	// Addr (STARTTLS stays offered). For benchmarks that compare with and
+	// without TLS; never for tests of security. Prosody only.
+	Plaintext bool
+
 	// Debug raises the server's log level to debug. Prosody then logs every
 	// stanza, which helps when reading Server.LogTail after a failure.
 	Debug bool
