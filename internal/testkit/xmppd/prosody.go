@@ -74,8 +74,10 @@ func (b prosodyBackend) configure(s *Server, ports []int) error {
 	if s.opts.PrivacyLists {
 		modules = append(modules[:len(modules):len(modules)], "privacy_lists")
 	}
-	if s.opts.NoArchive {
-		modules = slices.DeleteFunc(slices.Clone(modules), func(m string) bool { return m == "mam" })
+	if s.opts.NoArchive || s.opts.Plaintext {
+		modules = slices.DeleteFunc(slices.Clone(modules), func(m string) bool {
+			return (m == "mam" && s.opts.NoArchive) || (m == "tls" && s.opts.Plaintext)
+		})
 	}
 	auth := "internal_hashed"
 	if s.opts.PlainPasswords {

@@ -138,14 +138,14 @@ func TestProsodyBenchmarkOptions(t *testing.T) {
 		return string(b)
 	}
 	def := render(Options{})
-	if !strings.Contains(def, `"mam";`) || !strings.Contains(def, "c2s_require_encryption = true") || strings.Contains(def, "allow_unencrypted_plain_auth") {
+	if !strings.Contains(def, `"mam";`) || !strings.Contains(def, `"tls";`) || !strings.Contains(def, "c2s_require_encryption = true") || strings.Contains(def, "allow_unencrypted_plain_auth") {
 		t.Errorf("default configuration:\n%s", def)
 	}
 	bench := render(Options{NoArchive: true, Plaintext: true})
-	if strings.Contains(bench, `"mam";`) || !strings.Contains(bench, "c2s_require_encryption = false") || !strings.Contains(bench, "allow_unencrypted_plain_auth = true") {
+	if strings.Contains(bench, `"mam";`) || strings.Contains(bench, `"tls";`) || !strings.Contains(bench, "c2s_require_encryption = false") || !strings.Contains(bench, "allow_unencrypted_plain_auth = true") {
 		t.Errorf("benchmark configuration:\n%s", bench)
 	}
-	if !slices.Contains(prosodyModules, "mam") {
+	if !slices.Contains(prosodyModules, "mam") || !slices.Contains(prosodyModules, "tls") {
 		t.Error("NoArchive changed the shared module list")
 	}
 	if err := (ejabberdBackend{}).configure(&Server{Dir: t.TempDir(), opts: Options{Plaintext: true}}, []int{1, 2, 3}); err == nil {

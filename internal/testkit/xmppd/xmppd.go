@@ -76,9 +76,11 @@ type Options struct {
 	// benchmark's messages are not written to disk. Prosody only.
 	NoArchive bool
 
-	// Plaintext lets clients log in without STARTTLS, PLAIN included, on
-	// Addr (STARTTLS stays offered). For benchmarks that compare with and
-	// without TLS; never for tests of security. Prosody only.
+	// Plaintext makes Addr a stream without TLS: STARTTLS is not offered
+	// (clients that use it when offered cannot be told otherwise), and
+	// logins, PLAIN included, happen in the clear. For benchmarks that
+	// compare with and without TLS; never for tests of security. Prosody
+	// only.
 	Plaintext bool
 
 	// Debug raises the server's log level to debug. Prosody then logs every
