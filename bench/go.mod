@@ -21,5 +21,7 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
+	golang.org/x/xerrors v0.0.0-20190717185122-a985d3407aa7 // indirect
 	mellium.im/reader v0.1.0 // indirect
+	nhooyr.io/websocket v1.6.5 // indirect
 )
