@@ -118,7 +118,11 @@ func resultsMarkdown(run runInfo, s samples) string {
 		rf, sf := minusFloor(s, "recv"), minusFloor(s, "sent")
 		b.WriteString("| library | µs CPU/received | own | own ÷ Parley | µs CPU/sent | own | own ÷ Parley |\n|---|--:|--:|--:|--:|--:|--:|\n")
 		for _, lib := range append(libNames[:len(libNames):len(libNames)], floorName) {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", lib,
+			label := lib
+			if lib == floorName {
+				label = "floor (bytes only)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", label,
 				cell(s, "cpu", lib, "recv", 1), cell(rf, "cpu", lib, "recv", 1), ratio(rf, "cpu", lib, "recv"),
 				cell(s, "cpu", lib, "sent", 1), cell(sf, "cpu", lib, "sent", 1), ratio(sf, "cpu", lib, "sent"))
 		}
@@ -158,10 +162,21 @@ func resultsChart(run runInfo, s samples) string {
 	}
 	others := libNames[1:]
 	colors := map[string]string{"mellium": "#4c78a8", "gosrc": "#f58518", "go-xmpp": "#54a24b"}
-	const (
-		left, width, barH, gap, top = 230.0, 460.0, 12.0, 10.0, 50.0
-		minR, maxR                  = 1.0 / 8, 64.0
-	)
+	const left, width, barH, gap, top = 230.0, 460.0, 12.0, 10.0, 50.0
+	// The axis spans the powers of two around the ratios, at least 1/2 to 4.
+	minR, maxR := 0.5, 4.0
+	for _, m := range measures {
+		for _, lib := range others {
+			if r, ok := ratioOf(m.s, m.part, lib, m.metric); ok {
+				for minR > r && minR > 1.0/64 {
+					minR /= 2
+				}
+				for maxR < r && maxR < 1024 {
+					maxR *= 2
+				}
+			}
+		}
+	}
 	x := func(r float64) float64 {
 		r = math.Max(minR, math.Min(maxR, r))
 		return left + width*(math.Log2(r)-math.Log2(minR))/(math.Log2(maxR)-math.Log2(minR))

@@ -29,6 +29,7 @@ func TestResultsOutput(t *testing.T) {
 		"2026-12-02 13:00 – 13:09 UTC",
 		"| parley | 200 |", "| mellium | 400 |", "2.00×",
 		"| gosrc | 50.0 | 40.0 | 2.00× |", // own = figure minus the floor
+		"| floor (bytes only) | 10.0 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("no %q in\n%s", want, md)
@@ -40,6 +41,9 @@ func TestResultsOutput(t *testing.T) {
 	svg := resultsChart(run, s)
 	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
 		t.Fatalf("chart is not XML: %v", err)
+	}
+	if !strings.Contains(svg, ">1/2<") || !strings.Contains(svg, ">4×<") || strings.Contains(svg, ">1/4<") || strings.Contains(svg, ">8×<") {
+		t.Errorf("axis not fitted to ratios of 2×:\n%s", svg)
 	}
 	for _, want := range []string{"decode: time", "mellium decode: time: 2.00×", "gosrc CPU per received message (own): 2.00×", "mellium: n/a"} {
 		if !strings.Contains(svg, want) {
