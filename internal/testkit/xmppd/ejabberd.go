@@ -112,6 +112,9 @@ func (ejabberdBackend) started(s *Server, log string) bool {
 }
 
 func (b ejabberdBackend) configure(s *Server, ports []int) error {
+	if s.opts.NoArchive || s.opts.Plaintext {
+		return errors.New("xmppd: NoArchive and Plaintext are for Prosody only")
+	}
 	stock, err := ejabberdctlPath()
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -73,6 +74,11 @@ func (b prosodyBackend) configure(s *Server, ports []int) error {
 	if s.opts.PrivacyLists {
 		modules = append(modules[:len(modules):len(modules)], "privacy_lists")
 	}
+	if s.opts.NoArchive || s.opts.Plaintext {
+		modules = slices.DeleteFunc(slices.Clone(modules), func(m string) bool {
+			return (m == "mam" && s.opts.NoArchive) || (m == "tls" && s.opts.Plaintext)
+		})
+	}
 	auth := "internal_hashed"
 	if s.opts.PlainPasswords {
 		auth = "internal_plain"
@@ -94,6 +100,7 @@ func (b prosodyBackend) configure(s *Server, ports []int) error {
 		"Auth":      auth,
 		"Level":     level,
 		"TLS12":     s.opts.TLS12Only,
+		"Plaintext": s.opts.Plaintext,
 	}
 	var buf bytes.Buffer
 	if err := prosodyConfig.Execute(&buf, data); err != nil {
@@ -165,7 +172,12 @@ ssl = {
 	protocol = "tlsv1_2";
 {{- end}}
 }
+{{- if .Plaintext}}
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+{{- else}}
 c2s_require_encryption = true
+{{- end}}
 authentication = {{lua .Auth}}
 
 -- In-band registration (XEP-0077), from loopback only (the default

@@ -3,6 +3,9 @@ package xmppd
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -119,5 +122,33 @@ func TestFreePortsAreDistinct(t *testing.T) {
 			assert.Less(t, p, 1<<16)
 			seen[p] = true
 		}
+	}
+}
+
+func TestProsodyBenchmarkOptions(t *testing.T) {
+	render := func(opts Options) string {
+		s := &Server{Domain: "localhost", Dir: t.TempDir(), opts: opts}
+		if err := (prosodyBackend{}).configure(s, []int{5222, 5223}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(prosodyBackend{}.configPath(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	def := render(Options{})
+	if !strings.Contains(def, `"mam";`) || !strings.Contains(def, `"tls";`) || !strings.Contains(def, "c2s_require_encryption = true") || strings.Contains(def, "allow_unencrypted_plain_auth") {
+		t.Errorf("default configuration:\n%s", def)
+	}
+	bench := render(Options{NoArchive: true, Plaintext: true})
+	if strings.Contains(bench, `"mam";`) || strings.Contains(bench, `"tls";`) || !strings.Contains(bench, "c2s_require_encryption = false") || !strings.Contains(bench, "allow_unencrypted_plain_auth = true") {
+		t.Errorf("benchmark configuration:\n%s", bench)
+	}
+	if !slices.Contains(prosodyModules, "mam") || !slices.Contains(prosodyModules, "tls") {
+		t.Error("NoArchive changed the shared module list")
+	}
+	if err := (ejabberdBackend{}).configure(&Server{Dir: t.TempDir(), opts: Options{Plaintext: true}}, []int{1, 2, 3}); err == nil {
+		t.Error("ejabberd accepted Plaintext")
 	}
 }

@@ -72,6 +72,17 @@ type Options struct {
 	// Start skips the test.
 	PrivacyLists bool
 
+	// NoArchive leaves message archiving (XEP-0313) out, so that a
+	// benchmark's messages are not written to disk. Prosody only.
+	NoArchive bool
+
+	// Plaintext makes Addr a stream without TLS: STARTTLS is not offered
+	// (clients that use it when offered cannot be told otherwise), and
+	// logins, PLAIN included, happen in the clear. For benchmarks that
+	// compare with and without TLS; never for tests of security. Prosody
+	// only.
+	Plaintext bool
+
 	// Debug raises the server's log level to debug. Prosody then logs every
 	// stanza, which helps when reading Server.LogTail after a failure.
 	Debug bool
