@@ -200,11 +200,16 @@ func (c Conversation) Thread() string {
 }
 
 // To returns where the next message goes: the full JID the conversation is
-// locked onto, or the contact's bare JID.
+// locked onto, or the contact's bare JID. Asking does not make the
+// Manager keep a conversation it does not have (which could push out one
+// in use).
 func (c Conversation) To() jid.JID {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
-	return c.m.convLocked(c.with).to()
+	if cv, ok := c.m.convs[c.with]; ok {
+		return cv.to()
+	}
+	return c.with
 }
 
 // Send sends body to the contact as a chat message in the conversation's

@@ -391,8 +391,14 @@ func TestConversationsAreBounded(t *testing.T) {
 		jid.MustParse("stranger3@example.org"),
 		jid.MustParse("stranger2@example.org"),
 	}, a.m.Conversations(), "the three most recent, most recent first")
+	// Asking where a message would go keeps nothing and moves nothing.
+	stranger2 := a.m.Conversation(jid.MustParse("stranger2@example.org"))
+	assert.Equal(t, jid.MustParse("stranger2@example.org/x"), stranger2.To())
+	assert.Equal(t, bob, a.m.Conversation(bob).To())
+	assert.Equal(t, jid.MustParse("stranger4@example.org"), a.m.Conversations()[0])
+	assert.Len(t, a.m.Conversations(), 3)
 	// Using one moves it to the front; a new one then pushes out the idlest.
-	assert.Equal(t, jid.MustParse("stranger2@example.org/x"), a.m.Conversation(jid.MustParse("stranger2@example.org")).To())
+	stranger2.Thread()
 	a.m.Conversation(bob).Thread()
 	assert.Equal(t, []jid.JID{bob, jid.MustParse("stranger2@example.org"), jid.MustParse("stranger4@example.org")}, a.m.Conversations())
 	// A forgotten conversation starts afresh, unlocked.
