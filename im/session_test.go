@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/parleyim/parley/im"
 	"github.com/parleyim/parley/internal/testkit/scripted"
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 )
@@ -35,8 +37,9 @@ const julietRoster = `<query xmlns='jabber:iq:roster'>` +
 // peer is a scripted server and what the client sent it.
 type peer struct {
 	*scripted.Peer
-	sent chan *stanza.Raw
-	seq  int
+	sent  chan *stanza.Raw
+	seq   int
+	disco *atomic.Int32 // disco#info queries answered
 }
 
 // dialScripted logs juliet in (resource balcony) to a scripted peer with
@@ -47,6 +50,7 @@ type peer struct {
 func dialScripted(t *testing.T, in *inbox, sidFeatures string) (*session.Session, *peer) {
 	t.Helper()
 	sent := make(chan *stanza.Raw, 256)
+	discos := new(atomic.Int32)
 	conn, p := scripted.Start(t, func(p *scripted.Peer) {
 		p.ToBind("SCRAM-SHA-1", "PLAIN")
 		p.Features(scripted.BindFeature)
@@ -60,6 +64,7 @@ func dialScripted(t *testing.T, in *inbox, sidFeatures string) (*session.Session
 					p.Send("<iq type='result' id='" + iq.ID + "' to='juliet@example.com/balcony'>" + julietRoster + "</iq>")
 					return true
 				case "http://jabber.org/protocol/disco#info":
+					discos.Add(1)
 					if iq.To.String() != "juliet@example.com" {
 						p.Fatalf("disco#info asked of %s, not of the account's bare JID", iq.To)
 					}
@@ -79,7 +84,7 @@ func dialScripted(t *testing.T, in *inbox, sidFeatures string) (*session.Session
 	s, err := session.New(ctxT(t), conn, scripted.Account, scripted.Password, cfg)
 	require.NoError(t, err)
 	closeAtEnd(t, s)
-	return s, &peer{Peer: p, sent: sent}
+	return s, &peer{Peer: p, sent: sent, disco: discos}
 }
 
 // next returns the next element the client sent.
@@ -202,6 +207,7 @@ func TestStanzaIDTrust(t *testing.T) {
 			in := newInbox(nil)
 			_, p := dialScripted(t, in, tt.features)
 			assert.Equal(t, tt.want != "", in.m.StanzaIDs())
+			assert.Equal(t, int32(1), p.disco.Load(), "one disco#info query per stream")
 			p.deliver(t, msg)
 			m := in.waitID(t, "m1")
 			assert.Equal(t, tt.want, m.StanzaID)
@@ -213,15 +219,28 @@ func TestStanzaIDTrust(t *testing.T) {
 func TestIgnoreStanzaIDsAsksNothing(t *testing.T) {
 	t.Parallel()
 	in := newInbox(&im.Options{IgnoreStanzaIDs: true})
-	// The scripted server fails the test if a disco#info query reaches it
-	// other than for juliet's bare JID; here none may: anything the client
-	// sends lands in p.sent, and deliver would return it.
 	_, p := dialScripted(t, in, "<feature var='urn:xmpp:sid:0'/>")
-	out := p.deliver(t, "<message from='juliet@example.com' id='m1'><body>x</body>"+
+	p.deliver(t, "<message from='juliet@example.com' id='m1'><body>x</body>"+
 		"<stanza-id xmlns='urn:xmpp:sid:0' id='arch-7' by='juliet@example.com'/></message>")
-	assert.Empty(t, out)
+	assert.Zero(t, p.disco.Load(), "no disco#info query")
 	assert.False(t, in.m.StanzaIDs())
 	assert.Equal(t, "", in.waitID(t, "m1").StanzaID)
+}
+
+// The Mux lists chat states always and receipts only when the Manager
+// answers them (XEP-0184 §4: an entity that supports receipts says so).
+func TestFeatures(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []im.ReceiptPolicy{im.NoReceipts, im.ReceiptsToSubscribers, im.ReceiptsToAnyone} {
+		mux := session.NewMux()
+		im.Handle(mux, roster.Handle(mux), &im.Options{Receipts: policy})
+		assert.Contains(t, mux.Features(), im.NSChatStates)
+		if policy == im.NoReceipts {
+			assert.NotContains(t, mux.Features(), im.NSReceipts)
+		} else {
+			assert.Contains(t, mux.Features(), im.NSReceipts, "policy %d", policy)
+		}
+	}
 }
 
 func TestOddMessagesAreDelivered(t *testing.T) {
