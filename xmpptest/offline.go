@@ -7,6 +7,7 @@ import (
 
 	"mellium.im/xmlstream"
 
+	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
 )
@@ -49,9 +50,6 @@ import (
 const maxOffline = 1000
 
 const (
-	nsDelay      = "urn:xmpp:delay"
-	nsChatStates = "http://jabber.org/protocol/chatstates"
-	nsSID        = "urn:xmpp:sid:0"
 	// featureMsgOffline is XEP-0160's disco#info feature of the domain.
 	featureMsgOffline = "msgoffline"
 	delayText         = "Offline storage"
@@ -74,7 +72,7 @@ type delay struct {
 // WriteXML writes <delay xmlns='urn:xmpp:delay' from='…' stamp='…'>text</delay>,
 // the stamp in UTC with milliseconds (XEP-0082).
 func (d delay) WriteXML(w xmlstream.TokenWriter) (int, error) {
-	start := xml.StartElement{Name: xml.Name{Space: nsDelay, Local: "delay"}, Attr: []xml.Attr{
+	start := xml.StartElement{Name: xml.Name{Space: ns.Delay, Local: "delay"}, Attr: []xml.Attr{
 		{Name: xml.Name{Local: "from"}, Value: d.from.String()},
 		{Name: xml.Name{Local: "stamp"}, Value: d.at.UTC().Format("2006-01-02T15:04:05.000Z")},
 	}}
@@ -114,9 +112,9 @@ func chatStateOnly(m *stanza.Message) bool {
 			return false
 		}
 		switch raw.Name().Space {
-		case nsChatStates:
+		case ns.ChatStates:
 			state = true
-		case nsSID:
+		case ns.SID:
 		default:
 			return false
 		}

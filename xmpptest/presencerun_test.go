@@ -380,12 +380,10 @@ func renderPresence(p *stanza.Presence) string {
 	return b.String()
 }
 
-// Namespaces of extensions a message line shows apart or not at all.
-const (
-	nsDelay    = "urn:xmpp:delay"
-	nsStanzaID = "urn:xmpp:sid:0"   // Prosody's archive adds a stanza-id
-	nsArchived = "urn:xmpp:mam:tmp" // ejabberd's archive adds <archived/>
-)
+// nsArchived is the namespace of the <archived/> ejabberd's archive adds
+// to messages; a message line leaves it out, as it leaves out the
+// stanza-id (ns.SID) Prosody's archive adds.
+const nsArchived = "urn:xmpp:mam:tmp"
 
 // renderMessage writes m as a line of the table: its type unless normal,
 // its from and its body; then the names of its extensions in brackets
@@ -416,9 +414,9 @@ func renderMessage(m *stanza.Message, notBefore time.Time) string {
 		switch {
 		case !ok:
 			names = append(names, fmt.Sprintf("%T", e))
-		case raw.Name().Space == nsDelay && raw.Name().Local == "delay":
+		case raw.Name().Space == ns.Delay && raw.Name().Local == "delay":
 			delay = raw
-		case raw.Name().Space != nsStanzaID && raw.Name().Space != nsArchived:
+		case raw.Name().Space != ns.SID && raw.Name().Space != nsArchived:
 			names = append(names, raw.Name().Local)
 		}
 	}
