@@ -50,11 +50,18 @@ const endWriteTime = 5 * time.Second
 // it does not wait for the dispatcher that runs that handler. Close
 // returns nil if the session was already closed; after it, Err returns
 // ErrClosed unless the stream had ended for another reason before.
+//
+// With stream management, Close first waits (within ctx) for a broken
+// connection to be resumed, and before closing the stream asks the
+// server to acknowledge what it has not and waits for that; when ctx
+// ends first, Close and Err return an *UnackedError wrapping ErrClosed
+// with the stanzas never acknowledged.
 func (s *Session) Close(ctx context.Context) error {
 	if s.closing.Swap(true) {
 		return s.wait(ctx)
 	}
 	s.queue.startReadingOn()
+	s.awaitResumption(ctx)
 	if !s.isEnded() {
 		for _, h := range s.mux.closeHooks() {
 			s.safely(func() { h(ctx, s) })
@@ -62,6 +69,7 @@ func (s *Session) Close(ctx context.Context) error {
 		if s.available.Load() {
 			_ = s.Send(ctx, &stanza.Presence{Type: stanza.PresenceUnavailable})
 		}
+		s.awaitAcks(ctx)
 		s.closeStream()
 		select {
 		case <-s.readerDone:
@@ -70,7 +78,66 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	s.end(ErrClosed)
 	s.hangUp()
-	return s.wait(ctx)
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	var ue *UnackedError
+	if errors.As(s.Err(), &ue) && ue.Err == ErrClosed {
+		return ue
+	}
+	return nil
+}
+
+// awaitResumption waits, within ctx, while the session is between
+// connections (resume.go), so that Close ends a resumed stream politely.
+func (s *Session) awaitResumption(ctx context.Context) {
+	s.mu.Lock()
+	ch := s.downCh
+	s.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	case <-s.done:
+	}
+}
+
+// awaitAcks asks the server to acknowledge what is unacknowledged and
+// waits for it within ctx, so that Close hands nothing back when the
+// server has handled everything.
+func (s *Session) awaitAcks(ctx context.Context) {
+	m := &s.sm
+	if !m.on {
+		return
+	}
+	m.mu.Lock()
+	if len(m.unacked) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	last := m.sent
+	m.mu.Unlock()
+	if s.requestAck(ctx) != nil {
+		return
+	}
+	for {
+		m.mu.Lock()
+		if m.covered(last) {
+			m.mu.Unlock()
+			return
+		}
+		ch := m.waitCh()
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
 }
 
 // wait waits for the reader and the background goroutines.
@@ -104,12 +171,25 @@ func (s *Session) end(cause error) {
 		s.mu.Unlock()
 		return
 	}
+	if s.sm.on {
+		// The stanzas the server never acknowledged go back to the
+		// application (sm.go).
+		if st := s.unackedStanzas(); len(st) > 0 {
+			cause = &UnackedError{Err: cause, Stanzas: st}
+		}
+	}
 	s.ended = true
 	s.err = cause
 	if s.alive.timer != nil {
 		s.alive.timer.Stop()
 	}
 	s.mu.Unlock()
+	if s.sm.on {
+		s.sm.mu.Lock()
+		s.sm.stopTimer()
+		s.sm.wake()
+		s.sm.mu.Unlock()
+	}
 	s.cancel()
 	close(s.done)
 	s.queue.stop()
@@ -158,8 +238,17 @@ func (s *Session) closeStream() {
 		return
 	}
 	s.write.closed = true
-	_ = s.tr.SetWriteDeadline(time.Now().Add(endWriteTime))
-	_ = s.writeRaw([]byte(s.tr.CloseTag()))
+	if s.write.down {
+		return
+	}
+	var b []byte
+	if s.sm.on {
+		// Tell the server what was handled, so that it does not bounce
+		// or store again what this session received (XEP-0198 §4).
+		b = s.appendAck(b)
+	}
+	_ = s.conn().SetWriteDeadline(time.Now().Add(endWriteTime))
+	_ = s.writeRaw(append(b, s.conn().CloseTag()...))
 }
 
 // fail ends the stream because of a fault: it records cause (first, so
@@ -173,12 +262,15 @@ func (s *Session) fail(se *stanza.StreamError, cause error) {
 		return
 	}
 	s.write.closed = true
-	_ = s.tr.SetWriteDeadline(time.Now().Add(endWriteTime))
-	_ = s.writeRaw(appendStreamEnd(nil, se, s.tr.CloseTag()))
+	if s.write.down {
+		return
+	}
+	_ = s.conn().SetWriteDeadline(time.Now().Add(endWriteTime))
+	_ = s.writeRaw(appendStreamEnd(nil, se, s.conn().CloseTag()))
 }
 
 // hangUp closes the connection.
-func (s *Session) hangUp() { s.tr.Close() }
+func (s *Session) hangUp() { s.conn().Close() }
 
 // Bounds of linger.
 const (
@@ -196,7 +288,7 @@ const (
 // reads and discards input until the server hangs up, up to lingerBytes
 // (a few milliseconds of work) or lingerTime, and only then closes.
 // Only the reader goroutine lingers, and Close cuts it short.
-func (s *Session) linger() { s.tr.Linger(lingerBytes, lingerTime) }
+func (s *Session) linger() { s.conn().Linger(lingerBytes, lingerTime) }
 
 // appendStreamEnd appends se and the close tag that must follow it (RFC
 // 6120 §4.9.1.1). A stream error that cannot be encoded (its text or its

@@ -109,6 +109,30 @@ type Config struct {
 	// beyond what TCP itself reports.
 	WhitespaceKeepAlive bool
 
+	// NoStreamManagement keeps stream management (XEP-0198) off. By
+	// default it is enabled whenever the server offers it, with
+	// resumption on sessions made by Dial (which can dial again): a
+	// broken connection is then resumed without losing a stanza, and
+	// a session that cannot resume ends with an *UnackedError holding
+	// what the server never acknowledged. See Session.Send.
+	NoStreamManagement bool
+	// AckEvery is how many stanzas may be sent before the session asks
+	// the server to acknowledge them; zero means 8.
+	AckEvery int
+	// AckDelay is how long after a stanza the session asks for its
+	// acknowledgement when fewer than AckEvery follow it; zero means
+	// one second.
+	AckDelay time.Duration
+	// MaxUnackedBytes bounds the stanzas kept until the server
+	// acknowledges them, in bytes as written; zero means 1 MiB. A
+	// stanza larger than the bound alone is still sent.
+	MaxUnackedBytes int
+	// ResumeTimeout bounds how long after a broken connection the
+	// session tries to resume it; zero means as long as the server said
+	// it keeps the session (the max of <enabled/>), or 5 minutes when it
+	// did not say. The server's time is never exceeded.
+	ResumeTimeout time.Duration
+
 	// Logger receives the session's log records; nil means silence.
 	Logger *slog.Logger
 	// Trace, when set, receives the raw XML of both directions, each

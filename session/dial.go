@@ -29,6 +29,7 @@ import (
 // once the Mux's start hooks have returned (see Mux.HandleStart).
 func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	d := newDialer(addr, password, cfg)
+	d.canRedial = true
 	var s *Session
 	err := d.eachTarget(ctx, func(ctx context.Context, conn net.Conn) (authStarted bool, err error) {
 		s, authStarted, err = d.negotiate(ctx, conn)
@@ -129,9 +130,10 @@ func New(ctx context.Context, conn net.Conn, addr jid.JID, password string, cfg 
 // (negotiate.go). The Config itself stays plain data, as tls.Config
 // does.
 type dialer struct {
-	cfg      *Config
-	account  jid.JID // the JID the user gave
-	password string
+	cfg       *Config
+	account   jid.JID // the JID the user gave
+	password  string
+	canRedial bool // Dial, not New: a broken connection can be resumed
 }
 
 func newDialer(account jid.JID, password string, cfg *Config) dialer {
@@ -199,6 +201,10 @@ func (d *dialer) negotiate(ctx context.Context, conn net.Conn) (s *Session, auth
 	})
 	if err != nil {
 		return nil, n.authStarted, err
+	}
+	if d.canRedial {
+		s.redial = d
+		_, s.directTLS = conn.(*tls.Conn)
 	}
 	// Lifecycle hooks: the start hooks, then the reader (s.start).
 	if err := s.becomeReady(ctx, false); err != nil {

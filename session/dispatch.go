@@ -20,8 +20,14 @@ func (s *Session) dispatch() {
 			return
 		}
 		switch st := it.st.(type) {
-		case nil: // queueEnd's item, the last
-			s.runEndHooks()
+		case nil:
+			if it.resumed { // queueResumed's item
+				for _, h := range s.mux.startHooks() {
+					s.safely(func() { h(s.ctx, s, true) })
+				}
+				continue
+			}
+			s.runEndHooks() // queueEnd's item, the last
 		case *stanza.IQ:
 			s.handleIQ(st)
 		case *stanza.Message:

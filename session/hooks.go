@@ -184,3 +184,13 @@ func (s *Session) runEndHooks() {
 		s.safely(func() { h(s, err) })
 	}
 }
+
+// queueResumed makes the start hooks, with resumed set, the dispatcher's
+// next work after what is queued. The reader calls it when a resumed
+// stream has taken over, before it reads from it, so they run before
+// any stanza of the new connection reaches a handler.
+func (s *Session) queueResumed() {
+	if s.queue.pushMark(queued{resumed: true}) && !s.goBackground(s.dispatch) {
+		s.queue.drop()
+	}
+}

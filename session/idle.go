@@ -111,14 +111,24 @@ func (in *idleInput) wait() error { return in.poll.wait() }
 // readLoop is the session's reader goroutine, which hands over to a new
 // one whenever no input is waiting (see idleInput).
 func (s *Session) readLoop(wait bool) {
-	if wait {
-		// An error here is the next Read's to report.
-		_ = s.tr.Wait()
-		s.rd.Fill()
-	}
-	if s.readElements() {
-		go s.readLoop(true)
-		return
+	for {
+		if wait {
+			// An error here is the next Read's to report.
+			_ = s.conn().Wait()
+			s.rd.Fill()
+		}
+		res, err := s.readElements()
+		switch res {
+		case readIdle:
+			go s.readLoop(true)
+			return
+		case readLost:
+			if s.resume(err) {
+				wait = false
+				continue // over the new connection
+			}
+		}
+		break
 	}
 	s.queueEnd() // before readerDone (see queueEnd)
 	close(s.readerDone)

@@ -104,7 +104,7 @@ func TestIdleReaderWaitsInPoller(t *testing.T) {
 			cfg := clientConfig(t)
 			got := messages(cfg)
 			s, p := establishOver(t, cfg, withTLS)
-			require.True(t, s.tr.Pollable())
+			require.True(t, s.conn().Pollable())
 			waitIdleReader(t)
 			p.Send(chat("one"))
 			receive(t, got, "one")

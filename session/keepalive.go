@@ -58,6 +58,9 @@ func (s *Session) runKeepalive() {
 	if out > 0 {
 		next = min(iv, out)
 	}
+	if s.isDown() {
+		return // resumption restarts the timer
+	}
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, s.alive.lastReceived.Load()))
 	quiet := now.Sub(time.Unix(0, s.alive.lastSent.Load()))
@@ -91,6 +94,7 @@ func (s *Session) checkServer(next time.Duration) {
 		}
 		return
 	}
+	gen := s.linkGen()
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
 	defer cancel()
 	_, err := s.SendIQ(ctx, &stanza.IQ{Header: stanza.Header{To: s.addr.Domain()}, Type: stanza.IQGet, Payload: emptyElement{ns.Ping, "ping"}})
@@ -99,6 +103,9 @@ func (s *Session) checkServer(next time.Duration) {
 	case err == nil, errors.As(err, &se):
 		// Any answer, even an error, shows the server is there.
 		s.resetKeepalive(next)
+	case errors.Is(err, context.DeadlineExceeded) && s.canResume():
+		// A dead connection under stream management is resumed.
+		s.drop(gen, ErrKeepaliveTimeout)
 	case errors.Is(err, context.DeadlineExceeded) && !s.isEnded():
 		s.fail(&stanza.StreamError{Condition: stanza.StreamConnectionTimeout, Text: "no answer to ping"}, ErrKeepaliveTimeout)
 		s.hangUp()

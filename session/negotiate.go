@@ -95,7 +95,15 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 			return nil, err
 		}
 	}
-	return newSession(n, full, feats), nil
+	var sm smEnabled
+	if feats.StreamManagement && !n.cfg.NoStreamManagement {
+		if sm, err = n.enableSM(n.canRedial); err != nil {
+			return nil, err
+		}
+	}
+	s := newSession(n, full, feats)
+	s.sm.smEnabled = sm
+	return s, nil
 }
 
 // secure opens the stream and runs STARTTLS (RFC 6120 §5) unless the

@@ -38,8 +38,9 @@ type dispatchQueue struct {
 }
 
 type queued struct {
-	st   stanza.Stanza
-	size int
+	st      stanza.Stanza
+	size    int
+	resumed bool // no stanza: run the start hooks of a resumed stream
 }
 
 // errQueueStopped is what push returns once the session has ended.
@@ -64,7 +65,7 @@ func (q *dispatchQueue) push(st stanza.Stanza, size, bound, hardCap int, pending
 		}
 		q.cond.Wait()
 	}
-	q.items = append(q.items, queued{st, size})
+	q.items = append(q.items, queued{st: st, size: size})
 	q.bytes += size
 	start = !q.running
 	q.running = true
@@ -84,10 +85,14 @@ func (q *dispatchQueue) hold() {
 // run the end hooks (hooks.go). The reader pushes it as it exits, so
 // nothing comes after it; bounds do not apply. It reports whether the
 // caller must start a dispatcher.
-func (q *dispatchQueue) pushLast() (start bool) {
+func (q *dispatchQueue) pushLast() (start bool) { return q.pushMark(queued{}) }
+
+// pushMark queues an item without a stanza, without back-pressure, and
+// reports whether the caller must start a dispatcher.
+func (q *dispatchQueue) pushMark(it queued) (start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.items = append(q.items, queued{})
+	q.items = append(q.items, it)
 	start = !q.running
 	q.running = true
 	return start

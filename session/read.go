@@ -14,18 +14,20 @@ import (
 // readElements reads and handles top-level elements: replies go to the
 // requests awaiting them (pending.go), other stanzas to the dispatch
 // queue (queue.go), a stream error or the server's close end the stream.
-// Where the transport can be polled, it returns true when no input is
-// waiting between two elements, for the reader to hand over (idle.go); it
-// returns false when the stream has ended.
-func (s *Session) readElements() bool {
+// Where the transport can be polled, it returns readIdle when no input
+// is waiting between two elements, for the reader to hand over
+// (idle.go). It returns readLost with the error when the connection
+// broke under a session that can resume it (resume.go), and readEnded
+// when the stream has ended.
+func (s *Session) readElements() (readResult, error) {
+	tr := s.conn()
 	for {
-		if s.tr.Pollable() && s.rd.Idle(s.tr.TryRead) {
-			return true
+		if tr.Pollable() && s.rd.Idle(tr.TryRead) {
+			return readIdle, nil
 		}
 		start, err := s.rd.NextElement()
 		if err != nil {
-			s.readError(err)
-			return false
+			return s.readFailed(err)
 		}
 		s.touch()
 		// One atomic load unless a request asked for a larger reply.
@@ -39,13 +41,17 @@ func (s *Session) readElements() bool {
 		case xml.Name{Space: ns.Stream, Local: "error"}:
 			se, err := stanza.DecodeStreamError(s.rd, start)
 			if err != nil {
-				s.readError(err)
-				return false
+				return s.readFailed(err)
 			}
 			s.closeStream()
 			s.end(fmt.Errorf("session: server ended the stream: %w", se))
 			s.hangUp()
-			return false
+			return readEnded, nil
+		case smElement("r"), smElement("a"):
+			if !s.readSM(start) {
+				return readEnded, nil
+			}
+			continue
 		default:
 			cond := stanza.StreamUnsupportedStanzaType
 			if start.Name.Space != ns.Client {
@@ -55,7 +61,7 @@ func (s *Session) readElements() bool {
 				Text: fmt.Sprintf("unexpected top-level element <%s xmlns='%s'>", start.Name.Local, start.Name.Space)}
 			s.fail(se, errBadXML(se))
 			s.linger()
-			return false
+			return readEnded, nil
 		}
 		st, err := stanza.Decoder{Lang: s.lang}.Decode(s.rd, start)
 		if err != nil {
@@ -65,8 +71,7 @@ func (s *Session) readElements() bool {
 				s.answerInvalid(inv)
 				continue
 			}
-			s.readError(err)
-			return false
+			return s.readFailed(err)
 		}
 		// The one place where incoming stanzas are counted.
 		s.received.Add(1)
@@ -75,9 +80,30 @@ func (s *Session) readElements() bool {
 			continue
 		}
 		if !s.enqueue(st, s.rd.LastSize()) {
-			return false
+			return readEnded, nil
 		}
 	}
+}
+
+// readResult is how readElements stopped.
+type readResult int
+
+const (
+	readEnded readResult = iota // the stream has ended
+	readIdle                    // no input is waiting: hand over
+	readLost                    // the connection broke: resume
+)
+
+// readFailed is what the reader does when reading failed with err: a
+// broken connection under a session that can resume is readLost;
+// anything else ends the stream (readError).
+func (s *Session) readFailed(err error) (readResult, error) {
+	var se *stanza.StreamError
+	if !errors.As(err, &se) && !errors.Is(err, wire.ErrStreamClosed) && s.canResume() {
+		return readLost, err
+	}
+	s.readError(err)
+	return readEnded, nil
 }
 
 // iqName is the name of a top-level iq.

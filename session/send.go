@@ -30,6 +30,9 @@ var ErrStanzaTooLarge = errors.New("session: stanza larger than the server accep
 type writeSlot struct {
 	sem    chan struct{}
 	closed bool // guarded by sem
+	// down (guarded by sem) is set while a resumable session is between
+	// connections (resume.go): writers then only queue.
+	down bool
 	// dlmu guards token: each write bounded by a ctx takes a new token,
 	// so that the ctx's late callback cannot cut off a later write.
 	dlmu  sync.Mutex
@@ -42,16 +45,55 @@ type writeSlot struct {
 // fails at once with an error wrapping ErrClosed and the cause. A stanza
 // larger than the server announced it accepts is not sent: Send returns
 // an error wrapping ErrStanzaTooLarge, and the stream goes on.
+//
+// With stream management (Features().StreamManagement, on by default
+// when offered) the stanza is also kept until the server acknowledges
+// it: Send returns once it is written, or queued to be written when a
+// broken connection has been resumed. When the queue of unacknowledged
+// stanzas is full (Config.MaxUnackedBytes), Send asks the server for an
+// acknowledgement and waits for room within ctx, failing with an error
+// wrapping ErrQueueFull if ctx ends first. A write that fails or is cut
+// off by ctx drops the connection, to be resumed, instead of ending a
+// session that can resume; then Send returns nil, since the stanza will
+// be written again. SendAcked waits for the acknowledgement itself.
 func (s *Session) Send(ctx context.Context, st stanza.Stanza) error {
+	_, err := s.send(ctx, st)
+	return err
+}
+
+// send is Send, returning the stanza's count under stream management.
+func (s *Session) send(ctx context.Context, st stanza.Stanza) (uint32, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	b, err := st.AppendXML((*bp)[:0])
 	if err != nil {
-		return fmt.Errorf("session: encoding stanza: %w", err)
+		return 0, fmt.Errorf("session: encoding stanza: %w", err)
 	}
 	if cap(b) <= 64<<10 {
 		*bp = b[:0]
 	}
+	var seq uint32
+	if s.sm.on {
+		if seq, err = s.sendManaged(ctx, b); err != nil {
+			return 0, err
+		}
+	} else if err := s.sendPlain(ctx, b); err != nil {
+		return 0, err
+	}
+	if p, ok := st.(*stanza.Presence); ok && p.To.IsZero() {
+		switch p.Type {
+		case stanza.PresenceAvailable:
+			s.available.Store(true)
+		case stanza.PresenceUnavailable:
+			s.available.Store(false)
+		}
+	}
+	return seq, nil
+}
+
+// sendPlain writes an encoded stanza on a stream without stream
+// management.
+func (s *Session) sendPlain(ctx context.Context, b []byte) error {
 	if err := s.acquire(ctx); err != nil {
 		return err
 	}
@@ -62,18 +104,7 @@ func (s *Session) Send(ctx context.Context, st stanza.Stanza) error {
 	if limit := s.stream.Limits.MaxBytes; limit > 0 && len(b) > limit {
 		return fmt.Errorf("%w: %d bytes, the server announced %d", ErrStanzaTooLarge, len(b), limit)
 	}
-	if err := s.writeCtx(ctx, b); err != nil {
-		return err
-	}
-	if p, ok := st.(*stanza.Presence); ok && p.To.IsZero() {
-		switch p.Type {
-		case stanza.PresenceAvailable:
-			s.available.Store(true)
-		case stanza.PresenceUnavailable:
-			s.available.Store(false)
-		}
-	}
-	return nil
+	return s.writeCtx(ctx, b)
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -112,42 +143,16 @@ func (s *Session) acquireForEnd(grace time.Duration) {
 		case <-t.C:
 		}
 	}
-	_ = s.tr.SetWriteDeadline(longAgo)
+	_ = s.conn().SetWriteDeadline(longAgo)
 	s.write.sem <- struct{}{}
 }
 
 func (s *Session) release() { <-s.write.sem }
 
-// writeCtx writes b while holding the write slot, bounded by ctx.
+// writeCtx writes b while holding the write slot, bounded by ctx. A
+// failed write ends the session.
 func (s *Session) writeCtx(ctx context.Context, b []byte) error {
-	if ctx.Done() != nil {
-		w := &s.write
-		w.dlmu.Lock()
-		w.token++
-		tok := w.token
-		w.dlmu.Unlock()
-		if dl, ok := ctx.Deadline(); ok {
-			_ = s.tr.SetWriteDeadline(dl)
-		}
-		stop := context.AfterFunc(ctx, func() {
-			w.dlmu.Lock()
-			defer w.dlmu.Unlock()
-			if w.token == tok {
-				_ = s.tr.SetWriteDeadline(longAgo)
-			}
-		})
-		defer func() {
-			stop()
-			w.dlmu.Lock()
-			w.token++
-			_ = s.tr.SetWriteDeadline(time.Time{})
-			w.dlmu.Unlock()
-		}()
-	}
-	if err := s.writeRaw(b); err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
-		}
+	if err := s.writeBounded(ctx, b); err != nil {
 		s.write.closed = true
 		s.end(fmt.Errorf("session: writing: %w", err))
 		s.hangUp()
@@ -156,9 +161,46 @@ func (s *Session) writeCtx(ctx context.Context, b []byte) error {
 	return nil
 }
 
+// writeBounded writes b while holding the write slot, bounded by ctx, and
+// returns the write's error (naming ctx's cause when ctx cut it off).
+func (s *Session) writeBounded(ctx context.Context, b []byte) error {
+	if ctx.Done() != nil {
+		w := &s.write
+		w.dlmu.Lock()
+		w.token++
+		tok := w.token
+		w.dlmu.Unlock()
+		tr := s.conn()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = tr.SetWriteDeadline(dl)
+		}
+		stop := context.AfterFunc(ctx, func() {
+			w.dlmu.Lock()
+			defer w.dlmu.Unlock()
+			if w.token == tok {
+				_ = tr.SetWriteDeadline(longAgo)
+			}
+		})
+		defer func() {
+			stop()
+			w.dlmu.Lock()
+			w.token++
+			_ = tr.SetWriteDeadline(time.Time{})
+			w.dlmu.Unlock()
+		}()
+	}
+	if err := s.writeRaw(b); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		}
+		return err
+	}
+	return nil
+}
+
 // writeRaw writes b while holding the write slot.
 func (s *Session) writeRaw(b []byte) error {
-	_, err := s.tr.Write(b)
+	_, err := s.conn().Write(b)
 	if err == nil && s.stream.Limits.IdleSeconds > 0 {
 		// Only the keepalive's XEP-0478 check reads it.
 		s.alive.lastSent.Store(time.Now().UnixNano())

@@ -39,8 +39,9 @@ type Session struct {
 	cfg    *Config
 	mux    *Mux
 	log    *slog.Logger
-	tr     transport
-	rd     *wire.Reader // the reader goroutine's alone (read.go, idle.go)
+	cur    atomic.Pointer[current] // the connection: replaced when a resumed stream takes over (resume.go)
+	gen    atomic.Uint64           // the number of the current connection, for drop
+	rd     *wire.Reader            // the reader goroutine's alone (read.go, idle.go)
 	// lang is the stream's default xml:lang (the server's header), which
 	// stanzas without their own inherit (RFC 6120 §4.7.4).
 	lang string
@@ -53,11 +54,23 @@ type Session struct {
 	pending  pendingTable  // SendIQ calls awaiting replies (pending.go)
 	queue    dispatchQueue // stanzas on their way to the handlers (queue.go)
 	alive    keepalive     // silence on either side (keepalive.go)
+	sm       streamMgmt    // stream management (sm.go)
 
-	// The end (close.go). mu guards ended, err, alive.timer and bg.Add.
+	// Resumption (resume.go): how to dial again (nil for a session made
+	// with New), whether the connection started with TLS, and how many
+	// times the stream was resumed.
+	redial    *dialer
+	directTLS bool
+	resumed   atomic.Int32
+
+	// The end (close.go). mu guards ended, err, alive.timer, bg.Add, and
+	// the connection's loss: lost (why, as drop saw it) and downCh (open
+	// while the session is between connections).
 	mu         sync.Mutex
 	bg         sync.WaitGroup // background goroutines: dispatcher, keepalive checks, replies
 	err        error
+	lost       error
+	downCh     chan struct{}
 	done       chan struct{}
 	readerDone chan struct{}
 	ended      bool
@@ -72,7 +85,6 @@ func newSession(n *negotiator, addr jid.JID, stream *featuresElement) *Session {
 		cfg:        n.cfg,
 		mux:        n.cfg.Mux,
 		log:        n.cfg.logger().With("jid", addr.String()),
-		tr:         n.tr,
 		rd:         n.rd,
 		lang:       n.streamLang,
 		write:      writeSlot{sem: make(chan struct{}, 1)},
@@ -80,6 +92,7 @@ func newSession(n *negotiator, addr jid.JID, stream *featuresElement) *Session {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	s.cur.Store(&current{tr: n.tr})
 	if s.mux == nil {
 		s.mux = emptyMux
 	}
@@ -113,7 +126,7 @@ func (s *Session) Negotiation() Negotiation { return s.stream.Negotiation }
 
 // TLS returns the TLS connection state, or nil if the stream is not
 // encrypted.
-func (s *Session) TLS() *tls.ConnectionState { return s.tr.TLS() }
+func (s *Session) TLS() *tls.ConnectionState { return s.conn().TLS() }
 
 // Done returns a channel that is closed when the stream has ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -130,19 +143,33 @@ func (s *Session) Err() error {
 	}
 }
 
-// Stats are counters of a session. Received is the count of handled
-// stanzas that stream management (XEP-0198) acknowledges with its h
-// value; the counters it adds (stanzas sent, acknowledged by the server)
-// will join it here.
+// Stats are counters of a session.
 type Stats struct {
 	// Received counts the stanzas the reader has handled, invalid ones
 	// that were answered or dropped included: it is counted in one place,
-	// the reader.
+	// the reader, and is what stream management (XEP-0198) acknowledges
+	// with its h value.
 	Received uint64
+	// The rest count only under stream management: Sent the stanzas
+	// sent, Acked those the server acknowledged, Unacked (and
+	// UnackedBytes) those it has not yet, and Resumed the times a broken
+	// connection was resumed.
+	Sent, Acked  uint32
+	Unacked      int
+	UnackedBytes int
+	Resumed      int
 }
 
 // Stats returns the session's counters.
-func (s *Session) Stats() Stats { return Stats{Received: s.received.Load()} }
+func (s *Session) Stats() Stats {
+	st := Stats{Received: s.received.Load(), Resumed: int(s.resumed.Load())}
+	if s.sm.on {
+		s.sm.mu.Lock()
+		st.Sent, st.Acked, st.Unacked, st.UnackedBytes = s.sm.sent, s.sm.acked, len(s.sm.unacked), s.sm.bytes
+		s.sm.mu.Unlock()
+	}
+	return st
+}
 
 // goBackground runs f on a goroutine that Close waits for, unless the
 // session has ended.
