@@ -107,6 +107,11 @@ func (c *Conn) Blackhole(dirs ...Direction) {
 // Heal forwards again in the directions given, both when none is given.
 // What was dropped stays lost; an end's close held back while the
 // direction was blackholed is passed on now.
+//
+// Under TLS a loss is a gap in the record sequence: the receiving end
+// fails on the first record it reads after the heal (Prosody, ejabberd
+// and Go's crypto/tls answer with a bad_record_mac alert) and the stream
+// ends. A blackhole that dropped nothing heals cleanly.
 func (c *Conn) Heal(dirs ...Direction) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

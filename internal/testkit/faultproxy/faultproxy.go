@@ -30,7 +30,8 @@
 //     what arrives, in both directions or one: neither end sees an error,
 //     as on a dead radio link. An end's close (its FIN) is held back too,
 //     and passed on when the direction heals.
-//   - [Conn.Heal] forwards again; what was dropped stays lost.
+//   - [Conn.Heal] forwards again; what was dropped stays lost (under TLS
+//     the receiver then fails on the next record: see [Conn.Heal]).
 //   - [Conn.Forwarded] and [Conn.Discarded] count bytes per direction, and
 //     [Conn.Wait] waits until a condition on them holds.
 //
