@@ -165,3 +165,34 @@ func TestSessionDialsDeadLink(t *testing.T) {
 	defer s.Close(ctx)
 	require.NoError(t, ping(ctx, s))
 }
+
+// The shape of a test of a client that reconnects: the link dies
+// silently, the client gives up on it and dials again while the link is
+// still dead, then the link comes back.
+func ExampleProxy_Next() {
+	test := func(t *testing.T, serverAddr string) {
+		p := faultproxy.New(t, serverAddr)
+		ctx := t.Context()
+		// … the client under test connects to p.Addr() …
+		first, err := p.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetPolicy(faultproxy.Blackhole) // new connections are dead too
+		first.Blackhole()                 // nothing arrives, nothing closes
+		// … the client notices the silence and dials again …
+		second, err := p.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Wait until the client's new stream header was lost.
+		if err := second.Wait(ctx, func() bool { return second.Discarded(faultproxy.ToServer) > 0 }); err != nil {
+			t.Fatal(err)
+		}
+		p.SetPolicy(faultproxy.Forward) // the link is back
+		first.Cut()
+		second.Cut()
+		// … the client's next connection goes through: p.Next(ctx) …
+	}
+	_ = test // in a real test: func TestReconnect(t *testing.T) { ... }
+}
