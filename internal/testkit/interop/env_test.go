@@ -5,6 +5,7 @@ package interop_test
 import (
 	"context"
 	"crypto/tls"
+	"os"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ type env struct {
 func startEnv(t *testing.T, kind xmppd.Kind) *env {
 	t.Helper()
 	e := &env{kind: kind, servers: map[storage]*xmppd.Server{
-		hashed:    xmppd.Start(t, kind, xmppd.Options{DirectTLS: true}),
+		hashed:    xmppd.Start(t, kind, xmppd.Options{DirectTLS: true, Debug: os.Getenv("XMPPD_DEBUG") != ""}),
 		plaintext: xmppd.Start(t, kind, xmppd.Options{PlainPasswords: true}),
 	}}
 	for st, s := range e.servers {
@@ -111,7 +112,7 @@ func (e *env) dial(t *testing.T, spec dialSpec) (*session.Session, *syncbuf.Buff
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("trace of %s:\n%s", addr, trace.String())
-			t.Logf("server log:\n%s", srv.LogTail(30))
+			t.Logf("server log:\n%s", srv.LogTail(logLines))
 		}
 	})
 	if err == nil {
@@ -134,4 +135,13 @@ func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// logLines is how much of the server's log a failed test shows.
+var logLines = 30
+
+func init() {
+	if os.Getenv("XMPPD_DEBUG") != "" {
+		logLines = 400
+	}
 }
