@@ -285,6 +285,12 @@ func (s *Session) ack(h uint32) error {
 	m := &s.sm
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.ack(h)
+}
+
+// ack is Session.ack with m.mu held. An h that acknowledges more than
+// was sent changes nothing and is a *handledCountError.
+func (m *streamMgmt) ack(h uint32) error {
 	n := h - m.acked // wraps as h does
 	if n > uint32(len(m.unacked)) {
 		return &handledCountError{h: h, sent: m.sent}
@@ -416,11 +422,7 @@ func (s *Session) sendManaged(ctx context.Context, b []byte) (uint32, error) {
 		}
 	}
 	defer s.release()
-	m.sent++
-	seq := m.sent
-	m.unacked = append(m.unacked, sentStanza{b: bytes.Clone(b), seq: seq})
-	m.bytes += len(b)
-	m.asked++
+	seq := m.push(b)
 	ask := m.asked >= s.cfg.ackEvery()
 	if ask {
 		m.asked = 0
@@ -442,6 +444,15 @@ func (s *Session) sendManaged(ctx context.Context, b []byte) (uint32, error) {
 	}
 	_ = s.writeManaged(ctx, b)
 	return seq, nil
+}
+
+// push appends a copy of b to the queue and counts it. m.mu is held.
+func (m *streamMgmt) push(b []byte) uint32 {
+	m.sent++
+	m.unacked = append(m.unacked, sentStanza{b: bytes.Clone(b), seq: m.sent})
+	m.bytes += len(b)
+	m.asked++
+	return m.sent
 }
 
 // ackTimer runs AckDelay after a stanza that no request covers was sent.
