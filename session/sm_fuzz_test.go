@@ -105,7 +105,9 @@ func FuzzReaderSM(f *testing.F) {
 				}
 			}
 		}()
-		go func() { _, _ = io.WriteString(server, string(wire.AppendHeader(nil, wire.Header{From: "example.com", Version: "1.0"}))) }()
+		go func() {
+			_, _ = server.Write(wire.AppendHeader(nil, wire.Header{From: "example.com", Version: "1.0"}))
+		}()
 		if _, err := n.rd.ReadHeader(); err != nil {
 			t.Fatal(err)
 		}
