@@ -158,7 +158,10 @@ func (s *Session) resume(readErr error) bool {
 			}
 			return false
 		}
-		l, err := s.redial.resumeStream(ctx, s)
+		// One attempt may take Config.Timeout, as a Dial does.
+		actx, acancel := context.WithTimeout(ctx, s.cfg.timeout())
+		l, err := s.redial.resumeStream(actx, s)
+		acancel()
 		if err == nil {
 			if s.takeOver(l) {
 				s.resumed.Add(1)
