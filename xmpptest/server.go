@@ -59,6 +59,11 @@ type Server struct {
 	watchers []func(Routed)
 	last     map[jid.JID]*conn // latest connection bound to each full JID, for Transcript
 	seq      uint64            // orders resources by when they became available
+	// Stream management (sm.go): the resumable sessions by id, and the
+	// h of ended ones, the oldest first out.
+	smSessions     map[string]*conn
+	smExpired      map[string]expiredSM
+	smExpiredOrder []string
 }
 
 // account is a user, the resources bound to it and its roster (nil
@@ -299,6 +304,7 @@ func (s *Server) Close() error {
 		s.ln.Close()
 	}
 	for _, c := range conns {
+		c.stopHibernation()
 		c.shutdown(&stanza.StreamError{Condition: stanza.StreamSystemShutdown, Text: "server closed"}, 50*time.Millisecond)
 	}
 	s.wg.Wait()
