@@ -87,19 +87,7 @@ func runSMCases(t *testing.T, srv smServer) {
 	for i, c := range smCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			r := &smRun{t: t, srv: srv, i: i}
-			var back []string
-			for _, l := range "abc" {
-				back = append(back, caseUser("sm", i, l)+"@"+srv.domain, "{"+string(l)+"}")
-			}
-			back = append(back, srv.domain, "{d}")
-			r.shorten = strings.NewReplacer(back...)
-			t.Cleanup(func() {
-				for _, c := range r.clients {
-					c.conn.Close()
-					<-c.done
-				}
-			})
+			r := newSMRun(t, srv, i)
 			c.run(r)
 			want, why := c.want, ""
 			if d, ok := c.on[srv.kind]; ok {
@@ -111,6 +99,24 @@ func runSMCases(t *testing.T, srv smServer) {
 			assert.Equal(t, want, r.log, "%s on %s %s", c.name, srv.kind, why)
 		})
 	}
+}
+
+// newSMRun starts a run with the accounts of case i.
+func newSMRun(t *testing.T, srv smServer, i int) *smRun {
+	r := &smRun{t: t, srv: srv, i: i}
+	var back []string
+	for _, l := range "abc" {
+		back = append(back, caseUser("sm", i, l)+"@"+srv.domain, "{"+string(l)+"}")
+	}
+	back = append(back, srv.domain, "{d}")
+	r.shorten = strings.NewReplacer(back...)
+	t.Cleanup(func() {
+		for _, c := range r.clients {
+			c.conn.Close()
+			<-c.done
+		}
+	})
+	return r
 }
 
 // note adds a line to the log.
@@ -482,13 +488,18 @@ func (c *smClient) presence() {
 
 // xmpptestSM is xmpptest, listening on TCP, for the table.
 func xmpptestSM(t *testing.T, cfg *xmpptest.Config) smServer {
+	_, srv := xmpptestSMServer(t, cfg)
+	return srv
+}
+
+func xmpptestSMServer(t *testing.T, cfg *xmpptest.Config) (*xmpptest.Server, smServer) {
 	cfg.Listen = true
 	srv := xmpptest.NewServer(t, cfg)
 	for u, pw := range smUsers() {
 		_, err := srv.AddUser(u, pw)
 		require.NoError(t, err)
 	}
-	return smServer{kind: "xmpptest", domain: srv.Domain().String(), addr: srv.Addr(), tls: srv.TLSConfig(), resume: cfg.ResumeTimeout, settle: 100 * time.Millisecond}
+	return srv, smServer{kind: "xmpptest", domain: srv.Domain().String(), addr: srv.Addr(), tls: srv.TLSConfig(), resume: cfg.ResumeTimeout, settle: 100 * time.Millisecond}
 }
 
 // TestSMCases runs the table on xmpptest.
