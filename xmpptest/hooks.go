@@ -77,7 +77,9 @@ func (s *Server) InjectRaw(to jid.JID, raw []byte) error {
 
 // Drop closes the connections bound to addr (a full JID, or a bare one for
 // all of the account's) at once, without a stream error or close, as a
-// network failure would.
+// network failure would. A resource that enabled stream management
+// resumption hibernates (see the package doc); CutAt cuts at a chosen
+// stanza instead of now.
 func (s *Server) Drop(addr jid.JID) error {
 	conns := s.connsFor(addr)
 	if len(conns) == 0 {

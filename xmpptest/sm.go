@@ -323,7 +323,7 @@ func (c *conn) expire() {
 }
 
 // stopHibernation ends a hibernation without ending the resource, for
-// Close. It reports whether there was one.
+// Close.
 func (c *conn) stopHibernation() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

@@ -57,7 +57,7 @@ func TestCutAtWrite(t *testing.T) {
 			for _, m := range tt.before {
 				want = append(want, fmt.Sprintf("a1: message from={b}/b1 %q", m))
 			}
-			want = append(want, "a1: closed", fmt.Sprintf("a2: resumed h=0 previd"))
+			want = append(want, "a1: closed", "a2: resumed h=0 previd")
 			for _, m := range tt.resent {
 				want = append(want, fmt.Sprintf("a2: message from={b}/b1 %q delay", m))
 			}
