@@ -228,28 +228,39 @@ func (c *conn) writeStanzaLocked(st stanza.Stanza, b []byte) error {
 		}
 		return errConnClosed
 	}
-	if c.wcut != nil {
-		if c.wcut.n--; c.wcut.n == 0 {
-			at := c.wcut.at
-			c.wcut = nil
-			switch at {
-			case CutAfterWrite:
-				_ = c.writeLocked(b)
-			case CutMidWrite:
-				_ = c.writeLocked(b[:len(b)/2])
-			}
-			c.dropLocked()
-			if kept {
-				return nil
-			}
-			return errConnClosed
+	if c.cutWriteLocked(b) {
+		if kept {
+			return nil
 		}
+		return errConnClosed
 	}
 	if kept && !c.sm.requested {
 		c.sm.requested = true
 		b = append(b, "<r xmlns='"+ns.SM+"'/>"...)
 	}
 	return c.writeLocked(b)
+}
+
+// cutWriteLocked counts a stanza about to be written against an armed
+// write cut and, when it is the one, writes what the cut lets through
+// and cuts; it reports whether it cut. c.wmu is held.
+func (c *conn) cutWriteLocked(b []byte) bool {
+	if c.wcut == nil {
+		return false
+	}
+	if c.wcut.n--; c.wcut.n > 0 {
+		return false
+	}
+	at := c.wcut.at
+	c.wcut = nil
+	switch at {
+	case CutAfterWrite:
+		_ = c.writeLocked(b)
+	case CutMidWrite:
+		_ = c.writeLocked(b[:len(b)/2])
+	}
+	c.dropLocked()
+	return true
 }
 
 // dropLocked closes the connection as a network failure would. c.wmu is
@@ -305,7 +316,6 @@ func (c *conn) smDetach(err error) bool {
 	c.dead = true
 	c.closing.Store(true)
 	_ = c.raw.Close()
-	c.wcut, c.rcut = nil, nil
 	s.wg.Add(1)
 	c.sm.timer = time.AfterFunc(s.cfg.ResumeTimeout, c.expire)
 	return true
@@ -500,8 +510,6 @@ func (c *conn) resume(raw *stanza.Raw) (*conn, error) {
 	o.headerSent, o.dead = true, false
 	o.closing.Store(false)
 	o.readerDone = make(chan struct{})
-	o.wcut, o.rcut = nil, nil
-	o.delay.Store(0)
 	if err := o.ackLocked(h); err != nil {
 		o.sm.resumable = false
 		return o, err
@@ -527,6 +535,9 @@ func (c *conn) resume(raw *stanza.Raw) (*conn, error) {
 		b, err := st.AppendXML(nil)
 		if err != nil {
 			continue
+		}
+		if o.cutWriteLocked(b) {
+			return o, nil // the reader finds the connection gone
 		}
 		if !o.sm.requested {
 			o.sm.requested = true
@@ -585,19 +596,22 @@ type cutPlan struct {
 var ErrBadCut = errors.New("xmpptest: CutAt needs n ≥ 1 and a known CutPoint")
 
 // CutAt arms a cut of the connection of the resource bound to addr (a
-// full JID): it breaks, without a stream error or close, as a network
-// failure would, at the n-th stanza (message, presence or iq; n counts
-// from 1) that the server writes to that connection (CutBeforeWrite,
+// full JID): the connection breaks, without a stream error or close, as a
+// network failure would, at the n-th stanza (message, presence or iq; n
+// counts from 1) that the server writes to the resource (CutBeforeWrite,
 // CutAfterWrite, CutMidWrite) or reads from it (CutBeforeHandle,
-// CutAfterHandle) after CutAt returns. Written stanzas include those a
-// resumption resends and those queued before CutAt and written after it;
-// <r/>, <a/> and other elements that are not stanzas do not count. A
-// resource that enabled resumption hibernates then, as after any broken
-// connection. A cut applies to the connection it was armed on: a
-// resumption or a new CutAt of the same direction (write or read) disarms
-// it; a write cut and a read cut may be armed at once. CutAt returns
-// ErrNotConnected when no connection is bound to addr (a hibernating
-// resource has none), ErrBadCut for a bad n or at.
+// CutAfterHandle) after CutAt returns. <r/>, <a/> and other elements
+// that are not stanzas do not count; stanzas queued before CutAt and
+// written after it do, and so do those a resumption resends. A resource
+// that enabled resumption hibernates then, as after any broken
+// connection.
+//
+// A cut stays armed until it fires, also across a resumption (it may be
+// armed while the resource hibernates, to cut while the resumption
+// resends); it is gone when the resource is. A new CutAt of the same
+// direction (write or read) replaces it; a write cut and a read cut may
+// be armed at once. CutAt returns ErrNotConnected when no resource is
+// bound to addr, ErrBadCut for a bad n or at.
 //
 // To cut a connection at once, use Drop.
 func (s *Server) CutAt(addr jid.JID, n int, at CutPoint) error {
@@ -614,8 +628,8 @@ func (s *Server) CutAt(addr jid.JID, n int, at CutPoint) error {
 	c := conns[0]
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.dead {
-		return ErrNotConnected
+	if c.dead && (!c.sm.resumable || c.sm.gone) {
+		return ErrNotConnected // it is going, and will not come back
 	}
 	p := &cutPlan{n: n, at: at}
 	if at >= CutBeforeHandle {

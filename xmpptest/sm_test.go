@@ -2,6 +2,9 @@ package xmpptest_test
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +217,94 @@ func TestBadH(t *testing.T) {
 			c.send("<a xmlns='urn:xmpp:sm:3' h='" + tt.h + "'/>")
 			assert.Equal(t, tt.want, string(c.streamError().Condition))
 		})
+	}
+}
+
+// TestCutAtRandom cuts a1's connection at seeded random stanzas, in the
+// three ways a write can be cut, while b1 sends it 3000 messages; a1
+// resumes after each cut with the h it has reached and acknowledges now
+// and then. Every message must arrive exactly once, in order.
+func TestCutAtRandom(t *testing.T) {
+	const n = 3000
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("SMCUT_SEED"), 10, 64); err == nil {
+		seed = v // to run a failure again
+	}
+	t.Logf("seed %d (SMCUT_SEED)", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	x, srv := xmpptestSMServer(t, &xmpptest.Config{})
+	r := newSMRun(t, srv, 0)
+	a := r.login("a1")
+	b := r.login("b1")
+	a.send(enableResume)
+	a.expect(1)
+	full := smFull(t, srv, 'a', "a1")
+	// b1 keeps one batch ahead of what a1 received, so that cuts fall
+	// all along the exchange (resends included).
+	more := make(chan struct{}, n/100)
+	go func() {
+		for i := 0; i < n; i += 100 {
+			if i > 0 {
+				select {
+				case <-more:
+				case <-time.After(60 * time.Second):
+					return
+				}
+			}
+			var sb strings.Builder
+			for k := i; k < i+100; k++ {
+				fmt.Fprintf(&sb, "<message to='{a}/a1' type='headline'><body>%d</body></message>", k)
+			}
+			if _, err := b.conn.Write([]byte(b.expand(sb.String()))); err != nil {
+				return
+			}
+		}
+	}()
+	var got []int
+	var base uint32 // h reached on earlier connections
+	cuts := 0
+	arm := func() {
+		require.NoError(t, x.CutAt(full, 1+rng.IntN(200), xmpptest.CutPoint(rng.IntN(3))))
+	}
+	arm()
+	id := a.id()
+	deadline := time.After(60 * time.Second)
+	for len(got) < n {
+		select {
+		case l := <-a.lines:
+			switch {
+			case strings.HasPrefix(l, a.name+": message"):
+				q := l[strings.Index(l, "\"")+1:]
+				q = q[:strings.Index(q, "\"")]
+				k, err := strconv.Atoi(q)
+				require.NoError(t, err, l)
+				got = append(got, k)
+				if len(got)%100 == 0 {
+					more <- struct{}{}
+				}
+				if len(got)%50 == 0 {
+					// The connection may be cut already: the
+					// next resumption acknowledges instead.
+					_, _ = a.conn.Write(fmt.Appendf(nil, "<a xmlns='urn:xmpp:sm:3' h='%d'/>", base+a.handled()))
+				}
+			case strings.HasSuffix(l, ": closed"):
+				cuts++
+				base += a.handled()
+				arm() // while the resource hibernates: it may cut the resend
+				a = r.resume(fmt.Sprintf("a%d", cuts+1), id, base)
+				require.Equal(t, fmt.Sprintf("%s: resumed h=0 previd", a.name), <-a.lines)
+			default:
+				t.Fatalf("unexpected %q", l)
+			}
+		case <-deadline:
+			t.Fatalf("%d messages after 60 s, %d cuts", len(got), cuts)
+		}
+	}
+	t.Logf("%d cuts", cuts)
+	assert.Greater(t, cuts, 5)
+	for i, k := range got {
+		if !assert.Equal(t, i, k, "message %d", i) {
+			break
+		}
 	}
 }

@@ -353,15 +353,20 @@ func (r *smRun) prevID() string {
 	return ""
 }
 
-// send writes XML ({a}, {b}, {d} expanded; a text after <enable/> or
-// after stanzas is not logged).
-func (c *smClient) send(s string) {
+// expand replaces {a}, {b}, {c} and {d} with the case's accounts and
+// the domain.
+func (c *smClient) expand(s string) string {
 	var pairs []string
 	for _, l := range "abc" {
 		pairs = append(pairs, "{"+string(l)+"}", caseUser("sm", c.r.i, l)+"@"+c.r.srv.domain)
 	}
 	pairs = append(pairs, "{d}", c.r.srv.domain)
-	s = strings.NewReplacer(pairs...).Replace(s)
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// send writes XML ({a}, {b}, {c}, {d} expanded).
+func (c *smClient) send(s string) {
+	s = c.expand(s)
 	_, err := c.conn.Write([]byte(s))
 	require.NoError(c.r.t, err, "%s: sending %s", c.name, s)
 }
