@@ -86,7 +86,11 @@ var smCases = []smCase{
 		b.expect(1)
 	},
 		want: []string{"a1: enabled resume max=3", "a1: message from={b}/b1 \"1\"", "a1: message from={b}/b1 \"2\"", "a1: message from={b}/b1 \"3\"", "a1: a h=1", "b1: message from={a}/a1 \"x\"",
-			"a2: resumed h=1 previd", "a2: message from={b}/b1 \"2\" delay", "a2: message from={b}/b1 \"3\" delay", "a2: message from={b}/b1 \"4\" delay", "a2: a h=2", "b1: message from={a}/a1 \"y\""},
+			"a2: resumed h=1 previd", "a2: message from={b}/b1 \"2\"", "a2: message from={b}/b1 \"3\"", "a2: message from={b}/b1 \"4\"", "a2: a h=2", "b1: message from={a}/a1 \"y\""},
+		// All three put a delay on each (TestCutAtWrite checks
+		// xmpptest's), but ejabberd's on one sent during the
+		// hibernation depends on whether it had noticed the cut.
+		ignoreDelay: true,
 	},
 	{name: "unknown previd", run: func(r *smRun) {
 		a := r.resume("a1", "no-such-id", 0)
@@ -238,6 +242,26 @@ var smCases = []smCase{
 		b.quiet()
 	},
 		want: []string{"cut", "expiry", "b1: presence from={a}/a1 unavailable"},
+	},
+	{name: "message to the bare JID during hibernation, then resume", run: func(r *smRun) {
+		a := r.login("a1")
+		b := r.login("b1")
+		a.send("<presence/>")
+		a.send(enableResume)
+		time.Sleep(300 * time.Millisecond)
+		drain(a)
+		id, h := a.id(), a.handled()
+		a.cut()
+		b.send("<message to='{a}' id='m1' type='chat'><body>bare</body></message><message to='{a}/a1' id='m2' type='chat'><body>full</body></message>")
+		b.quiet()
+		a2 := r.resume("a2", id, h)
+		a2.expect(3)
+		a2.quiet()
+	},
+		want: []string{"a2: resumed h=0 previd", "a2: message chat from={b}/b1 \"bare\"", "a2: message chat from={b}/b1 \"full\""},
+		// ejabberd puts a delay on these or not, depending on whether
+		// it had noticed the cut when they came: the case does not look.
+		ignoreDelay: true,
 	},
 }
 
