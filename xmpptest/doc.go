@@ -256,7 +256,7 @@
 // an <r/> after a stanza when none is outstanding (one at a time, as
 // both real servers do). A client that lets 5000 stanzas go
 // unacknowledged loses its stream with policy-violation, without
-// resumption (ejabberd's max_ack_queue; Prosody instead drops the
+// resumption, as ejabberd bounds its queue (Prosody instead drops the
 // oldest of 500 and refuses the resumption). An h that is no uint32
 // ends the stream with bad-format; one above what was sent with
 // undefined-condition and <handled-count-too-high h='…' send-count='…'/>

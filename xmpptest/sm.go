@@ -49,9 +49,11 @@ import (
 
 // maxUnacked bounds a session's queue of unacknowledged stanzas. A
 // client that lets it fill loses its stream with policy-violation and
-// its session cannot be resumed, as ejabberd's max_ack_queue does (its
-// default is 5000; Prosody's smacks_max_queue_size of 500 instead drops
-// the oldest stanzas and refuses the resumption).
+// its session cannot be resumed, as ejabberd bounds its queue
+// (mod_stream_mgmt's max_ack_queue; a client that never acked lost its
+// connection there after 2449 of 5100 messages). Prosody's
+// smacks_max_queue_size (500) is a ring instead: the oldest stanzas are
+// dropped, the connection stays, and a resumption is refused.
 const maxUnacked = 5000
 
 // maxExpiredIDs bounds how many ended sessions' ids the server remembers
