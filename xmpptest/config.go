@@ -71,6 +71,15 @@ type Config struct {
 	// connection, for Transcript.
 	RecordTranscripts bool
 
+	// NoStreamManagement leaves XEP-0198 stream management out: no <sm/>
+	// feature, and <enable/> and <resume/> are refused.
+	NoStreamManagement bool
+	// ResumeTimeout is how long a resource whose connection broke stays
+	// bound and resumable after it enabled stream management with
+	// resumption (the max its <enabled/> announces, in whole seconds,
+	// rounded up). Zero means 300 seconds.
+	ResumeTimeout time.Duration
+
 	// MaxStanzaBytes bounds the size of one element a client sends; a
 	// larger one ends its stream with policy-violation. Zero means 1 MiB.
 	// The server announces the bound to bound clients (XEP-0478
@@ -93,6 +102,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.WriteTimeout <= 0 {
 		out.WriteTimeout = 30 * time.Second
+	}
+	if out.ResumeTimeout <= 0 {
+		out.ResumeTimeout = 300 * time.Second
 	}
 	if out.MaxStanzaBytes <= 0 {
 		out.MaxStanzaBytes = wire.DefaultMaxStanzaBytes

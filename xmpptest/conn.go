@@ -39,6 +39,19 @@ type conn struct {
 
 	closing atomic.Bool  // shutdown started: other writers give up
 	delay   atomic.Int64 // time.Duration slept before each write
+	// ended: the server ends the stream (a stream error, Close, a
+	// conflict), so the resource must not hibernate.
+	ended atomic.Bool
+
+	// Stream management (sm.go), and the cuts CutAt armed on this
+	// connection: guarded by wmu. hasRCut tells the reader to look.
+	sm      smState
+	wcut    *cutPlan
+	rcut    *cutPlan
+	hasRCut atomic.Bool
+	// readerDone is closed when the goroutine serving the connection
+	// lets it go (a resumption that replaces it waits for that).
+	readerDone chan struct{}
 
 	// What the server's own rules send this client (roster pushes and
 	// the presence of RFC 6121 §3–4), in the order the rules made it:
@@ -82,7 +95,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, raw: nc, nc: nc}
+	c := &conn{srv: s, raw: nc, nc: nc, readerDone: make(chan struct{})}
 	if s.cfg.RecordTranscripts {
 		c.tr = &transcript{}
 	}
@@ -97,31 +110,38 @@ type bufConn struct {
 
 func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
-// run serves the connection until it ends.
+// run serves the connection until it ends; after a resumption it
+// serves the resource resumed (sm.go), which then owns the connection.
 func (c *conn) run() {
-	err := c.serve()
-	c.finish(err)
+	cur, err := c.serve()
+	cur.finish(err)
 }
 
-func (c *conn) serve() error {
+func (c *conn) serve() (*conn, error) {
 	br := bufio.NewReader(c.raw)
 	first, err := br.Peek(1)
 	if err != nil {
-		return err
+		return c, err
 	}
 	var nc net.Conn = &bufConn{Conn: c.raw, r: br}
 	if first[0] == 0x16 { // a TLS handshake record: direct TLS (XEP-0368)
 		tc := tls.Server(nc, c.srv.tlsConf)
 		if err := c.handshake(tc); err != nil {
-			return err
+			return c, err
 		}
 		nc = tc
 	}
 	c.setConn(nc)
-	if err := c.negotiate(); err != nil {
-		return err
+	cur, err := c.negotiate()
+	if err != nil {
+		return cur, err
 	}
-	return c.readStanzas()
+	if cur != c {
+		// Resumed: what the rules queued while the resource
+		// hibernated follows the resent stanzas.
+		cur.writeQueue(true)
+	}
+	return cur, cur.readStanzas()
 }
 
 func (c *conn) handshake(tc *tls.Conn) error {
@@ -172,7 +192,45 @@ func asStreamError(err error) error {
 // Prosody: a client that has seen its stream close can count on the
 // server no longer holding its resource (a list it used is no longer in
 // use, a message to its bare JID no longer goes to it).
+//
+// A resource whose stream management session is resumable outlives a
+// connection that broke: it hibernates instead (sm.go).
 func (c *conn) finish(err error) {
+	if c.smDetach(err) {
+		return
+	}
+	wasBound := c.unbind()
+	var se *stanza.StreamError
+	switch {
+	case errors.As(err, &se):
+		c.shutdown(se, time.Second)
+	case errors.Is(err, errPeerClosed):
+		c.shutdown(nil, time.Second)
+	default:
+		c.kill()
+	}
+	if wasBound {
+		for _, h := range c.srv.endHooks {
+			h(c)
+		}
+	}
+	c.smRelease()
+}
+
+// endResource ends a resource that has no connection (its hibernation
+// is over): as finish, without a stream to close.
+func (c *conn) endResource() {
+	if c.unbind() {
+		for _, h := range c.srv.endHooks {
+			h(c)
+		}
+	}
+	c.smRelease()
+}
+
+// unbind takes the connection off the server and its resource off the
+// account, and reports whether it was bound.
+func (c *conn) unbind() bool {
 	s := c.srv
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -184,28 +242,17 @@ func (c *conn) finish(err error) {
 		c.bound = false // the end hooks make it unavailable
 	}
 	s.mu.Unlock()
-	var se *stanza.StreamError
-	switch {
-	case errors.As(err, &se):
-		c.shutdown(se, time.Second)
-	case errors.Is(err, errPeerClosed):
-		c.shutdown(nil, time.Second)
-	default:
-		c.kill()
-	}
-	if wasBound {
-		for _, h := range s.endHooks {
-			h(c)
-		}
-	}
+	return wasBound
 }
 
 // shutdown sends se (when not nil) and the end of the stream, giving a
 // blocked client grace to read them, and closes the connection.
 func (c *conn) shutdown(se *stanza.StreamError, grace time.Duration) {
+	c.ended.Store(true)
+	c.endHibernation()
 	c.closing.Store(true)
-	_ = c.raw.SetWriteDeadline(time.Now().Add(grace))
 	c.wmu.Lock()
+	_ = c.raw.SetWriteDeadline(time.Now().Add(grace))
 	if !c.dead {
 		var b []byte
 		if !c.headerSent {
@@ -230,8 +277,9 @@ func (c *conn) kill() {
 	c.closing.Store(true)
 	c.wmu.Lock()
 	c.dead = true
+	raw := c.raw
 	c.wmu.Unlock()
-	_ = c.raw.Close()
+	_ = raw.Close()
 }
 
 // write writes b to the client, under the write lock.
@@ -272,12 +320,15 @@ func (c *conn) record(dir byte, b []byte) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// writeStanza encodes st and writes it to the client.
+// writeStanza encodes st and writes it to the client (with stream
+// management, it is kept until acknowledged).
 func (c *conn) writeStanza(st stanza.Stanza) error {
 	bp := bufPool.Get().(*[]byte)
 	b, err := st.AppendXML((*bp)[:0])
 	if err == nil {
-		err = c.write(b)
+		c.wmu.Lock()
+		err = c.writeStanzaLocked(st, b)
+		c.wmu.Unlock()
 	}
 	*bp = b[:0]
 	bufPool.Put(bp)
@@ -312,11 +363,14 @@ func (c *conn) writeQueue(release bool) {
 	}
 	idle := c.queueHeld || len(c.queue) == 0
 	c.qmu.Unlock()
-	if idle || c.closing.Load() {
+	if idle {
 		return
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.dead && !c.sm.hib {
+		return
+	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	for {
@@ -338,7 +392,7 @@ func (c *conn) writeQueue(release bool) {
 		if err != nil {
 			continue
 		}
-		if c.writeLocked(b) != nil {
+		if c.writeStanzaLocked(st, b) != nil {
 			return
 		}
 	}

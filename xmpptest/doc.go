@@ -3,7 +3,8 @@
 // a 127.0.0.1 TCP port, and speaks the server side of RFC 6120 (XMPP Core)
 // and of RFC 6121 (XMPP IM: rosters, subscriptions, presence and the
 // routing rules of §8), plus the RFC 3921 §3
-// session iq, RFC 3921 §10 privacy lists and XEP-0191 blocking, so that Parley sessions and other clients can be tested
+// session iq, RFC 3921 §10 privacy lists, XEP-0191 blocking and XEP-0198
+// stream management, so that Parley sessions and other clients can be tested
 // against something real.
 //
 // # What it speaks
@@ -238,6 +239,61 @@
 // contacts were removed with their subscriptions; the account and its
 // stored messages are gone. The domain lists jabber:iq:register.
 //
+// # Stream management
+//
+// XEP-0198 (urn:xmpp:sm:3) is offered after authentication as <sm
+// xmlns='urn:xmpp:sm:3'/> (Config.NoStreamManagement leaves it out).
+// <enable/> is accepted once a resource is bound, once: before bind, or
+// a second time, it is answered <failed/> with unexpected-request. With
+// resume='true' the answer is <enabled id='…' resume='true' max='…'/>:
+// the id is 144 random bits, max is Config.ResumeTimeout in seconds
+// (300 by default, as the xmppd test servers are configured).
+//
+// From <enabled/> on, both sides count stanzas (message, presence, iq;
+// h is a uint32 that wraps). <r/> is answered <a h='…'/> with the
+// stanzas the server has handled. The server keeps every stanza it sends
+// until the client acknowledges it, and asks for an acknowledgement with
+// an <r/> after a stanza when none is outstanding (one at a time, as
+// both real servers do). A client that lets 5000 stanzas go
+// unacknowledged loses its stream with policy-violation, without
+// resumption, as ejabberd bounds its queue (Prosody instead drops the
+// oldest of 500 and refuses the resumption). An h that is no uint32
+// ends the stream with bad-format; one above what was sent with
+// undefined-condition and <handled-count-too-high h='…' send-count='…'/>
+// (XEP-0198 v1.6; both real servers send undefined-condition alone).
+//
+// When the connection of a resource that enabled resumption breaks
+// without a stream close, the resource stays bound, available and
+// unchanged to its contacts for max seconds ("hibernates"): stanzas
+// routed to it, to its full or bare JID, are kept in its queue. A new
+// stream of the same account that sends <resume h='…' previd='…'/>
+// instead of binding gets <resumed h='…' previd='…'/> with the server's
+// count, then the queued stanzas the client's h does not cover, in
+// order, once (messages with a delay of when they were first sent), then
+// what the server's rules queued meanwhile. If the old connection is
+// still open, it ends with a <conflict/> stream error (as ejabberd;
+// Prosody closes it without one). An unknown id, another account's id
+// (never a takeover: the session stays resumable for its owner) or one
+// whose session ended is <failed/> with item-not-found, the last with
+// the h the server had reached, as both servers answer. An h above what
+// was sent ends the new stream as for <a/>, and the session with it.
+//
+// A session ends when its hibernation expires, when its client closes
+// the stream, when the server ends the stream (a stream error, Close, a
+// conflicting bind) or when its queue overflows: the resource goes
+// unavailable as on any logout, and what the client never acknowledged
+// is handled as XEP-0198 and RFC 6121 §8.5.3.2 say for a stanza to a
+// resource that is gone: a chat or normal message is routed to the
+// account again (another available resource, else offline storage, as
+// Prosody does; ejabberd, which assumes its archive, drops them), an iq
+// get or set is answered service-unavailable (as ejabberd; Prosody says
+// recipient-unavailable), the rest is dropped. These rules were compared
+// with Prosody's mod_smacks and ejabberd's mod_stream_mgmt case by case
+// (the package's tests hold the cases and each server's answers).
+//
+// Stanzas written with Inject count and are kept like any other; the
+// bytes of InjectRaw are not counted.
+//
 // # Concurrency
 //
 // Each connection has one goroutine, which reads and negotiates its stream
@@ -259,6 +315,10 @@
 // # Hooks for tests
 //
 // Watch observes every routed stanza; Inject writes a stanza to a bound
-// resource; Drop, Delay and StreamError inject faults; Transcript returns
-// the XML of a connection when the server records transcripts.
+// resource; Drop, Delay and StreamError inject faults; CutAt breaks a
+// resource's connection at the n-th stanza the server writes to it
+// (before, after or in the middle of writing it) or reads from it
+// (before or after handling it), for tests of clients that resume;
+// Transcript returns the XML of a connection when the server records
+// transcripts (after a resumption, the new connection's).
 package xmpptest

@@ -40,17 +40,29 @@ func (s *Server) Watch(fn func(Routed)) {
 // pushes and presence that the server's rules queued for it just before.
 // A test that needs them after those waits for them first (or for a
 // marker, such as a roster push of a seeded item, queued behind them).
+//
+// With stream management the stanza counts like any other: it is kept
+// until the client acknowledges it, also while the resource hibernates.
 func (s *Server) Inject(to jid.JID, st stanza.Stanza) error {
-	b, err := st.AppendXML(nil)
-	if err != nil {
+	if _, err := st.AppendXML(nil); err != nil {
 		return fmt.Errorf("xmpptest: encoding the stanza: %w", err)
 	}
-	return s.InjectRaw(to, b)
+	conns := s.connsFor(to)
+	if len(conns) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotConnected, to)
+	}
+	var errs []error
+	for _, c := range conns {
+		errs = append(errs, c.writeStanza(st))
+	}
+	return errors.Join(errs...)
 }
 
 // InjectRaw writes raw bytes (any XML, well-formed or not) to the
 // resource bound to to, or to every resource of the account for a bare
-// JID.
+// JID. Stream management does not count them: on a stream that has it,
+// a stanza sent this way makes the client's h run ahead of the server's
+// count (use Inject).
 func (s *Server) InjectRaw(to jid.JID, raw []byte) error {
 	conns := s.connsFor(to)
 	if len(conns) == 0 {
@@ -65,7 +77,9 @@ func (s *Server) InjectRaw(to jid.JID, raw []byte) error {
 
 // Drop closes the connections bound to addr (a full JID, or a bare one for
 // all of the account's) at once, without a stream error or close, as a
-// network failure would.
+// network failure would. A resource that enabled stream management
+// resumption hibernates (see the package doc); CutAt cuts at a chosen
+// stanza instead of now.
 func (s *Server) Drop(addr jid.JID) error {
 	conns := s.connsFor(addr)
 	if len(conns) == 0 {
@@ -116,10 +130,16 @@ func (s *Server) Transcript(addr jid.JID) string {
 	s.mu.Lock()
 	c := s.last[addr]
 	s.mu.Unlock()
-	if c == nil || c.tr == nil {
+	if c == nil {
 		return ""
 	}
-	return c.tr.String()
+	c.wmu.Lock()
+	tr := c.tr
+	c.wmu.Unlock()
+	if tr == nil {
+		return ""
+	}
+	return tr.String()
 }
 
 // transcript records the XML of one connection.

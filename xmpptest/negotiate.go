@@ -16,19 +16,21 @@ import (
 
 // negotiate runs the stream up to a bound resource: header, STARTTLS,
 // SASL, header again, bind.
-func (c *conn) negotiate() error {
+// A resumption (XEP-0198) instead of bind returns the resource
+// resumed, which the connection now serves.
+func (c *conn) negotiate() (*conn, error) {
 	for {
 		if err := c.openStream(); err != nil {
-			return err
+			return c, err
 		}
 		switch {
 		case c.tlsState == nil:
 			if err := c.awaitStartTLS(); err != nil {
-				return err
+				return c, err
 			}
 		case c.user == "":
 			if err := c.authenticate(); err != nil {
-				return err
+				return c, err
 			}
 		default:
 			return c.awaitBind()
@@ -117,6 +119,9 @@ func (c *conn) appendFeatures(b []byte) []byte {
 		for _, f := range c.srv.streamFeatures {
 			b = append(b, f...)
 		}
+		if !c.srv.cfg.NoStreamManagement {
+			b = append(b, "<sm xmlns='"+ns.SM+"'/>"...)
+		}
 	}
 	return append(b, "</stream:features>"...)
 }
@@ -184,39 +189,64 @@ func (c *conn) awaitStartTLS() error {
 	}
 }
 
-// awaitBind runs resource binding (RFC 6120 §7).
-func (c *conn) awaitBind() error {
+// awaitBind runs resource binding (RFC 6120 §7), or a stream
+// management resumption (XEP-0198 §5), which returns the resource
+// resumed.
+func (c *conn) awaitBind() (*conn, error) {
 	for {
 		start, err := c.next()
 		if err != nil {
-			return err
+			return c, err
+		}
+		if start.Name.Space == ns.SM && !c.srv.cfg.NoStreamManagement {
+			raw, err := stanza.ReadRaw(c.rd, start)
+			if err != nil {
+				return c, asStreamError(err)
+			}
+			switch raw.Name().Local {
+			case "enable": // XEP-0198 §3: only once a resource is bound
+				if err := c.write(smFailed("unexpected-request", nil)); err != nil {
+					return c, err
+				}
+				continue
+			case "resume":
+				o, err := c.resume(raw)
+				if o != nil {
+					return o, err
+				}
+				if err != nil {
+					return c, err
+				}
+				continue
+			}
+			return c, outOfOrder(start)
 		}
 		if start.Name != (xml.Name{Space: ns.Client, Local: "iq"}) {
 			if err := skip(c.rd, start); err != nil {
-				return err
+				return c, err
 			}
-			return outOfOrder(start)
+			return c, outOfOrder(start)
 		}
 		st, err := stanza.Decoder{}.Decode(c.rd, start)
 		if err != nil {
 			if ierr := (*stanza.InvalidError)(nil); errors.As(err, &ierr) {
 				if ierr.Answerable() {
 					if err := c.writeStanza(&stanza.IQ{Header: stanza.Header{ID: ierr.ID}, Type: stanza.IQError, Error: ierr.Reply}); err != nil {
-						return err
+						return c, err
 					}
 				}
 				continue
 			}
-			return asStreamError(err)
+			return c, asStreamError(err)
 		}
 		iq := st.(*stanza.IQ)
 		raw, ok := iq.Raw()
 		if iq.Type != stanza.IQSet || !ok || raw.Name() != (xml.Name{Space: ns.Bind, Local: "bind"}) {
-			return outOfOrder(start)
+			return c, outOfOrder(start)
 		}
 		bound, err := c.bind(iq, raw)
 		if err != nil || bound {
-			return err
+			return c, err
 		}
 	}
 }

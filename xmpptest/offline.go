@@ -125,11 +125,19 @@ func chatStateOnly(m *stanza.Message) bool {
 // store keeps m for a, stamped now, and reports whether there was room.
 // s.mu is held.
 func (s *Server) store(a *account, m *stanza.Message) bool {
+	return s.storeAt(a, m, time.Now())
+}
+
+// storeAt keeps m for a, stamped at (unless it carries a delay already),
+// and reports whether there was room. s.mu is held.
+func (s *Server) storeAt(a *account, m *stanza.Message, at time.Time) bool {
 	if len(a.offline) >= maxOffline {
 		return false
 	}
 	q := *m
-	q.Extensions = append(slices.Clip(m.Extensions), delay{from: s.domain, at: time.Now(), text: delayText})
+	if !hasDelay(m) {
+		q.Extensions = append(slices.Clip(m.Extensions), delay{from: s.domain, at: at, text: delayText})
+	}
 	a.offline = append(a.offline, &q)
 	return true
 }

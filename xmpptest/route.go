@@ -219,21 +219,15 @@ func (s *Server) routeIQ(c *conn, iq *stanza.IQ) []jid.JID {
 	return s.deliver(iq, []*conn{rc})
 }
 
-// deliver writes st to each target and returns the full JIDs it reached.
+// deliver writes st to each target and returns the full JIDs it reached
+// (with stream management, where it is kept to be resent).
 func (s *Server) deliver(st stanza.Stanza, targets []*conn) []jid.JID {
 	if len(targets) == 0 {
 		return nil
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	b, err := st.AppendXML((*bp)[:0])
-	if err != nil {
-		return nil
-	}
-	*bp = b[:0]
 	delivered := make([]jid.JID, 0, len(targets))
 	for _, rc := range targets {
-		if rc.write(b) == nil {
+		if rc.writeStanza(st) == nil {
 			delivered = append(delivered, rc.addr)
 		}
 	}

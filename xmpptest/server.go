@@ -59,6 +59,11 @@ type Server struct {
 	watchers []func(Routed)
 	last     map[jid.JID]*conn // latest connection bound to each full JID, for Transcript
 	seq      uint64            // orders resources by when they became available
+	// Stream management (sm.go): the resumable sessions by id, and the
+	// h of ended ones, the oldest first out.
+	smSessions     map[string]*conn
+	smExpired      map[string]expiredSM
+	smExpiredOrder []string
 }
 
 // account is a user, the resources bound to it and its roster (nil
@@ -224,6 +229,11 @@ func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Con
 // resource (as does cfg.Resource), a bare one lets the server choose. cfg
 // may be nil; a nil cfg.TLSConfig is replaced by TLSConfig, and with
 // cfg.DirectTLS the stream starts with TLS. The caller closes the session.
+//
+// Connect dials with session.Dial, cfg.Addr set to "pipe" and
+// cfg.DialContext to the server's DialContext, so the session can dial
+// again (to resume its stream, XEP-0198) and reach the same server in
+// memory.
 func (s *Server) Connect(ctx context.Context, addr jid.JID, password string, cfg *session.Config) (*session.Session, error) {
 	if addr.Domainpart() != s.domain.Domainpart() || addr.Localpart() == "" {
 		return nil, fmt.Errorf("xmpptest: %s is not an account of %s", addr, s.domain)
@@ -235,16 +245,9 @@ func (s *Server) Connect(ctx context.Context, addr jid.JID, password string, cfg
 	if c.TLSConfig == nil {
 		c.TLSConfig = s.TLSConfig()
 	}
-	conn, err := s.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	if c.DirectTLS {
-		tc := c.TLSConfig.Clone()
-		tc.ServerName = s.domain.Domainpart()
-		conn = tls.Client(conn, tc)
-	}
-	return session.New(ctx, conn, addr, password, &c)
+	c.Addr = "pipe"
+	c.DialContext = s.DialContext
+	return session.Dial(ctx, addr, password, &c)
 }
 
 func (s *Server) accept(ln net.Listener) {
@@ -299,6 +302,7 @@ func (s *Server) Close() error {
 		s.ln.Close()
 	}
 	for _, c := range conns {
+		c.stopHibernation()
 		c.shutdown(&stanza.StreamError{Condition: stanza.StreamSystemShutdown, Text: "server closed"}, 50*time.Millisecond)
 	}
 	s.wg.Wait()

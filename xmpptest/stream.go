@@ -15,6 +15,16 @@ func (c *conn) readStanzas() error {
 		if err != nil {
 			return err
 		}
+		if start.Name.Space == ns.SM && !c.srv.cfg.NoStreamManagement {
+			raw, err := stanza.ReadRaw(c.rd, start)
+			if err != nil {
+				return asStreamError(err)
+			}
+			if err := c.smElement(raw); err != nil {
+				return err
+			}
+			continue
+		}
 		if start.Name.Space != ns.Client {
 			if err := skip(c.rd, start); err != nil {
 				return err
@@ -22,6 +32,14 @@ func (c *conn) readStanzas() error {
 			return &stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "unexpected <" + start.Name.Local + "/>"}
 		}
 		st, err := stanza.Decoder{}.Decode(c.rd, start)
+		cut := c.readCut()
+		if cut == CutBeforeHandle {
+			c.wmu.Lock()
+			c.dropLocked()
+			c.wmu.Unlock()
+			return errCut
+		}
+		c.countIn()
 		if err != nil {
 			var ierr *stanza.InvalidError
 			if errors.As(err, &ierr) {
@@ -37,7 +55,22 @@ func (c *conn) readStanzas() error {
 		if err := c.handle(st); err != nil {
 			return err
 		}
+		if cut == CutAfterHandle {
+			c.wmu.Lock()
+			c.dropLocked()
+			c.wmu.Unlock()
+			return errCut
+		}
 	}
+}
+
+// countIn counts a stanza read from the client (XEP-0198 §4: h).
+func (c *conn) countIn() {
+	c.wmu.Lock()
+	if c.sm.enabled {
+		c.sm.in++
+	}
+	c.wmu.Unlock()
 }
 
 // invalidReply is the error answering a stanza that broke a rule.

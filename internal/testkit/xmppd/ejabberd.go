@@ -34,7 +34,7 @@ var ejabberdModules = []struct{ Name, Options string }{
 	{"mod_pubsub", "{plugins: [flat, pep]}"},
 	{"mod_register", "{ip_access: trusted_network, access: register}"},
 	{"mod_roster", "{versioning: true}"},
-	{"mod_stream_mgmt", "{resume_timeout: 300}"},
+	{"mod_stream_mgmt", "{resume_timeout: %d}"}, // Options.ResumeTimeout
 	{"mod_vcard", "{search: false}"},
 	{"mod_version", "{show_os: false}"},
 }
@@ -158,6 +158,7 @@ func (b ejabberdBackend) configure(s *Server, ports []int) error {
 		"Format":     format,
 		"TLSOptions": tlsOptions,
 		"Modules":    ejabberdModules,
+		"Resume":     s.opts.resumeSeconds(),
 	}
 	files := []struct {
 		name string
@@ -369,6 +370,6 @@ api_permissions:
 
 modules:
 {{- range .Modules}}
-  {{.Name}}: {{.Options}}
+  {{.Name}}: {{if eq .Name "mod_stream_mgmt"}}{{printf .Options $.Resume}}{{else}}{{.Options}}{{end}}
 {{- end}}
 `))

@@ -101,6 +101,7 @@ func (b prosodyBackend) configure(s *Server, ports []int) error {
 		"Level":     level,
 		"TLS12":     s.opts.TLS12Only,
 		"Plaintext": s.opts.Plaintext,
+		"Resume":    s.opts.resumeSeconds(),
 	}
 	var buf bytes.Buffer
 	if err := prosodyConfig.Execute(&buf, data); err != nil {
@@ -192,7 +193,7 @@ archive_expires_after = "never"
 
 -- Generous timeouts: tests may idle well past a client's keepalive.
 c2s_timeout = 300
-smacks_hibernation_time = 300
+smacks_hibernation_time = {{.Resume}}
 
 VirtualHost {{lua .Domain}}
 	ssl = {

@@ -4,9 +4,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,5 +152,39 @@ func TestProsodyBenchmarkOptions(t *testing.T) {
 	}
 	if err := (ejabberdBackend{}).configure(&Server{Dir: t.TempDir(), opts: Options{Plaintext: true}}, []int{1, 2, 3}); err == nil {
 		t.Error("ejabberd accepted Plaintext")
+	}
+}
+
+// TestResumeTimeoutConfig checks that Options.ResumeTimeout reaches both
+// configurations, in whole seconds rounded up, and that zero keeps 300.
+func TestResumeTimeoutConfig(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{{0, "300"}, {3 * time.Second, "3"}, {1500 * time.Millisecond, "2"}} {
+		s := &Server{Domain: "localhost", Dir: t.TempDir(), opts: Options{ResumeTimeout: tt.d}}
+		if err := (prosodyBackend{}).configure(s, []int{5222, 5223}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(prosodyBackend{}.configPath(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "smacks_hibernation_time = "+tt.want+"\n") {
+			t.Errorf("%v: prosody configuration:\n%s", tt.d, b)
+		}
+		if _, err := ejabberdctlPath(); err != nil {
+			continue
+		}
+		if err := (ejabberdBackend{}).configure(s, []int{1, 2, 3}); err != nil {
+			t.Fatal(err)
+		}
+		b, err = os.ReadFile(filepath.Join(s.Dir, "ejabberd.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "mod_stream_mgmt: {resume_timeout: "+tt.want+"}\n") {
+			t.Errorf("%v: ejabberd configuration:\n%s", tt.d, b)
+		}
 	}
 }

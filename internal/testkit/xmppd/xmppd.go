@@ -83,6 +83,12 @@ type Options struct {
 	// only.
 	Plaintext bool
 
+	// ResumeTimeout is how long a stream management (XEP-0198) session
+	// whose connection broke stays resumable: Prosody's
+	// smacks_hibernation_time, ejabberd's mod_stream_mgmt resume_timeout.
+	// It is rounded up to whole seconds; zero means 300 seconds.
+	ResumeTimeout time.Duration
+
 	// Debug raises the server's log level to debug. Prosody then logs every
 	// stanza, which helps when reading Server.LogTail after a failure.
 	Debug bool
@@ -121,6 +127,15 @@ type Server struct {
 	usersMu  sync.Mutex
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// resumeSeconds is Options.ResumeTimeout in whole seconds, rounded up,
+// 300 for zero.
+func (o Options) resumeSeconds() int {
+	if o.ResumeTimeout <= 0 {
+		return 300
+	}
+	return int((o.ResumeTimeout + time.Second - 1) / time.Second)
 }
 
 // TLSConfig returns a client TLS configuration that trusts only this
