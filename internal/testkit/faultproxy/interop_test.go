@@ -28,7 +28,9 @@ func TestInteropThroughProxy(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
 			alice := jid.MustParse("alice@" + srv.Domain)
-			cfg := &session.Config{Addr: p.Addr(), TLSConfig: srv.TLSConfig(), KeepAlive: -1}
+			// Without stream management: the cases watch a fault end the
+			// session (resumption is tested in internal/testkit/interop).
+			cfg := &session.Config{Addr: p.Addr(), TLSConfig: srv.TLSConfig(), KeepAlive: -1, NoStreamManagement: true}
 			dial := func() (*session.Session, *faultproxy.Conn) {
 				t.Helper()
 				s, err := session.Dial(ctx, alice, srv.Users["alice"], cfg)
