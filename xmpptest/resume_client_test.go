@@ -1,0 +1,288 @@
+package xmpptest_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
+	"github.com/parleyim/parley/stanza"
+	"github.com/parleyim/parley/xmpptest"
+)
+
+// Parley's sessions against xmpptest's stream management, with the
+// connections cut at seeded random points (CutAt) while two accounts
+// exchange numbered messages in both directions. The short run is part
+// of the tests; -smcuts.long runs 10,000 messages each way.
+
+var smCutsLong = flag.Bool("smcuts.long", false, "exchange 10,000 messages each way in TestSessionsResumeUnderCuts")
+
+// cutClient is one side of the exchange: its session, what it received
+// and the cuts armed on its connection.
+type cutClient struct {
+	name string
+	s    *session.Session
+	full jid.JID
+
+	mu      sync.Mutex
+	got     []int
+	resumed int           // start hooks run with resumed=true
+	arrived chan struct{} // closed and replaced at each arrival
+	resume  chan struct{}
+}
+
+func newCutClient(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
+	c := &cutClient{name: name, arrived: make(chan struct{}), resume: make(chan struct{}, 64)}
+	addr, err := srv.AddUser(name, "secret")
+	require.NoError(t, err)
+	mux := session.NewMux()
+	mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat), func(ctx context.Context, s *session.Session, m *stanza.Message) {
+		k, err := strconv.Atoi(strings.TrimPrefix(m.Body, "n"))
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		c.got = append(c.got, k)
+		close(c.arrived)
+		c.arrived = make(chan struct{})
+		c.mu.Unlock()
+	})
+	mux.HandleStart(func(ctx context.Context, s *session.Session, resumed bool) {
+		if resumed {
+			c.mu.Lock()
+			c.resumed++
+			c.mu.Unlock()
+			c.resume <- struct{}{}
+		}
+	})
+	full, err := addr.WithResource(name)
+	require.NoError(t, err)
+	c.s, err = srv.Connect(context.Background(), full, "secret", &session.Config{Mux: mux, AckEvery: 16, KeepAlive: -1})
+	require.NoError(t, err)
+	c.full = c.s.Addr()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.s.Close(ctx)
+	})
+	return c
+}
+
+// received returns a copy of what arrived.
+func (c *cutClient) received() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int(nil), c.got...)
+}
+
+// count returns how many messages arrived, and a channel closed at the
+// next arrival.
+func (c *cutClient) count() (int, chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.got), c.arrived
+}
+
+// waitFor waits until n messages have arrived.
+func (c *cutClient) waitFor(t *testing.T, n int) []int {
+	t.Helper()
+	deadline := time.After(120 * time.Second)
+	for {
+		k, next := c.count()
+		if k >= n {
+			return c.received()
+		}
+		select {
+		case <-next:
+		case <-deadline:
+			t.Fatalf("%s: %d of %d messages arrived (resumed %d times, err %v)", c.name, k, n, c.s.Stats().Resumed, c.s.Err())
+		}
+	}
+}
+
+func TestSessionsResumeUnderCuts(t *testing.T) {
+	n, cuts := 1000, 10
+	if *smCutsLong {
+		n, cuts = 10000, 100
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("SMCUT_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	t.Logf("seed %d (SMCUT_SEED to run it again), %d messages each way, %d cuts per connection", seed, n, cuts)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var rmu sync.Mutex
+	intn := func(k int) int { rmu.Lock(); defer rmu.Unlock(); return rng.IntN(k) }
+
+	srv := xmpptest.NewServer(t, nil)
+	alice, bob := newCutClient(t, srv, "alice"), newCutClient(t, srv, "bob")
+	start := time.Now()
+
+	// Each client's connection gets one cut at a time, at a random point
+	// among the next stanzas either way, armed again once it has resumed.
+	// The spacing keeps cuts all along the exchange.
+	gap := max(n/cuts/2, 2)
+	armed := func(c *cutClient) int {
+		var point xmpptest.CutPoint
+		switch intn(5) {
+		case 0:
+			point = xmpptest.CutBeforeWrite
+		case 1:
+			point = xmpptest.CutAfterWrite
+		case 2:
+			point = xmpptest.CutMidWrite
+		case 3:
+			point = xmpptest.CutBeforeHandle
+		default:
+			point = xmpptest.CutAfterHandle
+		}
+		if err := srv.CutAt(c.full, 1+intn(gap), point); err != nil {
+			// The resource may be between connections: the cut is
+			// armed on it all the same (CutAt's rule), so this is a
+			// real failure.
+			t.Errorf("%s: CutAt: %v", c.name, err)
+		}
+		return 1
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	armedCount := map[string]int{}
+	var amu sync.Mutex
+	for _, c := range []*cutClient{alice, bob} {
+		amu.Lock()
+		armedCount[c.name] += armed(c)
+		amu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-c.resume:
+				case <-stop:
+					return
+				}
+				amu.Lock()
+				if armedCount[c.name] < cuts {
+					armedCount[c.name] += armed(c)
+				}
+				amu.Unlock()
+			}
+		}()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// A sender keeps at most window messages ahead of what its peer
+	// received, so that the exchange lasts long enough for every cut to
+	// come round (a free-running sender queues thousands while one
+	// resumption runs).
+	const window = 20
+	send := func(from, to *cutClient) {
+		defer wg.Done()
+		for i := range n {
+			for {
+				k, next := to.count()
+				if i-k < window {
+					break
+				}
+				select {
+				case <-next:
+				case <-ctx.Done():
+					t.Errorf("%s: %d messages ahead of %s for too long", from.name, i-k, to.name)
+					return
+				}
+			}
+			m := &stanza.Message{Header: stanza.Header{To: to.full}, Type: stanza.MessageChat, Body: fmt.Sprintf("n%d", i)}
+			if err := from.s.Send(ctx, m); err != nil {
+				t.Errorf("%s: send %d: %v", from.name, i, err)
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go send(alice, bob)
+	go send(bob, alice)
+
+	for _, c := range []*cutClient{alice, bob} {
+		checkOrder(t, c.name, c.waitFor(t, n), n)
+	}
+	close(stop)
+	wg.Wait()
+
+	for _, c := range []*cutClient{alice, bob} {
+		// Everything sent is acknowledged, so the server's h and the
+		// client's count agree; nothing more arrives after a round
+		// trip; the session never ended, so every cut was resumed, not
+		// replaced by a new login.
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		require.NoError(t, c.s.SendAcked(sctx, &stanza.Message{Header: stanza.Header{To: c.full}, Type: stanza.MessageNormal}))
+		scancel()
+		st := c.s.Stats()
+		assert.Equal(t, st.Sent, st.Acked, "%s: every stanza sent is acknowledged", c.name)
+		assert.Zero(t, st.Unacked, c.name)
+		assert.Len(t, c.received(), n, "%s: nothing more arrived", c.name)
+		require.NoError(t, c.s.Err(), c.name)
+		c.mu.Lock()
+		hooks := c.resumed
+		c.mu.Unlock()
+		assert.Equal(t, st.Resumed, hooks, "%s: a start hook with resumed=true for each resumption", c.name)
+		amu.Lock()
+		fired := armedCount[c.name] - 1 // the last one armed may not have fired
+		amu.Unlock()
+		assert.GreaterOrEqual(t, st.Resumed, fired, "%s: each cut that fired was resumed", c.name)
+		assert.GreaterOrEqual(t, st.Resumed, cuts-1, "%s: the cuts came round", c.name)
+		t.Logf("%s: %d cuts armed, %d resumptions, %+v", c.name, fired+1, st.Resumed, st)
+	}
+	t.Logf("%d messages each way in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+// checkOrder fails unless got is 0…n-1, each once, in order.
+func checkOrder(t *testing.T, who string, got []int, n int) {
+	t.Helper()
+	if len(got) == n {
+		ok := true
+		for i, v := range got {
+			if v != i {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return
+		}
+	}
+	seen := make(map[int]int, n)
+	for _, v := range got {
+		seen[v]++
+	}
+	var dup, lost []int
+	for i := range n {
+		switch {
+		case seen[i] > 1:
+			dup = append(dup, i)
+		case seen[i] == 0:
+			lost = append(lost, i)
+		}
+	}
+	t.Errorf("%s: %d messages, duplicated %v, lost %v, first out of order at %d", who, len(got), dup, lost, firstOutOfOrder(got))
+}
+
+func firstOutOfOrder(got []int) int {
+	for i, v := range got {
+		if v != i {
+			return i
+		}
+	}
+	return -1
+}
