@@ -61,6 +61,7 @@ type xopts struct {
 	decide func(presence.Request) presence.Decision                          // the request callback's decision; nil: Undecided
 	before func(*presence.Manager)                                           // run before the stream starts
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error) // when set, session.Dial through it instead of srv.Connect
+	noSM   bool                                                              // stream management off: a broken connection ends the session
 }
 
 // xlogin logs full (user/resource) in to srv.
@@ -74,7 +75,7 @@ func xlogin(t *testing.T, srv *xmpptest.Server, full string, o xopts) *xclient {
 		o.before(c.m)
 	}
 	addr := account(full)
-	cfg := &session.Config{Mux: c.mux, KeepAlive: -1}
+	cfg := &session.Config{Mux: c.mux, KeepAlive: -1, NoStreamManagement: o.noSM}
 	var err error
 	if o.dial != nil {
 		cfg.Addr, cfg.DialContext, cfg.TLSConfig = "pipe", o.dial, srv.TLSConfig()
@@ -753,7 +754,9 @@ func TestXMPPTestVanish(t *testing.T) {
 			b := xlogin(t, srv, "bob/home", xopts{})
 			c := xlogin(t, srv, "carol/home", xopts{})
 			var conn net.Conn
-			a := xlogin(t, srv, "alice/home", xopts{dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			// Without stream management, whose session would resume
+			// the broken connection instead of vanishing.
+			a := xlogin(t, srv, "alice/home", xopts{noSM: true, dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				var err error
 				conn, err = srv.DialContext(ctx, network, addr)
 				return conn, err

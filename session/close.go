@@ -52,9 +52,10 @@ const endWriteTime = 5 * time.Second
 // ErrClosed unless the stream had ended for another reason before.
 //
 // With stream management, Close first waits (within ctx) for a broken
-// connection to be resumed, and before closing the stream asks the
-// server to acknowledge what it has not and waits for that; when ctx
-// ends first, Close and Err return an *UnackedError wrapping ErrClosed
+// connection to be resumed, and sends the count of stanzas it handled
+// with its close tag. A server that answers the close has read, and so
+// handled, everything sent before it; when ctx ends before the server's
+// close comes, Close and Err return an *UnackedError wrapping ErrClosed
 // with the stanzas never acknowledged.
 func (s *Session) Close(ctx context.Context) error {
 	if s.closing.Swap(true) {
@@ -69,7 +70,6 @@ func (s *Session) Close(ctx context.Context) error {
 		if s.available.Load() {
 			_ = s.Send(ctx, &stanza.Presence{Type: stanza.PresenceUnavailable})
 		}
-		s.awaitAcks(ctx)
 		s.closeStream()
 		select {
 		case <-s.readerDone:
@@ -101,42 +101,6 @@ func (s *Session) awaitResumption(ctx context.Context) {
 	case <-ch:
 	case <-ctx.Done():
 	case <-s.done:
-	}
-}
-
-// awaitAcks asks the server to acknowledge what is unacknowledged and
-// waits for it within ctx, so that Close hands nothing back when the
-// server has handled everything.
-func (s *Session) awaitAcks(ctx context.Context) {
-	m := &s.sm
-	if !m.on {
-		return
-	}
-	m.mu.Lock()
-	if len(m.unacked) == 0 {
-		m.mu.Unlock()
-		return
-	}
-	last := m.sent
-	m.mu.Unlock()
-	if s.requestAck(ctx) != nil {
-		return
-	}
-	for {
-		m.mu.Lock()
-		if m.covered(last) {
-			m.mu.Unlock()
-			return
-		}
-		ch := m.waitCh()
-		m.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		case <-s.done:
-			return
-		}
 	}
 }
 
@@ -248,7 +212,11 @@ func (s *Session) closeStream() {
 		b = s.appendAck(b)
 	}
 	_ = s.conn().SetWriteDeadline(time.Now().Add(endWriteTime))
-	_ = s.writeRaw(append(b, s.conn().CloseTag()...))
+	// Set before the write, which the server may answer before it returns.
+	s.closeSent.Store(true)
+	if s.writeRaw(append(b, s.conn().CloseTag()...)) != nil {
+		s.closeSent.Store(false)
+	}
 }
 
 // fail ends the stream because of a fault: it records cause (first, so

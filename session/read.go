@@ -118,6 +118,11 @@ func (s *Session) readError(err error) {
 		s.fail(se, errBadXML(se))
 		s.linger()
 	case errors.Is(err, wire.ErrStreamClosed):
+		if s.closeSent.Load() {
+			// The server answered our close: it read, and so handled,
+			// everything sent before it.
+			s.sm.ackAll()
+		}
 		s.closeStream()
 		s.end(s.endedBy(errors.New("session: server closed the stream")))
 		s.hangUp()

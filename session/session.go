@@ -75,6 +75,7 @@ type Session struct {
 	readerDone chan struct{}
 	ended      bool
 	closing    atomic.Bool
+	closeSent  atomic.Bool // our close tag is out
 	available  atomic.Bool // broadcast available presence was sent: Close sends unavailable
 }
 

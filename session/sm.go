@@ -312,6 +312,17 @@ func (m *streamMgmt) ack(h uint32) error {
 	return nil
 }
 
+// ackAll counts everything sent as acknowledged: the server closed its
+// stream in answer to ours, after reading all of it.
+func (m *streamMgmt) ackAll() {
+	if !m.on {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_ = m.ack(m.sent)
+}
+
 // wake wakes whoever waits for an ack. m.mu is held.
 func (m *streamMgmt) wake() {
 	if m.ackCh != nil {

@@ -197,8 +197,6 @@ func TestSMAcks(t *testing.T) {
 		p.Send("<iq type='get' id='sync' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>")
 		p.Expect("iq")
 		close(acked)
-		p.Expect("r") // Close asks for the rest
-		p.Send("<a xmlns='" + ns.SM + "' h='4'/>")
 		p.ExpectClosed()
 	})
 	require.NoError(t, err)
@@ -498,33 +496,43 @@ func TestSMSendAcked(t *testing.T) {
 	require.NoError(t, s.Close(ctx))
 }
 
-// TestSMCloseWaitsForAcks: Close asks for what is unacknowledged and,
-// acknowledged, hands nothing back; it tells the server what it handled.
-func TestSMCloseWaitsForAcks(t *testing.T) {
+// TestSMCloseSendsHandled: Close tells the server what it handled with
+// its close tag; the server's close answers for what it was sent.
+func TestSMCloseSendsHandled(t *testing.T) {
 	closed := make(chan []string, 1)
-	s, err := dialSM(t, smConfig(t), func(p *peer) {
+	cfg := smConfig(t)
+	cfg.Mux = NewMux()
+	handled := make(chan struct{})
+	cfg.Mux.HandleMessageFunc(MessageTypes(stanza.MessageChat), func(ctx context.Context, s *Session, m *stanza.Message) { close(handled) })
+	s, err := dialSM(t, cfg, func(p *peer) {
 		loginSM(p, "id='s-1' resume='true'")
 		p.Send("<message from='romeo@example.com/x' type='chat'><body>in</body></message>")
 		p.Expect("message")
-		p.Expect("r")
-		p.Send("<a xmlns='" + ns.SM + "' h='1'/>")
 		closed <- p.ExpectClosed()
 	})
 	require.NoError(t, err)
 	require.NoError(t, s.Send(context.Background(), smChat("x")))
+	<-handled
 	require.NoError(t, s.Close(context.Background()))
 	assert.Equal(t, ErrClosed, s.Err())
 	assert.Equal(t, []string{"<a xmlns='urn:xmpp:sm:3' h='1'/>"}, <-closed)
 }
 
-// TestSMCloseHandsBack: a server that does not acknowledge before Close's
-// ctx ends gets its stanzas handed back by Close.
+// TestSMCloseHandsBack: a server that neither acknowledges nor answers
+// the close before Close's ctx ends gets its stanzas handed back by Close.
 func TestSMCloseHandsBack(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
 	s, err := dialSM(t, smConfig(t), func(p *peer) {
 		loginSM(p, "id='s-1' resume='true'")
 		p.Expect("message")
-		p.Expect("r")
-		p.ExpectClosed()
+		for {
+			if _, err := p.TryNext(); err != nil {
+				break // the client's close, left unanswered
+			}
+		}
+		<-release
+		p.Conn().Close()
 	})
 	require.NoError(t, err)
 	require.NoError(t, s.Send(context.Background(), smChat("x")))
@@ -535,6 +543,23 @@ func TestSMCloseHandsBack(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	require.ErrorIs(t, err, ErrClosed)
 	assert.Len(t, ue.Stanzas, 1)
+}
+
+// TestSMCloseAnsweredAcks: a server that answers the close tag has read,
+// and so handled, everything before it: nothing is handed back even
+// without an <a/>.
+func TestSMCloseAnsweredAcks(t *testing.T) {
+	s, err := dialSM(t, smConfig(t), func(p *peer) {
+		loginSM(p, "id='s-1' resume='true'")
+		p.Expect("message")
+		p.ExpectClosed() // no <a/>, but the close is answered
+	})
+	require.NoError(t, err)
+	require.NoError(t, s.Send(context.Background(), smChat("x")))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	require.NoError(t, s.Close(ctx))
+	assert.Equal(t, ErrClosed, s.Err())
 }
 
 func TestDecodeSent(t *testing.T) {

@@ -60,9 +60,12 @@ func (s *Server) Inject(to jid.JID, st stanza.Stanza) error {
 
 // InjectRaw writes raw bytes (any XML, well-formed or not) to the
 // resource bound to to, or to every resource of the account for a bare
-// JID. Stream management does not count them: on a stream that has it,
-// a stanza sent this way makes the client's h run ahead of the server's
-// count (use Inject).
+// JID. On a stream with stream management the stanzas in raw (its
+// top-level message, presence and iq elements, up to the first XML fault)
+// are counted and kept as any other, so the client's h stays in step;
+// after a resumption raw is written again whole if any of them was not
+// acknowledged, and when the session expires they are dropped. CutAt does
+// not count them.
 func (s *Server) InjectRaw(to jid.JID, raw []byte) error {
 	conns := s.connsFor(to)
 	if len(conns) == 0 {
@@ -70,7 +73,7 @@ func (s *Server) InjectRaw(to jid.JID, raw []byte) error {
 	}
 	var errs []error
 	for _, c := range conns {
-		errs = append(errs, c.write(raw))
+		errs = append(errs, c.writeInjected(raw))
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
 )
@@ -70,12 +71,25 @@ func TestFaults(t *testing.T) {
 	t.Run("drop", func(t *testing.T) {
 		t.Parallel()
 		srv := newServer(t, nil)
-		a, _ := login(t, srv, "alice", nil)
+		// Without stream management, whose session would resume.
+		a, _ := login(t, srv, "alice", &session.Config{NoStreamManagement: true})
 		require.NoError(t, srv.Drop(a.Addr()))
 		<-a.Done()
 		var se *stanza.StreamError
 		assert.False(t, errors.As(a.Err(), &se), "a dropped connection has no stream error: %v", a.Err())
 		assert.Eventually(t, func() bool { return len(srv.Resources(a.Addr())) == 0 }, 5*time.Second, 10*time.Millisecond)
+	})
+	t.Run("drop under stream management", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t, nil)
+		a, _ := login(t, srv, "alice", nil)
+		b, bin := login(t, srv, "bob/one", nil)
+		require.NoError(t, srv.Drop(a.Addr()))
+		// The session resumes by itself: what it sends meanwhile arrives.
+		require.NoError(t, a.Send(ctx(t), chat(b.Addr(), "after the drop")))
+		assert.Equal(t, "after the drop", bin.message(t).Body)
+		require.NoError(t, a.Err())
+		assert.Equal(t, 1, a.Stats().Resumed)
 	})
 	t.Run("stream error", func(t *testing.T) {
 		t.Parallel()

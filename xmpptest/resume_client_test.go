@@ -43,8 +43,15 @@ type cutClient struct {
 }
 
 func newCutClient(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
+	_, err := srv.AddUser(name, "secret")
+	require.NoError(t, err)
+	return loginCut(t, srv, name)
+}
+
+// loginCut logs the account name in, with the resource name.
+func loginCut(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
 	c := &cutClient{name: name, arrived: make(chan struct{}), resume: make(chan struct{}, 64)}
-	addr, err := srv.AddUser(name, "secret")
+	addr, err := jid.New(name, srv.Domain().Domainpart(), "")
 	require.NoError(t, err)
 	mux := session.NewMux()
 	mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat), func(ctx context.Context, s *session.Session, m *stanza.Message) {
@@ -285,4 +292,139 @@ func firstOutOfOrder(got []int) int {
 		}
 	}
 	return -1
+}
+
+// TestSessionsResumptionRefused: the server keeps no session after a
+// break (a resume timeout of 1 ns), so alice's cut session cannot resume
+// and ends with an *UnackedError. Then every message either arrived or is
+// known to its sender's application — handed back in the error, or
+// refused by Send — and none vanished: bob's messages to her (stored
+// offline while she was gone) reach her next session.
+func TestSessionsResumptionRefused(t *testing.T) {
+	const n = 300
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("SMCUT_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	rng := rand.New(rand.NewPCG(seed, 3))
+	point := []xmpptest.CutPoint{xmpptest.CutBeforeWrite, xmpptest.CutAfterWrite, xmpptest.CutMidWrite,
+		xmpptest.CutBeforeHandle, xmpptest.CutAfterHandle}[rng.IntN(5)]
+	at := 1 + rng.IntN(n/2)
+	t.Logf("seed %d (SMCUT_SEED): alice's connection is cut at stanza %d, cut point %d", seed, at, point)
+
+	srv := xmpptest.NewServer(t, &xmpptest.Config{ResumeTimeout: time.Nanosecond})
+	alice, bob := newCutClient(t, srv, "alice"), newCutClient(t, srv, "bob")
+	require.NoError(t, srv.CutAt(alice.full, at, point))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	refused := map[int]bool{} // alice's messages that Send refused
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			m := &stanza.Message{Header: stanza.Header{To: bob.full}, Type: stanza.MessageChat, Body: fmt.Sprintf("n%d", i)}
+			if err := alice.s.Send(ctx, m); err != nil {
+				assert.ErrorIs(t, err, session.ErrClosed)
+				refused[i] = true
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			m := &stanza.Message{Header: stanza.Header{To: alice.full}, Type: stanza.MessageChat, Body: fmt.Sprintf("n%d", i)}
+			assert.NoError(t, bob.s.Send(ctx, m))
+		}
+	}()
+	wg.Wait()
+
+	select {
+	case <-alice.s.Done():
+	case <-ctx.Done():
+		t.Fatal("alice's session did not end")
+	}
+	var ue *session.UnackedError
+	require.ErrorAs(t, alice.s.Err(), &ue)
+	require.ErrorIs(t, alice.s.Err(), session.ErrResumeRefused)
+	handedBack := map[int]bool{}
+	for _, st := range ue.Stanzas {
+		if m, ok := st.(*stanza.Message); ok {
+			k, err := strconv.Atoi(strings.TrimPrefix(m.Body, "n"))
+			require.NoError(t, err)
+			handedBack[k] = true
+		}
+	}
+
+	// Alice's application logs in again and comes online: what bob sent
+	// after her session was gone was stored and arrives now.
+	again := loginCut(t, srv, "alice")
+	require.NoError(t, again.s.Send(ctx, &stanza.Presence{}))
+	// A marker from bob, sent after everything, ends the wait.
+	require.NoError(t, bob.s.SendAcked(ctx, &stanza.Message{Header: stanza.Header{To: again.full}, Type: stanza.MessageChat, Body: "n" + strconv.Itoa(n)}))
+	for {
+		k, next := again.count()
+		if k > 0 && again.received()[k-1] == n {
+			break
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			t.Fatalf("bob's marker did not reach alice's new session (%d arrived)", k)
+		}
+	}
+	// Bob's messages: each reached one of alice's sessions.
+	toAlice := map[int]int{}
+	for _, k := range append(alice.received(), again.received()...) {
+		toAlice[k]++
+	}
+	for i := range n {
+		assert.Positive(t, toAlice[i], "bob's message %d vanished", i)
+	}
+	// Alice's messages: each reached bob, or her application knows.
+	bobGot := map[int]bool{}
+	for _, k := range bob.received() {
+		bobGot[k] = true
+	}
+	// A round trip on bob's stream after hers ended: anything of hers
+	// the server handled has reached him.
+	require.NoError(t, bob.s.SendAcked(ctx, &stanza.Message{Header: stanza.Header{To: bob.full}, Type: stanza.MessageNormal}))
+	for _, k := range bob.received() {
+		bobGot[k] = true
+	}
+	for i := range n {
+		assert.True(t, bobGot[i] || handedBack[i] || refused[i], "alice's message %d vanished", i)
+	}
+	t.Logf("alice: %d of her messages reached bob, %d handed back, %d refused by Send; bob's: %d in her first session, %d in her second",
+		len(bobGot), len(handedBack), len(refused), len(alice.received()), len(again.received())-1)
+}
+
+// TestInjectRawCounted: stanzas written with InjectRaw count for stream
+// management as the client counts them, so its acknowledgements stay in
+// step (an h above the server's count would end the stream), and they
+// are written again after a resumption that did not cover them.
+func TestInjectRawCounted(t *testing.T) {
+	srv := xmpptest.NewServer(t, nil)
+	alice := newCutClient(t, srv, "alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	two := fmt.Sprintf("<message to='%s' type='chat'><body>n0</body></message><message to='%[1]s' type='chat'><body>n1</body></message>", alice.full)
+	require.NoError(t, srv.InjectRaw(alice.full, []byte(two)))
+	// Inject asks for an ack: the client answers h=3, which the server
+	// must count as right.
+	require.NoError(t, srv.Inject(alice.full, &stanza.Message{Type: stanza.MessageChat, Body: "n2"}))
+	alice.waitFor(t, 3)
+	require.NoError(t, alice.s.SendAcked(ctx, &stanza.Message{Header: stanza.Header{To: alice.full}, Type: stanza.MessageChat, Body: "n3"}))
+	checkOrder(t, "alice", alice.waitFor(t, 4), 4)
+	require.NoError(t, alice.s.Err())
+
+	// Injected while the connection is cut, they arrive once resumed.
+	require.NoError(t, srv.CutAt(alice.full, 1, xmpptest.CutBeforeWrite))
+	require.NoError(t, srv.Inject(alice.full, &stanza.Message{Type: stanza.MessageChat, Body: "n4"}))
+	more := fmt.Sprintf("<message to='%s' type='chat'><body>n5</body></message>", alice.full)
+	require.NoError(t, srv.InjectRaw(alice.full, []byte(more)))
+	checkOrder(t, "alice", alice.waitFor(t, 6), 6)
+	require.NoError(t, alice.s.Err())
+	assert.Equal(t, 1, alice.s.Stats().Resumed)
 }

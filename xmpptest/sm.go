@@ -1,14 +1,17 @@
 package xmpptest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/wire"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/stanza"
@@ -86,6 +89,9 @@ type smState struct {
 type unacked struct {
 	st stanza.Stanza
 	at time.Time
+	// raw holds what InjectRaw wrote, resent as it is; the other
+	// stanzas of the same injection have neither st nor raw.
+	raw []byte
 }
 
 // expiredSM is what the server remembers of an ended session.
@@ -243,6 +249,70 @@ func (c *conn) writeStanzaLocked(st stanza.Stanza, b []byte) error {
 	return c.writeLocked(b)
 }
 
+// writeInjected writes what InjectRaw was given. Under stream management
+// each top-level stanza in raw is counted and kept as the client counts
+// it, so that its h stays in step; resumption writes raw again whole,
+// and expiry drops it. Write cuts do not count it.
+func (c *conn) writeInjected(raw []byte) error {
+	k := countStanzas(raw)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if k > 0 && c.sm.enabled && !c.sm.gone {
+		if len(c.sm.queue)+k > maxUnacked {
+			c.overflowLocked()
+			return errConnClosed
+		}
+		now := time.Now()
+		for i := range k {
+			u := unacked{at: now}
+			if i == 0 {
+				u.raw = bytes.Clone(raw)
+			}
+			c.sm.queue = append(c.sm.queue, u)
+		}
+		c.sm.out += uint32(k)
+		if c.dead || c.closing.Load() {
+			return nil // kept for the resumption
+		}
+	} else if c.closing.Load() {
+		return errConnClosed
+	}
+	return c.writeLocked(raw)
+}
+
+// countStanzas counts the top-level message, presence and iq elements of
+// raw that a client reads as stanzas, up to the first XML fault.
+func countStanzas(raw []byte) int {
+	rd := wire.NewReader(io.MultiReader(bytes.NewReader(injectHeader), bytes.NewReader(raw)), wire.Limits{MaxStanzaBytes: len(raw) + 1})
+	if _, err := rd.ReadHeader(); err != nil {
+		return 0
+	}
+	n := 0
+	for {
+		start, err := rd.NextElement()
+		if err != nil {
+			return n
+		}
+		if start.Name.Space == ns.Client {
+			switch start.Name.Local {
+			case "message", "presence", "iq":
+				n++
+			}
+		}
+		for {
+			if _, err := rd.Token(); err != nil {
+				if err != io.EOF {
+					return n
+				}
+				break
+			}
+		}
+	}
+}
+
+// injectHeader opens the stream countStanzas reads injected bytes in.
+var injectHeader = wire.AppendHeader(nil, wire.Header{Version: "1.0"})
+
 // cutWriteLocked counts a stanza about to be written against an armed
 // write cut and, when it is the one, writes what the cut lets through
 // and cuts; it reports whether it cut. c.wmu is held.
@@ -367,6 +437,19 @@ func (c *conn) smRelease() {
 	c.sm.gone = true
 	queue := c.sm.queue
 	c.sm.queue = nil
+	if c.sm.enabled {
+		// What was routed here but not yet written (the rules' queue,
+		// filled while the resource was bound) is released with the
+		// rest: unbound now, the resource gets nothing more, and
+		// written after this it would be lost.
+		c.qmu.Lock()
+		now := time.Now()
+		for _, st := range c.queue {
+			queue = append(queue, unacked{st: st, at: now})
+		}
+		c.queue, c.queueHeld = nil, false
+		c.qmu.Unlock()
+	}
 	id, h := c.sm.id, c.sm.in
 	c.wmu.Unlock()
 	o := &outbox{s: s}
@@ -528,6 +611,14 @@ func (c *conn) resume(raw *stanza.Raw) (*conn, error) {
 	// queued again; a message with a delay of when it was first sent.
 	o.sm.requested = false
 	for _, q := range o.sm.queue {
+		if q.st == nil {
+			if q.raw != nil {
+				if err := o.writeLocked(q.raw); err != nil {
+					return o, err
+				}
+			}
+			continue
+		}
 		st := q.st
 		if m, ok := st.(*stanza.Message); ok && !hasDelay(m) {
 			d := *m
