@@ -69,15 +69,8 @@ func (n *negotiator) limits() wire.Limits {
 
 // run negotiates a stream and returns the established session.
 func (n *negotiator) run(ctx context.Context) (*Session, error) {
-	feats, err := n.secure(ctx)
+	feats, err := n.login(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := n.authenticate(feats); err != nil {
-		return nil, err
-	}
-	n.rd.Restart()
-	if feats, err = n.openStream(); err != nil {
 		return nil, err
 	}
 	// The session keeps this element: its Features describe the
@@ -104,6 +97,21 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 	s := newSession(n, full, feats)
 	s.sm.smEnabled = sm
 	return s, nil
+}
+
+// login secures the stream, authenticates and opens the stream after
+// SASL, and returns its features: what binding (run) and resumption
+// (resume) start from.
+func (n *negotiator) login(ctx context.Context) (*featuresElement, error) {
+	feats, err := n.secure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.authenticate(feats); err != nil {
+		return nil, err
+	}
+	n.rd.Restart()
+	return n.openStream()
 }
 
 // secure opens the stream and runs STARTTLS (RFC 6120 §5) unless the

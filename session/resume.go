@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/wire"
+	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/stanza"
 )
@@ -257,15 +258,8 @@ func (d *dialer) resumeStream(ctx context.Context, s *Session) (*newLink, error)
 // resume negotiates a stream that resumes s (XEP-0198 §5): TLS and SASL
 // as for a new stream, then <resume/> in place of resource binding.
 func (n *negotiator) resume(ctx context.Context, s *Session) (*newLink, error) {
-	feats, err := n.secure(ctx)
+	feats, err := n.login(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := n.authenticate(feats); err != nil {
-		return nil, err
-	}
-	n.rd.Restart()
-	if feats, err = n.openStream(); err != nil {
 		return nil, err
 	}
 	if !feats.StreamManagement {
@@ -274,7 +268,7 @@ func (n *negotiator) resume(ctx context.Context, s *Session) (*newLink, error) {
 	b := append(n.buf[:0], "<resume xmlns='"+ns.SM+"' h='"...)
 	b = strconv.AppendUint(b, uint64(uint32(s.received.Load())), 10)
 	b = append(b, "' previd='"...)
-	b = appendAttrValue(b, s.sm.id)
+	b = xmlenc.AppendEscaped(b, s.sm.id)
 	if err := n.write(append(b, "'/>"...)); err != nil {
 		return nil, err
 	}
@@ -318,23 +312,6 @@ func (n *negotiator) resume(ctx context.Context, s *Session) (*newLink, error) {
 			errors.New("session: <resumed/> without a valid h"))}
 	}
 	return &newLink{tr: n.tr, rd: n.rd, lang: n.streamLang, h: h}, nil
-}
-
-// appendAttrValue appends v escaped for an attribute in single quotes.
-func appendAttrValue(b []byte, v string) []byte {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '\'':
-			b = append(b, "&apos;"...)
-		case '&':
-			b = append(b, "&amp;"...)
-		case '<':
-			b = append(b, "&lt;"...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
 }
 
 // takeOver makes l the session's connection (step 3 above). It returns
