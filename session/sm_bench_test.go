@@ -118,3 +118,25 @@ func BenchmarkUnackedMemory(b *testing.B) {
 	b.ReportMetric(perStanza, "B/stanza")
 	b.ReportMetric(float64(len(enc)), "B/encoded")
 }
+
+// BenchmarkAckQueue is stream management's own work per stanza, without
+// the network: keeping a chat message until acknowledged and dropping it
+// at the ack, with an ack every 8 stanzas.
+func BenchmarkAckQueue(b *testing.B) {
+	msg := &stanza.Message{Header: stanza.Header{To: mustJID("romeo@example.net")}, Type: stanza.MessageChat,
+		Body: "Wherefore art thou, Romeo? Deny thy father and refuse thy name."}
+	enc, err := msg.AppendXML(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m streamMgmt
+	b.ReportAllocs()
+	for b.Loop() {
+		m.push(enc)
+		if len(m.unacked) == 8 {
+			if err := m.ack(m.sent); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
