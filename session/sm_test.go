@@ -30,14 +30,22 @@ const featSM = "<sm xmlns='" + ns.SM + "'/>"
 // dialSM runs Dial against scripted peers, one per connection, in order.
 // A connection beyond the scripts is refused.
 func dialSM(t *testing.T, cfg *Config, scripts ...func(p *peer)) (*Session, error) {
+	s, _, err := dialSMAddrs(t, cfg, scripts...)
+	return s, err
+}
+
+// dialSMAddrs is dialSM, also returning the addresses dialled, in order.
+func dialSMAddrs(t *testing.T, cfg *Config, scripts ...func(p *peer)) (*Session, func() []string, error) {
 	t.Helper()
 	var mu sync.Mutex
 	next := 0
+	var addrs []string
 	c := *cfg
-	c.Addr = "scripted"
+	c.Addr = "scripted:5222"
 	c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		mu.Lock()
 		defer mu.Unlock()
+		addrs = append(addrs, addr)
 		if next >= len(scripts) {
 			return nil, errors.New("no more scripted connections")
 		}
@@ -45,7 +53,8 @@ func dialSM(t *testing.T, cfg *Config, scripts ...func(p *peer)) (*Session, erro
 		next++
 		return conn, nil
 	}
-	return Dial(context.Background(), juliet, scripted.Password, &c)
+	s, err := Dial(context.Background(), juliet, scripted.Password, &c)
+	return s, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), addrs...) }, err
 }
 
 // loginSM logs in, offers stream management and answers <enable/> with
@@ -140,6 +149,28 @@ func TestSMEnableWithoutResumptionForNew(t *testing.T) {
 	assert.True(t, s.sm.on)
 	assert.Empty(t, s.sm.id, "New cannot dial again, so it cannot resume")
 	require.NoError(t, s.Close(context.Background()))
+}
+
+// TestSMNewEndsWithUnacked: a session from New cannot dial again, so a
+// broken connection ends it, with what was not acknowledged handed back.
+func TestSMNewEndsWithUnacked(t *testing.T) {
+	s, err := dialPeer(t, smConfig(t), func(p *peer) {
+		loginSM(p, "id='s-1'")
+		p.Expect("message")
+		p.Conn().Close()
+	})
+	require.NoError(t, err)
+	require.NoError(t, s.Send(context.Background(), smChat("lost?")))
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end")
+	}
+	var ue *UnackedError
+	require.ErrorAs(t, s.Err(), &ue)
+	require.Len(t, ue.Stanzas, 1)
+	assert.Equal(t, "lost?", ue.Stanzas[0].(*stanza.Message).Body)
+	assert.Zero(t, s.Stats().Resumed)
 }
 
 func TestSMFailedEnableLeavesItOff(t *testing.T) {
@@ -327,6 +358,28 @@ func TestSMResume(t *testing.T) {
 	mu.Lock()
 	assert.Equal(t, []bool{false, true}, starts)
 	mu.Unlock()
+}
+
+// TestSMResumeAtLocation: a server that named a location in <enabled/>
+// is resumed there; when that fails, where Dial went.
+func TestSMResumeAtLocation(t *testing.T) {
+	cut := make(chan struct{})
+	s, addrs, err := dialSMAddrs(t, smConfig(t), func(p *peer) {
+		loginSM(p, "id='s-1' resume='true' location='[2001:db8::1]:5223'")
+		close(cut)
+		p.Conn().Close()
+	}, func(p *peer) {
+		resumeSM(p)
+		p.Send("<resumed xmlns='" + ns.SM + "' h='0' previd='s-1'/>")
+		ackUntilClosed(p, 0)
+	})
+	require.NoError(t, err)
+	<-cut
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.SendAcked(ctx, smChat("after")))
+	assert.Equal(t, []string{"scripted:5222", "[2001:db8::1]:5223"}, addrs())
+	require.NoError(t, s.Close(ctx))
 }
 
 // TestSMResumeRefused: the server answers <failed/>; the session ends with
