@@ -206,11 +206,15 @@ func (m *Manager) Info(full jid.JID) (*disco.Info, bool) {
 // start is the start hook.
 func (m *Manager) start(ctx context.Context, s *session.Session, resumed bool) {
 	m.mu.Lock()
-	m.streams[s] = newStream(s)
 	if resumed {
+		// The same session on a new connection: its lookups go on.
+		if _, ok := m.streams[s]; !ok {
+			m.streams[s] = newStream(s)
+		}
 		m.mu.Unlock()
 		return
 	}
+	m.streams[s] = newStream(s)
 	m.directed = nil
 	m.pending = nil
 	a, available := m.own, m.available

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleyim/parley/jid"
+	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/presence"
 	"github.com/parleyim/parley/roster"
 	"github.com/parleyim/parley/session"
@@ -781,4 +782,46 @@ func TestXMPPTestVanish(t *testing.T) {
 			assert.Equal(t, []string{"available carol@example.test"}, w.list(), "no unavailable from alice's client: the server spoke for it")
 		})
 	}
+}
+
+// TestXMPPTestResumedKeepsState: alice's connection breaks under stream
+// management and her session resumes it. Her contacts see nothing (no
+// offline, no second online), she sends no second initial presence, and
+// her Tracker and directed presence are as they were: the start hook ran
+// with resumed set and kept the package's state.
+func TestXMPPTestResumedKeepsState(t *testing.T) {
+	t.Parallel()
+	srv := newXServer(t, nil)
+	seedBoth(t, srv, alice, bob)
+	ctx := ctxT(t)
+	b := xlogin(t, srv, "bob/home", xopts{})
+	a := xlogin(t, srv, "alice/home", xopts{})
+	a.waitDescribed(t, bob, []string{"online bob@example.test/home /0/"})
+	b.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"})
+	var mu sync.Mutex
+	broadcasts := 0
+	srv.Watch(func(r xmpptest.Routed) {
+		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From == account("alice/home") && p.To.IsZero() {
+			mu.Lock()
+			broadcasts++
+			mu.Unlock()
+		}
+	})
+	require.NoError(t, a.m.SendDirected(ctx, a.s, carol, presence.Available{}))
+
+	require.NoError(t, srv.Drop(account("alice/home")))
+	// A round trip through the resumed stream: it is back.
+	_, err := ping.Send(ctx, a.s, srv.Domain())
+	require.NoError(t, err)
+	require.NoError(t, a.s.Err())
+	assert.Equal(t, 1, a.s.Stats().Resumed)
+	// A change after the resumption reaches bob: what he saw before it
+	// is all there was.
+	require.NoError(t, a.m.SetAvailable(ctx, a.s, presence.Available{Status: "back"}))
+	b.waitDescribed(t, alice, []string{"online alice@example.test/home /0/", "changed alice@example.test/home /0/back"})
+	mu.Lock()
+	assert.Equal(t, 1, broadcasts, "only the change after the resumption: no second initial presence")
+	mu.Unlock()
+	assert.True(t, a.online(bob), "alice's tracker kept bob")
+	assert.Equal(t, []jid.JID{carol}, a.m.Directed(), "alice's directed presence is remembered")
 }

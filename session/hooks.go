@@ -47,7 +47,10 @@ import (
 //
 // resumed reports a stream that resumed an earlier one (stream management):
 // on it the server kept the session's state, so a package keeps its own and
-// sends nothing. A panic in f is recovered and logged, as in a handler.
+// sends nothing. After a resumption the start hooks run again, with resumed
+// set, as the dispatcher's next work (before any stanza of the new
+// connection), with the session's context; Dial is long gone and nothing
+// waits for them. A panic in f is recovered and logged, as in a handler.
 func (m *Mux) HandleStart(f func(ctx context.Context, s *Session, resumed bool)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
