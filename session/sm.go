@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -92,7 +93,8 @@ type streamMgmt struct {
 	timer   *time.Timer   // requests an ack AckDelay after a stanza not yet asked for; nil when off
 	timerOn bool
 
-	owed bool // an <a/> is owed to the server; guarded by mu
+	owed   bool // an <a/> is owed to the server; guarded by mu
+	sealed bool // the session ended: the queue was handed back, nothing joins it; guarded by mu
 }
 
 // sentStanza is one stanza in the unacknowledged queue, as written.
@@ -410,6 +412,13 @@ func (s *Session) sendManaged(ctx context.Context, b []byte) (uint32, error) {
 			return 0, fmt.Errorf("%w: %d bytes, the server announced %d", ErrStanzaTooLarge, len(b), limit)
 		}
 		m.mu.Lock()
+		if m.sealed {
+			// The session ended and handed its queue back: a stanza
+			// queued now would be in nobody's hands.
+			m.mu.Unlock()
+			s.release()
+			return 0, s.closedErr()
+		}
 		if len(m.unacked) == 0 || m.bytes+len(b) <= s.cfg.maxUnackedBytes() {
 			break // holding the slot and m.mu
 		}
@@ -564,17 +573,19 @@ func (s *Session) SendAcked(ctx context.Context, st stanza.Stanza) error {
 	}
 }
 
-// unackedStanzas decodes the queue, for UnackedError. It is called once
-// the stream has ended.
+// unackedStanzas seals the queue, so that no Send joins it any more,
+// and decodes what is in it, for UnackedError. end calls it.
 func (s *Session) unackedStanzas() []stanza.Stanza {
 	m := &s.sm
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.unacked) == 0 {
+	m.sealed = true
+	queue := slices.Clone(m.unacked) // a late ack may still clear entries
+	m.mu.Unlock()
+	if len(queue) == 0 {
 		return nil
 	}
-	out := make([]stanza.Stanza, 0, len(m.unacked))
-	for _, u := range m.unacked {
+	out := make([]stanza.Stanza, 0, len(queue))
+	for _, u := range queue {
 		st, err := decodeSent(u.b)
 		if err != nil {
 			// What Parley wrote always decodes; say so loudly if not.

@@ -360,7 +360,10 @@ func TestSessionsResumptionRefused(t *testing.T) {
 	// Alice's application logs in again and comes online: what bob sent
 	// after her session was gone was stored and arrives now.
 	again := loginCut(t, srv, "alice")
-	require.NoError(t, again.s.Send(ctx, &stanza.Presence{}))
+	// Acknowledged, the presence was handled (and the stored messages
+	// queued for her) before bob's marker below is routed: two streams
+	// are not ordered otherwise.
+	require.NoError(t, again.s.SendAcked(ctx, &stanza.Presence{}))
 	// A marker from bob, sent after everything, ends the wait.
 	require.NoError(t, bob.s.SendAcked(ctx, &stanza.Message{Header: stanza.Header{To: again.full}, Type: stanza.MessageChat, Body: "n" + strconv.Itoa(n)}))
 	for {
