@@ -102,7 +102,8 @@ type Config struct {
 	KeepAlive time.Duration
 	// KeepAliveTimeout is how long the server has to answer the check
 	// (an XEP-0199 ping) before the session ends with
-	// ErrKeepaliveTimeout; zero means 30 seconds.
+	// ErrKeepaliveTimeout (a session that can resume drops the
+	// connection and resumes it instead); zero means 30 seconds.
 	KeepAliveTimeout time.Duration
 	// WhitespaceKeepAlive sends a single space instead of a ping (RFC 6120
 	// §4.6.1). It keeps NAT state alive but cannot detect a silent peer

@@ -20,7 +20,8 @@ var ErrKeepaliveTimeout = errors.New("session: server did not answer the keepali
 //   - after Config.KeepAlive without anything received, it checks the
 //     server: an XEP-0199 ping (or a space, Config.WhitespaceKeepAlive),
 //     and a ping with no answer within Config.KeepAliveTimeout ends the
-//     session with ErrKeepaliveTimeout;
+//     session with ErrKeepaliveTimeout (a session that can resume drops
+//     the connection instead, and resumes: resume.go);
 //   - when the server announced how long it lets the client stay silent
 //     (XEP-0478 idle-seconds), it sends a space after half that time
 //     without anything sent.
