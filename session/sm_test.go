@@ -382,6 +382,56 @@ func TestSMResumeAtLocation(t *testing.T) {
 	require.NoError(t, s.Close(ctx))
 }
 
+// TestSMKeepaliveResumes: a keepalive ping left unanswered drops the
+// connection of a resumable session, which resumes instead of ending.
+func TestSMKeepaliveResumes(t *testing.T) {
+	cfg := smConfig(t)
+	cfg.KeepAlive, cfg.KeepAliveTimeout = 100*time.Millisecond, 200*time.Millisecond
+	cfg.Mux = NewMux()
+	resumed := make(chan struct{}, 1)
+	cfg.Mux.HandleStart(func(ctx context.Context, s *Session, r bool) {
+		if r {
+			resumed <- struct{}{}
+		}
+	})
+	s, err := dialSM(t, cfg, func(p *peer) {
+		loginSM(p, "id='s-1' resume='true'")
+		p.Expect("iq") // the ping, never answered
+		for {
+			if _, err := p.TryNext(); err != nil {
+				return // the client hung up
+			}
+		}
+	}, func(p *peer) {
+		r := resumeSM(p)
+		p.Send("<resumed xmlns='" + ns.SM + "' h='" + r.Attr("h") + "' previd='s-1'/>")
+		// The ping comes again (it was never acknowledged); answer it
+		// and whatever follows.
+		p.Serve(func(p *peer, el *stanza.Raw) bool {
+			switch el.Name().Local {
+			case "iq":
+				p.Send("<iq type='result' id='" + el.Attr("id") + "' from='example.com'/>")
+			case "r":
+				p.Send("<a xmlns='" + ns.SM + "' h='1'/>")
+			}
+			return true
+		})
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case <-resumed:
+	case <-s.Done():
+		t.Fatalf("the session ended: %v", s.Err())
+	case <-ctx.Done():
+		t.Fatal("no resumption")
+	}
+	require.NoError(t, s.Err())
+	assert.Equal(t, 1, s.Stats().Resumed)
+	require.NoError(t, s.Close(ctx))
+}
+
 // TestSMResumeRefused: the server answers <failed/>; the session ends with
 // the unacknowledged stanzas handed back.
 func TestSMResumeRefused(t *testing.T) {
