@@ -42,6 +42,10 @@ func realServer(kind xmppd.Kind, srv *xmppd.Server) presenceServer {
 			s, err := session.Dial(ctxFor(t), addr, srv.Users[user], &session.Config{
 				Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Resource: res, Mux: mux,
 				KeepAlive: -1, Timeout: 30 * time.Second,
+				// The tables' clients have no stream management, as
+				// on xmpptest (session.New): their vanish step cuts a
+				// connection that must end, not be resumed.
+				NoStreamManagement: true,
 				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 					c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 					conn = c
