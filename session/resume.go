@@ -48,8 +48,8 @@ import (
 
 // ErrResumeRefused means the server would not resume the session
 // (XEP-0198 <failed/>): it has discarded it, for example because the
-// resumption time had passed. The session ends with an *UnackedError
-// wrapping it.
+// resumption time had passed. The session ends with an error wrapping
+// it: an *UnackedError when stanzas were still unacknowledged.
 var ErrResumeRefused = errors.New("session: server refused to resume the stream")
 
 // errResumeFinal marks a resumption failure that further attempts would

@@ -152,9 +152,9 @@ type Stats struct {
 	// with its h value.
 	Received uint64
 	// The rest count only under stream management: Sent the stanzas
-	// sent, Acked those the server acknowledged, Unacked (and
-	// UnackedBytes) those it has not yet, and Resumed the times a broken
-	// connection was resumed.
+	// sent and Acked those the server acknowledged (both mod 2^32, as
+	// XEP-0198 counts), Unacked (and UnackedBytes) those it has not yet,
+	// and Resumed the times a broken connection was resumed.
 	Sent, Acked  uint32
 	Unacked      int
 	UnackedBytes int

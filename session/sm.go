@@ -52,8 +52,9 @@ import (
 // (Config.MaxUnackedBytes). The stanza was not sent; the stream goes on.
 var ErrQueueFull = errors.New("session: queue of unacknowledged stanzas full")
 
-// UnackedError is how a session with stream management ends when it
-// cannot resume: Err says why it ended, and Stanzas are the stanzas the
+// UnackedError is how a session with stream management ends, when it
+// cannot resume (or Close's ctx ended first) with stanzas the server has
+// not acknowledged: Err says why it ended, and Stanzas are the stanzas the
 // server never acknowledged, in the order they were sent, decoded from
 // what was written. They may or may not have reached their recipients;
 // the application chooses whether to send them again. Err, errors.Is and
