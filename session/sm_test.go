@@ -474,54 +474,46 @@ func TestSMResumeRefused(t *testing.T) {
 	require.ErrorIs(t, s.Send(ctx, smChat("late")), ErrClosed)
 }
 
-// TestSMResumeWrongPrevID: <resumed/> for another stream ends the
-// session.
-func TestSMResumeWrongPrevID(t *testing.T) {
-	cut := make(chan struct{})
-	closed := make(chan []string, 1)
-	s, err := dialSM(t, smConfig(t), func(p *peer) {
-		loginSM(p, "id='s-1' resume='true'")
-		p.Expect("message")
-		close(cut)
-		p.Conn().Close()
-	}, func(p *peer) {
-		resumeSM(p)
-		p.Send("<resumed xmlns='" + ns.SM + "' h='0' previd='s-2'/>")
-		closed <- p.ExpectClosed()
-	})
-	require.NoError(t, err)
-	require.NoError(t, s.Send(context.Background(), smChat("out-1")))
-	<-cut
-	<-s.Done()
-	assert.ErrorContains(t, s.Err(), `resumed stream "s-2", not "s-1"`)
-	var ue *UnackedError
-	require.ErrorAs(t, s.Err(), &ue)
-	assert.Len(t, ue.Stanzas, 1)
-	assert.Contains(t, strings.Join(<-closed, ""), "undefined-condition")
-}
-
-// TestSMResumeHTooHigh: a <resumed/> h above what was sent ends the
-// session.
-func TestSMResumeHTooHigh(t *testing.T) {
-	cut := make(chan struct{})
-	closed := make(chan []string, 1)
-	s, err := dialSM(t, smConfig(t), func(p *peer) {
-		loginSM(p, "id='s-1' resume='true'")
-		p.Expect("message")
-		close(cut)
-		p.Conn().Close()
-	}, func(p *peer) {
-		resumeSM(p)
-		p.Send("<resumed xmlns='" + ns.SM + "' h='7' previd='s-1'/>")
-		closed <- p.ExpectClosed()
-	})
-	require.NoError(t, err)
-	require.NoError(t, s.Send(context.Background(), smChat("out-1")))
-	<-cut
-	<-s.Done()
-	var hc *handledCountError
-	require.ErrorAs(t, s.Err(), &hc)
-	assert.Contains(t, strings.Join(<-closed, ""), "handled-count-too-high")
+// TestSMResumeLies: a <resumed/> for another stream, or with an h above
+// what was sent, ends the session: the new stream is failed with a
+// stream error and the message is handed back.
+func TestSMResumeLies(t *testing.T) {
+	for _, tc := range []struct {
+		name, resumed, sent string
+		check               func(t *testing.T, err error)
+	}{
+		{"wrong previd", "h='0' previd='s-2'", "undefined-condition", func(t *testing.T, err error) {
+			assert.ErrorContains(t, err, `resumed stream "s-2", not "s-1"`)
+		}},
+		{"h too high", "h='7' previd='s-1'", "handled-count-too-high", func(t *testing.T, err error) {
+			var hc *handledCountError
+			assert.ErrorAs(t, err, &hc)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := make(chan struct{})
+			closed := make(chan []string, 1)
+			s, err := dialSM(t, smConfig(t), func(p *peer) {
+				loginSM(p, "id='s-1' resume='true'")
+				p.Expect("message")
+				close(cut)
+				p.Conn().Close()
+			}, func(p *peer) {
+				resumeSM(p)
+				p.Send("<resumed xmlns='" + ns.SM + "' " + tc.resumed + "/>")
+				closed <- p.ExpectClosed()
+			})
+			require.NoError(t, err)
+			require.NoError(t, s.Send(context.Background(), smChat("out-1")))
+			<-cut
+			<-s.Done()
+			tc.check(t, s.Err())
+			var ue *UnackedError
+			require.ErrorAs(t, s.Err(), &ue)
+			assert.Len(t, ue.Stanzas, 1)
+			assert.Contains(t, strings.Join(<-closed, ""), tc.sent)
+		})
+	}
 }
 
 // TestSMResumeRetries: attempts that fail on the network are repeated
