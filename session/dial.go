@@ -29,6 +29,11 @@ import (
 // once the Mux's start hooks have returned (see Mux.HandleStart).
 func Dial(ctx context.Context, addr jid.JID, password string, cfg *Config) (*Session, error) {
 	d := newDialer(addr, password, cfg)
+	return d.dialSession(ctx)
+}
+
+// dialSession is Dial with d.
+func (d *dialer) dialSession(ctx context.Context) (*Session, error) {
 	d.canRedial = true
 	var s *Session
 	err := d.eachTarget(ctx, func(ctx context.Context, conn net.Conn) (authStarted bool, err error) {
@@ -134,6 +139,10 @@ type dialer struct {
 	account   jid.JID // the JID the user gave
 	password  string
 	canRedial bool // Dial, not New: a broken connection can be resumed
+	// link, when set (by a Client), hears of a connection lost (up
+	// false, with the cause) and resumed; it runs on the session's
+	// reader and must not block.
+	link func(s *Session, up bool, cause error)
 }
 
 func newDialer(account jid.JID, password string, cfg *Config) dialer {

@@ -138,6 +138,9 @@ func (s *Session) resume(readErr error) bool {
 	s.release()
 	s.conn().Close()
 	s.log.Info("connection lost; resuming the stream", "err", cause)
+	if f := s.redial.link; f != nil {
+		f(s, false, cause)
+	}
 
 	limit := s.resumeTime()
 	ctx, cancel := context.WithTimeout(s.ctx, limit)
@@ -167,6 +170,9 @@ func (s *Session) resume(readErr error) bool {
 			if s.takeOver(l) {
 				s.resumed.Add(1)
 				s.log.Info("stream resumed", "attempts", attempt+1)
+				if f := s.redial.link; f != nil {
+					f(s, true, nil)
+				}
 				return true
 			}
 			return false
