@@ -24,7 +24,9 @@
 // SetAvailable (show, status with its xml:lang alternatives, priority;
 // plain available presence until one is set), carrying the client's own
 // entity capabilities (XEP-0115) when the Options have a disco.Responder.
-// A reconnecting client thus announces what the application last set.
+// Then it sends each directed presence the application has not ended
+// again, as SendDirected sent it (see Announcing). A reconnecting client
+// thus announces what the application last set.
 //
 // # Announcing
 //
@@ -36,7 +38,11 @@
 // stream is still open, before it sends the broadcast unavailable
 // presence. When the stream ends any other way nothing can be sent; the
 // server, which tracks directed presence too, then sends unavailable
-// presence on the account's behalf (RFC 6121 §4.6). Presence to group-chat
+// presence on the account's behalf (RFC 6121 §4.6.3), and the Manager
+// keeps what it sent: the next new stream sends each directed presence
+// again, after initial presence, with the same content — also when the
+// account is unavailable, as directed presence may be sent then (RFC 6121
+// §4.6) and the application did not end it. Presence to group-chat
 // rooms is not this package's.
 //
 // # Subscriptions

@@ -5,6 +5,8 @@ package presence_test
 import (
 	"context"
 	"errors"
+	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -288,6 +290,61 @@ func TestInteropPresence(t *testing.T) {
 			if strings.Contains(c.trace.String(), "type='subscribe'") {
 				t.Logf("%s delivered the pre-approved request to carol too", kind)
 			}
+		})
+	}
+}
+
+// TestInteropDirectedOnNewStream: carol, with alice in her roster and no
+// subscription, follows alice's directed presence. alice's connection
+// breaks (stream management off, so her stream ends rather than
+// resumes); the server tells carol alice is gone (RFC 6121 §4.6.3), and
+// alice's next stream on the same Mux sends carol the presence again.
+func TestInteropDirectedOnNewStream(t *testing.T) {
+	for _, kind := range xmppd.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := xmppd.Start(t, kind, xmppd.Options{})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			alice := jid.MustParse("alice@" + srv.Domain)
+			aliceHome := jid.MustParse("alice@" + srv.Domain + "/home")
+			c := interopLogin(t, srv, "carol", "tablet", nil, nil)
+			require.NoError(t, roster.Set(ctx, c.s, roster.Item{JID: alice}))
+			c.waitItem(t, alice, roster.SubscriptionNone, false)
+
+			a := newRecorder(nil, nil)
+			var conn net.Conn
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				var err error
+				conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return conn, err
+			}
+			cfg := &session.Config{Addr: srv.Addr, TLSConfig: srv.TLSConfig(), Mux: a.mux, KeepAlive: -1, Resource: "home", NoStreamManagement: true, DialContext: dial}
+			s, err := session.Dial(ctx, alice, srv.Users["alice"], cfg)
+			require.NoError(t, err)
+			closeAtEnd(t, s)
+			require.NoError(t, a.m.SendDirected(ctx, s, c.s.Addr().Bare(), presence.Available{Show: stanza.ShowChat, Status: "hi"}))
+			hi := func(r presence.Resource) bool { return r.Status == "hi" }
+			c.waitTracked(t, aliceHome, hi)
+
+			require.NoError(t, conn.Close())
+			select {
+			case <-s.Done():
+			case <-ctx.Done():
+				t.Fatal("alice's session did not end")
+			}
+			c.waitUntracked(t, alice) // the server's unavailable presence
+			t.Logf("%s to carol: %s", kind, regexp.MustCompile(`<presence[^>]*unavailable[^>]*(/>|>.*?</presence>)`).FindString(c.trace.String()))
+			s2, err := session.Dial(ctx, alice, srv.Users["alice"], cfg)
+			require.NoError(t, err)
+			closeAtEnd(t, s2)
+			c.waitTracked(t, aliceHome, hi)
+			var seen []string
+			for _, e := range c.eventList() {
+				if strings.Contains(e, aliceHome.String()) {
+					seen = append(seen, strings.Fields(e)[0])
+				}
+			}
+			assert.Equal(t, []string{"online", "offline", "online"}, seen, "carol's view of alice/home")
 		})
 	}
 }

@@ -62,7 +62,7 @@ type Manager struct {
 	mu         sync.Mutex
 	own        Available // what goes out on each new stream, if available
 	available  bool
-	directed   map[jid.JID]struct{}
+	directed   map[jid.JID]Available // what each got, sent again on each new stream
 	pending    map[jid.JID]Request
 	pendingSeq uint64
 	maxPending int
@@ -82,11 +82,15 @@ type Manager struct {
 // knows who the contacts are. Handle registers:
 //
 //   - a start hook that, on each new stream (not a resumed one), empties
-//     the Tracker and the pending requests, forgets the directed presence
-//     of the stream before, and sends initial presence: the last
-//     available presence set with SetAvailable (plain available presence
-//     until then), with the client's caps when Options.Responder is set.
-//     After SetUnavailable it sends none until SetAvailable is called.
+//     the Tracker and the pending requests and sends initial presence:
+//     the last available presence set with SetAvailable (plain available
+//     presence until then), with the client's caps when Options.Responder
+//     is set; after SetUnavailable it sends none until SetAvailable is
+//     called. Then it sends each directed presence not yet ended
+//     (SendDirected) again, sorted by address, with the same content and
+//     the client's caps, available or not: a stream that broke lost them
+//     at the server, and they stay remembered. A resumed stream sends
+//     nothing and keeps all this state.
 //   - a presence handler for every presence: broadcasts update the
 //     Tracker and reach HandleBroadcast callbacks, subscription requests
 //     HandleRequest callbacks, subscription changes HandleChange
@@ -215,20 +219,28 @@ func (m *Manager) start(ctx context.Context, s *session.Session, resumed bool) {
 		return
 	}
 	m.streams[s] = newStream(s)
-	m.directed = nil
 	m.pending = nil
 	a, available := m.own, m.available
+	directed := m.directedList()
 	m.mu.Unlock()
 	m.broadcast(ctx, s, m.tracker.reset(s.Addr(), m.now(), nil))
-	if !available {
-		return
+	if available {
+		p, err := m.build(a, jid.JID{})
+		if err == nil {
+			err = s.Send(ctx, p)
+		}
+		if err != nil {
+			m.log.Warn("presence: initial presence not sent", "err", err)
+		}
 	}
-	p, err := m.build(a, jid.JID{})
-	if err == nil {
-		err = s.Send(ctx, p)
-	}
-	if err != nil {
-		m.log.Warn("presence: initial presence not sent", "err", err)
+	for _, d := range directed {
+		p, err := m.build(d.a, d.to)
+		if err == nil {
+			err = s.Send(ctx, p)
+		}
+		if err != nil {
+			m.log.Warn("presence: directed presence not sent again", "to", d.to, "err", err)
+		}
 	}
 }
 

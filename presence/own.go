@@ -113,16 +113,14 @@ func (m *Manager) SetAvailable(ctx context.Context, s session.Sender, a Availabl
 // SetUnavailable takes the account offline without closing the stream
 // (RFC 6121 §4.5): it sends unavailable presence, with status when not
 // empty, to the server and to every entity that got directed presence
-// through the Manager, and no initial presence goes out on later streams
-// until SetAvailable. With a nil s it sends nothing and only changes what
-// later streams do.
+// through the Manager, forgets those entities, and no initial presence
+// goes out on later streams until SetAvailable. With a nil s it sends
+// nothing and only changes what later streams do: they send neither
+// initial presence nor the directed presence it forgets.
 func (m *Manager) SetUnavailable(ctx context.Context, s session.Sender, status string) error {
 	m.mu.Lock()
 	m.available = false
-	var to []jid.JID
-	if s != nil {
-		to = m.takeDirected()
-	}
+	to := m.takeDirected()
 	m.mu.Unlock()
 	if s == nil {
 		return nil
@@ -141,9 +139,13 @@ func (m *Manager) Current() (Available, bool) {
 
 // SendDirected sends a as available presence to the entity to alone
 // (directed presence, RFC 6121 §4.6), with the client's caps, and
-// remembers to: EndDirected, SetUnavailable and the session's Close send it
-// unavailable presence later. Presence to a group-chat room belongs to a
-// group-chat package, not here.
+// remembers a for to (replacing what was sent to it before): EndDirected,
+// SetUnavailable and the session's Close send it unavailable presence
+// later. Until then each new stream (not a resumed one) sends a to to
+// again, after initial presence, whether or not the account is available:
+// a stream that broke ended the directed presence at the server (RFC 6121
+// §4.6.3), and the application did not. Presence to a group-chat room
+// belongs to a group-chat package, not here.
 func (m *Manager) SendDirected(ctx context.Context, s session.Sender, to jid.JID, a Available) error {
 	if to.IsZero() {
 		return fmt.Errorf("%w: directed presence without an address", ErrInvalid)
@@ -157,15 +159,15 @@ func (m *Manager) SendDirected(ctx context.Context, s session.Sender, to jid.JID
 	}
 	m.mu.Lock()
 	if m.directed == nil {
-		m.directed = make(map[jid.JID]struct{})
+		m.directed = make(map[jid.JID]Available)
 	}
-	m.directed[to] = struct{}{}
+	m.directed[to] = a.clone()
 	m.mu.Unlock()
 	return nil
 }
 
 // EndDirected sends unavailable presence to to, which got directed
-// presence before, and forgets it.
+// presence before, and forgets it: later streams do not send it again.
 func (m *Manager) EndDirected(ctx context.Context, s session.Sender, to jid.JID) error {
 	if to.IsZero() {
 		return fmt.Errorf("%w: directed presence without an address", ErrInvalid)
@@ -177,7 +179,9 @@ func (m *Manager) EndDirected(ctx context.Context, s session.Sender, to jid.JID)
 }
 
 // Directed returns the entities that got directed presence through the
-// Manager on this stream and not yet its end, sorted.
+// Manager and not yet its end (EndDirected, SetUnavailable, Close),
+// sorted. They outlive a stream that breaks: the next new stream sends
+// their presence again.
 func (m *Manager) Directed() []jid.JID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -192,7 +196,23 @@ func (m *Manager) takeDirected() []jid.JID {
 	return to
 }
 
-func sortedJIDs(set map[jid.JID]struct{}) []jid.JID {
+// directedPresence is one remembered directed presence.
+type directedPresence struct {
+	to jid.JID
+	a  Available
+}
+
+// directedList returns the remembered directed presences, sorted by
+// address, each a copy; m.mu is held.
+func (m *Manager) directedList() []directedPresence {
+	out := make([]directedPresence, 0, len(m.directed))
+	for _, to := range sortedJIDs(m.directed) {
+		out = append(out, directedPresence{to, m.directed[to].clone()})
+	}
+	return out
+}
+
+func sortedJIDs(set map[jid.JID]Available) []jid.JID {
 	out := make([]jid.JID, 0, len(set))
 	for j := range set {
 		out = append(out, j)

@@ -695,9 +695,9 @@ func lookupGoroutines() int {
 	return strings.Count(string(buf), "presence.(*stream).work")
 }
 
-// The same Mux on a new stream: the tracker starts empty (what it held is
-// reported offline), directed presence is forgotten, and initial presence
-// is what the application last set.
+// The same Mux on a new stream after Close: the tracker starts empty (what
+// it held is reported offline), the directed presence Close ended is not
+// sent again, and initial presence is what the application last set.
 func TestNewStream(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(nil, nil)

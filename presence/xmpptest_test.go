@@ -787,8 +787,9 @@ func TestXMPPTestVanish(t *testing.T) {
 // TestXMPPTestResumedKeepsState: alice's connection breaks under stream
 // management and her session resumes it. Her contacts see nothing (no
 // offline, no second online), she sends no second initial presence, and
-// her Tracker and directed presence are as they were: the start hook ran
-// with resumed set and kept the package's state.
+// her Tracker and directed presence are as they were, and the directed
+// presence is not sent again: the start hook ran with resumed set and
+// kept the package's state.
 func TestXMPPTestResumedKeepsState(t *testing.T) {
 	t.Parallel()
 	srv := newXServer(t, nil)
@@ -799,15 +800,24 @@ func TestXMPPTestResumedKeepsState(t *testing.T) {
 	a.waitDescribed(t, bob, []string{"online bob@example.test/home /0/"})
 	b.waitDescribed(t, alice, []string{"online alice@example.test/home /0/"})
 	var mu sync.Mutex
-	broadcasts := 0
+	broadcasts, directed := 0, 0
 	srv.Watch(func(r xmpptest.Routed) {
-		if p, ok := r.Stanza.(*stanza.Presence); ok && p.From == account("alice/home") && p.To.IsZero() {
-			mu.Lock()
-			broadcasts++
-			mu.Unlock()
+		p, ok := r.Stanza.(*stanza.Presence)
+		if !ok || p.From != account("alice/home") || p.Type != stanza.PresenceAvailable {
+			return
 		}
+		mu.Lock()
+		switch p.To {
+		case jid.JID{}:
+			broadcasts++
+		case carol:
+			directed++
+		}
+		mu.Unlock()
 	})
 	require.NoError(t, a.m.SendDirected(ctx, a.s, carol, presence.Available{}))
+	// Routed (and so acknowledged) before the connection breaks.
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return directed == 1 }, 10*time.Second, 5*time.Millisecond)
 
 	require.NoError(t, srv.Drop(account("alice/home")))
 	// A round trip through the resumed stream: it is back.
@@ -824,6 +834,7 @@ func TestXMPPTestResumedKeepsState(t *testing.T) {
 	// yet; a second initial presence, sent before it on the same stream,
 	// would be.
 	assert.LessOrEqual(t, broadcasts, 1, "only the change after the resumption: no second initial presence")
+	assert.Equal(t, 1, directed, "the directed presence is not sent again")
 	mu.Unlock()
 	assert.True(t, a.online(bob), "alice's tracker kept bob")
 	assert.Equal(t, []jid.JID{carol}, a.m.Directed(), "alice's directed presence is remembered")
