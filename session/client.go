@@ -69,6 +69,11 @@ type ClientConfig struct {
 	// again from FirstDelay. Default 1 minute.
 	StableAfter time.Duration
 
+	// CloseTimeout bounds the polite close of the current stream when
+	// Run's ctx ends (Session.Close: close hooks, unavailable presence,
+	// the close tag, the server's answer). Default 5 seconds.
+	CloseTimeout time.Duration
+
 	// ReconnectOnConflict makes a conflict stream error (another client
 	// logged in with the same resource, RFC 6120 §4.9.3.3) pass instead
 	// of stopping the Client. The waits still apply, so two clients
@@ -104,6 +109,13 @@ func (c *ClientConfig) maxDelay() time.Duration {
 		return c.MaxDelay
 	}
 	return 5 * time.Minute
+}
+
+func (c *ClientConfig) closeTimeout() time.Duration {
+	if c.CloseTimeout > 0 {
+		return c.CloseTimeout
+	}
+	return 5 * time.Second
 }
 
 func (c *ClientConfig) stableAfter() time.Duration {
@@ -164,7 +176,7 @@ var ErrClientRunning = errors.New("session: Client.Run called twice")
 // called, or the stream ends for a reason that cannot pass. It returns
 // why: ErrClosed after Close; ctx's cause (context.Canceled…) when ctx
 // ended, after closing the current stream politely (within
-// Config.Timeout); otherwise the final error — a *sasl.Failure for a
+// ClientConfig.CloseTimeout); otherwise the final error — a *sasl.Failure for a
 // refused login, a certificate error, a *stanza.StreamError
 // (host-unknown, conflict) — also reported as a GaveUp event.
 //
@@ -298,10 +310,10 @@ func (c *Client) stopped(ctx context.Context) error {
 	return context.Cause(ctx)
 }
 
-// closeSession closes s politely after Run's ctx ended, within the
-// Config's timeout.
+// closeSession closes s politely after Run's ctx ended, within
+// ClientConfig.CloseTimeout.
 func (c *Client) closeSession(ctx context.Context, s *Session) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.session.timeout())
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.closeTimeout())
 	defer cancel()
 	_ = s.Close(cctx)
 	c.setCurrent(nil)
