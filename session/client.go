@@ -184,6 +184,11 @@ var ErrClientRunning = errors.New("session: Client.Run called twice")
 // can pass: a server that is down when Run starts is waited for.
 func (c *Client) Run(ctx context.Context) error {
 	c.mu.Lock()
+	if c.closing && c.stop == nil {
+		// Closed before it ran: Close has ended it.
+		c.mu.Unlock()
+		return ErrClosed
+	}
 	if c.running {
 		c.mu.Unlock()
 		return ErrClientRunning
@@ -191,9 +196,6 @@ func (c *Client) Run(ctx context.Context) error {
 	c.running = true
 	ctx, stop := context.WithCancelCause(ctx)
 	c.stop = stop
-	if c.closing {
-		stop(ErrClosed)
-	}
 	c.mu.Unlock()
 	c.events.start()
 	err := c.loop(ctx)
@@ -344,10 +346,18 @@ func (c *Client) isClosing() bool {
 // Close stops the Client: it closes the current session politely within
 // ctx (Session.Close: close hooks, unavailable presence, the close tag),
 // stops Run and waits for it to return. Run then returns ErrClosed. Close
-// before Run makes Run return at once; Close returns the session's Close
-// error, or ctx's when Run did not return in time.
+// before Run ends the Client: Run returns ErrClosed at once, and Send and
+// Session fail. Close returns the session's Close error, or ctx's when
+// Run did not return in time.
 func (c *Client) Close(ctx context.Context) error {
 	c.mu.Lock()
+	if !c.running && !c.closing {
+		// Never run: end it here, so that Session and Send fail at once.
+		c.closing, c.running, c.err = true, true, ErrClosed
+		close(c.done)
+		c.mu.Unlock()
+		return nil
+	}
 	c.closing = true
 	s, running, stop := c.cur, c.running, c.stop
 	c.mu.Unlock()
@@ -355,7 +365,7 @@ func (c *Client) Close(ctx context.Context) error {
 	if s != nil {
 		err = s.Close(ctx)
 	}
-	if !running {
+	if !running || stop == nil {
 		return err
 	}
 	stop(ErrClosed)

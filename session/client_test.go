@@ -427,4 +427,6 @@ func TestClientCloseBeforeRun(t *testing.T) {
 	c := NewClient(juliet, "", nil)
 	require.NoError(t, c.Close(context.Background()))
 	require.ErrorIs(t, c.Run(context.Background()), ErrClosed)
+	require.ErrorIs(t, c.Send(context.Background(), smChat("never")), ErrClosed)
+	require.NoError(t, c.Close(context.Background()), "again")
 }
