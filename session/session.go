@@ -3,8 +3,12 @@
 // 3921 §3 session iq where a server still requires it), and then serves
 // the established stream: one reader goroutine, handlers registered on a
 // Mux run one at a time in arrival order, and requests matched to their
-// replies. DialPrelogin and NewPrelogin stop after TLS, before
-// authentication, for in-band registration (package register).
+// replies. A session from Dial resumes a broken connection by itself
+// when the server offers stream management (XEP-0198); Client goes
+// further and dials a new session whenever a stream ends for a reason
+// that can pass, so an application holds one Client for its whole life.
+// DialPrelogin and NewPrelogin stop after TLS, before authentication, for
+// in-band registration (package register).
 package session
 
 import (
