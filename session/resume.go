@@ -168,7 +168,6 @@ func (s *Session) resume(readErr error) bool {
 		acancel()
 		if err == nil {
 			if s.takeOver(l) {
-				s.resumed.Add(1)
 				s.log.Info("stream resumed", "attempts", attempt+1)
 				if f := s.redial.link; f != nil {
 					f(s, true, nil)
@@ -367,6 +366,8 @@ func (s *Session) takeOver(l *newLink) bool {
 		}
 	}()
 	s.resetKeepalive(s.cfg.keepAliveInterval())
+	// Counted before the start hooks are queued, so that a hook sees it.
+	s.resumed.Add(1)
 	if len(s.mux.startHooks()) > 0 {
 		s.queueResumed()
 	}
