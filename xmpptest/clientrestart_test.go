@@ -221,9 +221,13 @@ func runClientRestart(t *testing.T, tg restartTarget) {
 	require.NoError(t, err)
 	rosterVer := first.Features().RosterVersioning
 
+	// alice's dials wait from now on: a server that ends her stream
+	// with an error has her Client wait to dial; one that only closes
+	// the connection has her session try to resume, which waits too.
+	// Either way she is away until release.
 	alice.hold()
 	require.NoError(t, tg.restart())
-	alice.until(session.Disconnected, func(e session.Event) bool { return !e.Resuming })
+	alice.until(session.Disconnected, nil)
 	bob.until(session.Connected, newSession)
 
 	// bob writes while alice is away: the server keeps it offline. His
