@@ -61,6 +61,13 @@ type negotiator struct {
 	streamLang  string      // xml:lang of the server's last stream header
 	authStarted bool        // credentials have been (or are being) sent
 	neg         Negotiation // what was offered before authentication, and chosen
+
+	// Stanzas the server sent to the bound resource while negotiation
+	// still waited for an answer (early.go).
+	early      []earlyStanza
+	earlyBytes int
+	bound      bool // a resource is bound: stanzas may be routed to it
+	smAsked    bool // <enable/> is out: from now on stanzas count (XEP-0198 §4)
 }
 
 func (n *negotiator) limits() wire.Limits {
@@ -83,6 +90,7 @@ func (n *negotiator) run(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.bound = true
 	if feats.Session && (!feats.SessionOptional || n.cfg.ForceSessionIQ) {
 		if err := n.establishSession(); err != nil {
 			return nil, err
@@ -386,8 +394,9 @@ func (n *negotiator) establishSession() error {
 	return nil
 }
 
-// roundTrip sends an iq during negotiation and reads its reply. Nothing
-// else may arrive before the reply at this stage.
+// roundTrip sends an iq during negotiation and reads its reply. Stanzas
+// the server sends the bound resource meanwhile are kept for the session
+// (early.go).
 func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 	b, err := iq.AppendXML(n.buf[:0])
 	if err != nil {
@@ -396,30 +405,45 @@ func (n *negotiator) roundTrip(iq *stanza.IQ) (*stanza.IQ, error) {
 	if err := n.write(b); err != nil {
 		return nil, err
 	}
-	start, err := n.next()
-	if err != nil {
-		return nil, err
-	}
-	if start.Name != (xml.Name{Space: ns.Client, Local: "iq"}) {
-		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected an iq reply"},
-			fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local))
-	}
-	st, err := stanza.Decoder{}.Decode(n.rd, start)
-	if err != nil {
-		var inv *stanza.InvalidError
-		if errors.As(err, &inv) {
-			return nil, fmt.Errorf("session: bad reply to iq %s: %w", iq.ID, err)
+	for {
+		start, err := n.next()
+		if err != nil {
+			return nil, err
 		}
-		return nil, n.readError(err)
+		if start.Name != iqName {
+			if err := n.keepEarly(start); err == errNotStanza {
+				return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected an iq reply"},
+					fmt.Errorf("session: expected the reply to iq %s, got <%s>", iq.ID, start.Name.Local))
+			} else if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		st, err := stanza.Decoder{Lang: n.streamLang}.Decode(n.rd, start)
+		if err != nil {
+			var inv *stanza.InvalidError
+			if errors.As(err, &inv) {
+				return nil, fmt.Errorf("session: bad reply to iq %s: %w", iq.ID, err)
+			}
+			return nil, n.readError(err)
+		}
+		reply := st.(*stanza.IQ)
+		if n.bound && (reply.Type == stanza.IQGet || reply.Type == stanza.IQSet) {
+			// A request to the bound resource: handled once the session
+			// starts.
+			if err := n.addEarly(earlyStanza{st: st, size: n.rd.LastSize()}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if reply.ID != iq.ID {
+			return nil, fmt.Errorf("session: expected the reply to iq %s", iq.ID)
+		}
+		if reply.Type == stanza.IQError && reply.Error == nil {
+			reply.Error = &stanza.Error{Type: stanza.ErrorCancel, Condition: stanza.UndefinedCondition}
+		}
+		return reply, nil
 	}
-	reply, ok := st.(*stanza.IQ)
-	if !ok || reply.ID != iq.ID || (reply.Type != stanza.IQResult && reply.Type != stanza.IQError) {
-		return nil, fmt.Errorf("session: expected the reply to iq %s", iq.ID)
-	}
-	if reply.Type == stanza.IQError && reply.Error == nil {
-		reply.Error = &stanza.Error{Type: stanza.ErrorCancel, Condition: stanza.UndefinedCondition}
-	}
-	return reply, nil
 }
 
 // next returns the next top-level element. A stream error from the server

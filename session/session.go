@@ -49,6 +49,9 @@ type Session struct {
 	// lang is the stream's default xml:lang (the server's header), which
 	// stanzas without their own inherit (RFC 6120 §4.7.4).
 	lang string
+	// early are the stanzas negotiation read after binding (early.go),
+	// handed on before the reader starts.
+	early []earlyStanza
 
 	ctx    context.Context // handlers' context; cancelled when the stream ends
 	cancel context.CancelFunc
@@ -91,6 +94,7 @@ func newSession(n *negotiator, addr jid.JID, stream *featuresElement) *Session {
 		mux:        n.cfg.Mux,
 		log:        n.cfg.logger().With("jid", addr.String()),
 		rd:         n.rd,
+		early:      n.early,
 		lang:       n.streamLang,
 		write:      writeSlot{sem: make(chan struct{}, 1)},
 		pending:    pendingTable{m: make(map[string]*pendingIQ)},
@@ -112,6 +116,7 @@ func newSession(n *negotiator, addr jid.JID, stream *featuresElement) *Session {
 // start launches the reader (and the keepalive timer) once negotiation is
 // over.
 func (s *Session) start() {
+	s.deliverEarly()
 	s.startKeepalive()
 	go s.readLoop(false)
 }

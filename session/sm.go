@@ -146,9 +146,21 @@ func (n *negotiator) enableSM(resume bool) (smEnabled, error) {
 	if err := n.write(append(b, "/>"...)); err != nil {
 		return smEnabled{}, err
 	}
-	start, err := n.next()
-	if err != nil {
-		return smEnabled{}, err
+	n.smAsked = true
+	var start xml.StartElement
+	for {
+		var err error
+		if start, err = n.next(); err != nil {
+			return smEnabled{}, err
+		}
+		// A stanza routed to the bound resource before the answer.
+		if err := n.keepEarly(start); err != errNotStanza {
+			if err != nil {
+				return smEnabled{}, err
+			}
+			continue
+		}
+		break
 	}
 	switch start.Name {
 	case smElement("enabled"):
