@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -287,21 +288,22 @@ func (n *negotiator) resume(ctx context.Context, s *Session) (*newLink, error) {
 		if err := skipElement(n.rd); err != nil {
 			return nil, n.readError(err)
 		}
+		// XEP-0198 §5: a server that still knows the session may say
+		// what it handled; those stanzas are not handed back.
+		if h, ok := attrH(start); ok {
+			if err := s.ack(h); err != nil {
+				s.log.Warn("ignored the h of <failed/>", "err", err)
+			}
+		}
 		return nil, errResumeFinal{ErrResumeRefused}
 	default:
 		return nil, n.fail(&stanza.StreamError{Condition: stanza.StreamUnsupportedStanzaType, Text: "expected resumed or failed"},
 			fmt.Errorf("session: expected <resumed/>, got <%s xmlns='%s'>", start.Name.Local, start.Name.Space))
 	}
-	var h uint32
-	var hOK bool
+	h, hOK := attrH(start)
 	var previd string
 	for _, a := range start.Attr {
-		switch {
-		case a.Name.Space != "":
-		case a.Name.Local == "h":
-			v, err := strconv.ParseUint(a.Value, 10, 32)
-			h, hOK = uint32(v), err == nil
-		case a.Name.Local == "previd":
+		if a.Name.Space == "" && a.Name.Local == "previd" {
 			previd = a.Value
 		}
 	}
@@ -317,6 +319,18 @@ func (n *negotiator) resume(ctx context.Context, s *Session) (*newLink, error) {
 			errors.New("session: <resumed/> without a valid h"))}
 	}
 	return &newLink{tr: n.tr, rd: n.rd, lang: n.streamLang, h: h}, nil
+}
+
+// attrH returns the h attribute of a stream management element, and
+// whether it has a valid one.
+func attrH(start xml.StartElement) (uint32, bool) {
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == "h" {
+			v, err := strconv.ParseUint(a.Value, 10, 32)
+			return uint32(v), err == nil
+		}
+	}
+	return 0, false
 }
 
 // takeOver makes l the session's connection (step 3 above). It returns

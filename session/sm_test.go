@@ -435,43 +435,57 @@ func TestSMKeepaliveResumes(t *testing.T) {
 // TestSMResumeRefused: the server answers <failed/>; the session ends with
 // the unacknowledged stanzas handed back.
 func TestSMResumeRefused(t *testing.T) {
-	cut := make(chan struct{})
-	s, err := dialSM(t, smConfig(t), func(p *peer) {
-		loginSM(p, "id='s-1' resume='true'")
-		p.Expect("message")
-		p.Expect("message")
-		p.Send("<a xmlns='" + ns.SM + "' h='1'/>")
-		p.Send("<iq type='get' id='sync' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>")
-		p.Expect("iq")
-		close(cut)
-		p.Conn().Close()
-	}, func(p *peer) {
-		resumeSM(p)
-		p.Send("<failed xmlns='" + ns.SM + "' h='2'><item-not-found xmlns='" + ns.StanzaErrors + "'/></failed>")
-		p.ExpectClosed()
-	})
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, s.Send(ctx, smChat("out-1")))
-	require.NoError(t, s.Send(ctx, smChat("out-2")))
-	<-cut
-	select {
-	case <-s.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("session did not end")
+	for _, tc := range []struct {
+		name    string
+		failedH string // the h attribute of <failed/>, if any
+		bodies  []string
+		stanzas int
+	}{
+		{name: "without h", bodies: []string{"out-2"}, stanzas: 2}, // out-2 and the ping's result
+		{name: "h as acked", failedH: " h='1'", bodies: []string{"out-2"}, stanzas: 2},
+		{name: "h covers out-2", failedH: " h='2'", stanzas: 1},                        // the ping's result alone
+		{name: "h too high", failedH: " h='9'", bodies: []string{"out-2"}, stanzas: 2}, // ignored
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := make(chan struct{})
+			s, err := dialSM(t, smConfig(t), func(p *peer) {
+				loginSM(p, "id='s-1' resume='true'")
+				p.Expect("message")
+				p.Expect("message")
+				p.Send("<a xmlns='" + ns.SM + "' h='1'/>")
+				p.Send("<iq type='get' id='sync' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>")
+				p.Expect("iq")
+				close(cut)
+				p.Conn().Close()
+			}, func(p *peer) {
+				resumeSM(p)
+				p.Send("<failed xmlns='" + ns.SM + "'" + tc.failedH + "><item-not-found xmlns='" + ns.StanzaErrors + "'/></failed>")
+				p.ExpectClosed()
+			})
+			require.NoError(t, err)
+			ctx := context.Background()
+			require.NoError(t, s.Send(ctx, smChat("out-1")))
+			require.NoError(t, s.Send(ctx, smChat("out-2")))
+			<-cut
+			select {
+			case <-s.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("session did not end")
+			}
+			require.ErrorIs(t, s.Err(), ErrResumeRefused)
+			var ue *UnackedError
+			require.ErrorAs(t, s.Err(), &ue)
+			var bodies []string
+			for _, st := range ue.Stanzas {
+				if m, ok := st.(*stanza.Message); ok {
+					bodies = append(bodies, m.Body)
+				}
+			}
+			assert.Equal(t, tc.bodies, bodies)
+			assert.Len(t, ue.Stanzas, tc.stanzas)
+			require.ErrorIs(t, s.Send(ctx, smChat("late")), ErrClosed)
+		})
 	}
-	require.ErrorIs(t, s.Err(), ErrResumeRefused)
-	var ue *UnackedError
-	require.ErrorAs(t, s.Err(), &ue)
-	var bodies []string
-	for _, st := range ue.Stanzas {
-		if m, ok := st.(*stanza.Message); ok {
-			bodies = append(bodies, m.Body)
-		}
-	}
-	assert.Equal(t, []string{"out-2"}, bodies)
-	assert.Len(t, ue.Stanzas, 2, "out-2 and the ping's result")
-	require.ErrorIs(t, s.Send(ctx, smChat("late")), ErrClosed)
 }
 
 // TestSMResumeLies: a <resumed/> for another stream, or with an h above
