@@ -514,12 +514,7 @@ func TestSubscribeBackOnlyWhenNeeded(t *testing.T) {
 // again before it returns.
 func restart(t *testing.T, srv *xmpptest.Server) {
 	t.Helper()
-	// TODO: srv.Restart() once branch restart is merged.
-	r, ok := any(srv).(interface{ Restart() error })
-	if !ok {
-		t.Skip("xmpptest.Server has no Restart yet")
-	}
-	require.NoError(t, r.Restart())
+	require.NoError(t, srv.Restart())
 }
 
 // When the server ends the bot's stream, the bot logs why and comes back
