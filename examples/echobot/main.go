@@ -47,9 +47,9 @@
 // politely, within 5 seconds, and exits 0; while the bot waits to
 // reconnect it exits 0 at once. The command exits 1 when it stops for a
 // reason that would not pass by trying again — a wrong password, a
-// certificate that is not trusted, an unknown domain, another client
-// taking the bot's resource — after logging "gave up:" and why, and 2 for
-// bad flags.
+// certificate that is not trusted, a domain the server does not serve,
+// another client taking the bot's resource — after logging "gave up:"
+// and why, and 2 for bad flags.
 package main
 
 import (
