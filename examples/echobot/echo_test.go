@@ -5,6 +5,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/parleyim/parley/ping"
 	"github.com/parleyim/parley/presence"
 	"github.com/parleyim/parley/roster"
+	"github.com/parleyim/parley/sasl"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
 	"github.com/parleyim/parley/xmpptest"
@@ -116,7 +118,9 @@ type runningBot struct {
 	logs      logLines           // what run logs
 }
 
-func startBot(addr jid.JID, password string, cfg session.Config) *runningBot {
+// startBot runs the bot with cfg (a ClientConfig that fast or setup
+// returns) as main runs it.
+func startBot(addr jid.JID, password string, cfg session.ClientConfig) *runningBot {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &runningBot{interrupt: cancel, done: make(chan error, 1), logs: make(logLines, 256)}
 	logger := log.New(b.logs, "", 0)
@@ -124,11 +128,22 @@ func startBot(addr jid.JID, password string, cfg session.Config) *runningBot {
 	return b
 }
 
+// fast is the bot's configuration for srv with waits short enough for a
+// test: a first wait up to 10 ms after a stream ended, then from 50 ms
+// doubling up to half a second.
+func fast(srv *xmpptest.Server) session.ClientConfig {
+	return session.ClientConfig{
+		Session:    &session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()},
+		FirstDelay: 10 * time.Millisecond, RetryDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
+	}
+}
+
 // waitLog waits until the bot logs a line that match accepts, and
 // returns it with the lines passed over before it. what describes it.
+// The bound is generous: a real server's restart takes seconds.
 func (b *runningBot) waitLog(t *testing.T, what string, match func(line string) bool) (line string, before []string) {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(60 * time.Second)
 	for {
 		select {
 		case line := <-b.logs:
@@ -152,19 +167,29 @@ func isPresenceLine(line string) bool {
 	return strings.HasSuffix(line, " is online") || strings.HasSuffix(line, " is offline") || strings.HasSuffix(line, " is changed")
 }
 
-// online waits for the bot's login and returns its full JID. The bot's
-// own presence, which the server echoes as the login ends, is not
+// online waits for the bot's first login and returns its full JID. The
+// bot's own presence, which the server echoes as the login ends, is not
 // printed.
 func (b *runningBot) online(t *testing.T) jid.JID {
 	t.Helper()
-	const prefix = "echobot: online as "
-	line, before := b.waitLog(t, "that it is online", func(line string) bool { return strings.HasPrefix(line, prefix) })
+	full, before := b.connected(t)
 	for _, l := range before {
 		assert.False(t, isPresenceLine(l), "no one is online before the bot: %q", l)
 	}
-	full, err := jid.Parse(strings.TrimPrefix(line, prefix))
-	require.NoError(t, err)
 	return full
+}
+
+// connectedPrefix starts the line the bot logs when a new stream is up.
+const connectedPrefix = "echobot: connected as "
+
+// connected waits for the bot's next login on a new stream and returns
+// its full JID, with the lines logged before.
+func (b *runningBot) connected(t *testing.T) (full jid.JID, before []string) {
+	t.Helper()
+	line, before := b.waitLog(t, "that it is connected", func(line string) bool { return strings.HasPrefix(line, connectedPrefix) })
+	full, err := jid.Parse(strings.TrimPrefix(line, connectedPrefix))
+	require.NoError(t, err)
+	return full, before
 }
 
 // nextPresence waits for the bot's next line about a resource coming
@@ -289,6 +314,7 @@ type peer struct {
 	changes  chan presence.Change
 	pushes   chan roster.Item
 	replies  chan *stanza.Message
+	online   chan jid.JID // the contacts' resources that come online
 }
 
 // newPeer returns a peer to log in with its mux.
@@ -299,6 +325,7 @@ func newPeer() *peer {
 		changes:  make(chan presence.Change, 8),
 		pushes:   make(chan roster.Item, 64),
 		replies:  make(chan *stanza.Message, 16),
+		online:   make(chan jid.JID, 16),
 	}
 	r := roster.Handle(p.mux)
 	r.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) { p.pushes <- it })
@@ -308,6 +335,14 @@ func newPeer() *peer {
 		return presence.Approve
 	})
 	p.m.HandleChange(func(_ context.Context, _ *session.Session, c presence.Change) { p.changes <- c })
+	p.m.HandleBroadcast(func(_ context.Context, _ *session.Session, e presence.Event) {
+		if e.Op == presence.Online {
+			select {
+			case p.online <- e.Resource.JID:
+			default:
+			}
+		}
+	})
 	p.mux.HandleMessageFunc(session.MessageRoute{}, func(_ context.Context, _ *session.Session, m *stanza.Message) {
 		select {
 		case p.replies <- m:
@@ -340,6 +375,17 @@ func (p *peer) waitChange(t *testing.T, contact jid.JID, typ stanza.PresenceType
 	t.Helper()
 	c := recv(t, p.changes, string(typ)+" from "+contact.String())
 	assert.Equal(t, presence.Change{From: contact, Type: typ}, c)
+}
+
+// waitOnline waits until a resource of contact comes online and returns
+// it. (The peer's own resource comes online too.)
+func (p *peer) waitOnline(t *testing.T, contact jid.JID) jid.JID {
+	t.Helper()
+	for {
+		if r := recv(t, p.online, "the presence of "+contact.String()); r.Bare() == contact {
+			return r
+		}
+	}
 }
 
 // waitItem waits for a roster push that gives the peer's item for contact
@@ -384,7 +430,7 @@ func item(t *testing.T, srv *xmpptest.Server, account, contact jid.JID) (roster.
 // resource coming online and, when it leaves, going offline.
 func TestSubscribeBack(t *testing.T) {
 	srv, bot, alice := newServer(t)
-	b := startBot(bot, "bot-secret", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()})
+	b := startBot(bot, "bot-secret", fast(srv))
 	defer b.interrupt()
 	b.online(t) // initial presence went out before Dial returned
 
@@ -443,7 +489,7 @@ func TestSubscribeBackOnlyWhenNeeded(t *testing.T) {
 					asked <- struct{}{}
 				}
 			})
-			b := startBot(bot, "bot-secret", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()})
+			b := startBot(bot, "bot-secret", fast(srv))
 			defer b.interrupt()
 			b.online(t)
 
@@ -462,32 +508,116 @@ func TestSubscribeBackOnlyWhenNeeded(t *testing.T) {
 	}
 }
 
-// When the server ends the stream, run returns why.
-func TestEchoServerEndsStream(t *testing.T) {
-	srv := xmpptest.NewServer(t, &xmpptest.Config{Listen: true})
-	bot, err := srv.AddUser("bot", "bot-secret")
-	require.NoError(t, err)
-	cfg := session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}
+// restart restarts srv under the bot, as an operator restarts a server:
+// xmpptest's Restart ends every stream with system-shutdown, keeps
+// accounts and rosters, and accepts connections on the same address
+// again before it returns.
+func restart(t *testing.T, srv *xmpptest.Server) {
+	t.Helper()
+	require.NoError(t, srv.Restart())
+}
+
+// checkEnded checks the lines the bot logged before it connected again:
+// first that it was disconnected and why, and that the session ended
+// (what a new stream follows) — at once when it read the stream error,
+// or after the session's attempt to resume was refused when the
+// connection broke first (the bot was writing as the server closed it;
+// Prosody closes a resumable stream without an error as it stops).
+// Contacts going offline as the server stops may come before.
+func checkEnded(t *testing.T, before []string) {
+	t.Helper()
+	var lines []string
+	for _, l := range before {
+		if !isPresenceLine(l) {
+			lines = append(lines, l)
+		}
+	}
+	require.NotEmpty(t, lines, "the bot logged nothing before it connected again")
+	assert.True(t, strings.HasPrefix(lines[0], "echobot: disconnected"), "first it logs why: %q", before)
+	assert.True(t, slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "echobot: disconnected: ") }),
+		"it logs why the session ended: %q", before)
+}
+
+// When the server ends the bot's stream, the bot logs why and comes back
+// — on a new stream, where a contact sees its presence again, or, after
+// a broken connection, on the same stream resumed — and echoes a message
+// sent after it.
+func TestEchoReconnects(t *testing.T) {
+	tests := []struct {
+		name    string
+		end     func(t *testing.T, srv *xmpptest.Server, bot jid.JID)
+		resumed bool
+	}{
+		{"system-shutdown", func(t *testing.T, srv *xmpptest.Server, bot jid.JID) {
+			require.NoError(t, srv.StreamError(bot, &stanza.StreamError{Condition: stanza.StreamSystemShutdown}))
+		}, false},
+		{"server restart", func(t *testing.T, srv *xmpptest.Server, _ jid.JID) { restart(t, srv) }, false},
+		{"connection broken", func(t *testing.T, srv *xmpptest.Server, bot jid.JID) {
+			require.NoError(t, srv.Drop(bot))
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, bot, alice := newServer(t)
+			require.NoError(t, srv.SetRosterItem(bot, roster.Item{JID: alice, Subscription: roster.SubscriptionBoth}))
+			require.NoError(t, srv.SetRosterItem(alice, roster.Item{JID: bot, Subscription: roster.SubscriptionBoth}))
+			b := startBot(bot, "bot-secret", fast(srv))
+			defer b.interrupt()
+			first := b.online(t)
+
+			tt.end(t, srv, first)
+			var again jid.JID
+			if tt.resumed {
+				_, before := b.waitLog(t, "that it resumed", func(l string) bool { return l == "echobot: connected (resumed)" })
+				t.Logf("the bot logged %q", before)
+				require.NotEmpty(t, before)
+				assert.True(t, strings.HasPrefix(before[0], "echobot: disconnected (resuming): "), "first it logs why: %q", before)
+				again = first
+			} else {
+				var before []string
+				again, before = b.connected(t)
+				t.Logf("the bot logged %q", before)
+				checkEnded(t, before)
+			}
+			assert.Contains(t, srv.Resources(bot), again, "the bot is bound")
+
+			// alice logs in now: the server sends her the bot's presence,
+			// which it has only if the bot sent it on its new stream.
+			u := connectPeer(t, srv, alice, "alice-secret")
+			defer u.close(t)
+			assert.Equal(t, again, u.waitOnline(t, bot))
+			checkEcho(t, u.s, u.replies, bot, expectCases(t)[:1])
+			b.stop(t)
+		})
+	}
+}
+
+// Ctrl-C while the bot waits to log in again stops it at once, and run
+// returns nil.
+func TestEchoInterruptWhileWaiting(t *testing.T) {
+	srv, bot, _ := newServer(t)
+	cfg := fast(srv)
+	cfg.FirstDelay = time.Hour
 	b := startBot(bot, "bot-secret", cfg)
 	defer b.interrupt()
 	full := b.online(t)
 	require.NoError(t, srv.StreamError(full, &stanza.StreamError{Condition: stanza.StreamSystemShutdown}))
-	select {
-	case err := <-b.done:
-		assert.ErrorIs(t, err, stanza.StreamSystemShutdown)
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after the server ended the stream")
-	}
+	b.waitLog(t, "that it waits", func(l string) bool { return strings.HasPrefix(l, "echobot: reconnecting in ") })
+	b.stop(t)
 }
 
-// A login that fails is run's error.
+// A wrong password stops the bot at once: run returns the SASL error
+// after logging that it gave up, and never tries again.
 func TestEchoLoginFails(t *testing.T) {
-	srv := xmpptest.NewServer(t, &xmpptest.Config{Listen: true})
-	bot, err := srv.AddUser("bot", "bot-secret")
-	require.NoError(t, err)
+	srv, bot, _ := newServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = run(ctx, bot, "wrong", session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}, log.New(logLines(nil), "", 0))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "not-authorized")
+	logs := make(logLines, 16)
+	err := run(ctx, bot, "wrong", fast(srv), log.New(logs, "", 0))
+	require.ErrorIs(t, err, sasl.NotAuthorized)
+	var lines []string // Run delivered every event before it returned
+	for len(logs) > 0 {
+		lines = append(lines, <-logs)
+	}
+	assert.Equal(t, []string{"echobot: gave up: " + err.Error()}, lines, "no retry")
 }

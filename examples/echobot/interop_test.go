@@ -24,15 +24,19 @@ import (
 )
 
 // startInteropBot starts the bot on srv as alice, as main starts it (a
-// -server, a -ca file, the password from the environment).
+// -server, a -ca file, the password from the environment, -reconnect-wait
+// 200ms), with the waits after a failed attempt shortened from 5 s
+// doubling to 5 min to 200 ms doubling to 2 s, so that the bot is back
+// soon after a restarted server.
 func startInteropBot(t *testing.T, srv *xmppd.Server) (b *runningBot, bot jid.JID) {
 	t.Helper()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	require.NoError(t, os.WriteFile(ca, srv.CertPEM, 0o600))
 	env := map[string]string{passwordEnv: srv.Users["alice"]}
-	addr, password, cfg, err := setup(options{jid: "alice@" + srv.Domain, server: srv.Addr, caFile: ca},
+	addr, password, cfg, err := setup(options{jid: "alice@" + srv.Domain, server: srv.Addr, caFile: ca, wait: 200 * time.Millisecond},
 		func(k string) string { return env[k] }, log.New(logLines(nil), "", 0))
 	require.NoError(t, err)
+	cfg.RetryDelay, cfg.MaxDelay = 200*time.Millisecond, 2*time.Second
 	b = startBot(addr, password, cfg)
 	t.Cleanup(b.interrupt)
 	return b, addr.Bare()
@@ -71,6 +75,54 @@ func TestInteropEcho(t *testing.T) {
 			bob.waitItem(t, bot, roster.SubscriptionBoth)
 			assert.Equal(t, "echobot: "+bob.s.Addr().String()+" is online", b.nextPresence(t))
 
+			b.stop(t)
+		})
+	}
+}
+
+// restartServer stops srv and starts it again under the bot, as an
+// operator restarts a server: the same address, certificate, accounts
+// and stored rosters (xmppd's Restart).
+func restartServer(t *testing.T, srv *xmppd.Server) {
+	t.Helper()
+	require.NoError(t, srv.Restart(), "restarting %s", srv.Kind)
+}
+
+// The bot survives a restart of Prosody and ejabberd. Before it, bob
+// subscribes to the bot and the bot subscribes back. The server ends
+// every stream as it stops; the bot logs why, waits, tries again while
+// the server is down, and logs in on a new stream once it is back. bob,
+// logging in again, sees the bot online (the server has its presence,
+// which the presence package sent again on the new stream), the bot sees
+// him, and it echoes what he sends.
+func TestInteropRestart(t *testing.T) {
+	for _, kind := range xmppd.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := xmppd.Start(t, kind, xmppd.Options{})
+			b, bot := startInteropBot(t, srv)
+			b.online(t)
+
+			bob := newPeer()
+			bob.s = login(t, srv, "bob", bob.mux)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, bob.s.Send(ctx, &stanza.Presence{Header: stanza.Header{To: bot}, Type: stanza.PresenceSubscribe}))
+			assert.Equal(t, bot, recv(t, bob.requests, "the bot's subscription request"), "the bot subscribes back")
+			bob.waitItem(t, bot, roster.SubscriptionBoth)
+			assert.Equal(t, "echobot: "+bob.s.Addr().String()+" is online", b.nextPresence(t))
+
+			restartServer(t, srv)
+			again, before := b.connected(t)
+			t.Logf("%s: the bot logged %q", kind, before)
+			checkEnded(t, before)
+
+			bob = newPeer()
+			bob.s = login(t, srv, "bob", bob.mux)
+			assert.Equal(t, again, bob.waitOnline(t, bot), "bob sees the bot online again")
+			seen := "echobot: " + bob.s.Addr().String() + " is online"
+			b.waitLog(t, "that bob came online", func(l string) bool { return l == seen })
+			waitOnline(t, bob.s.Send, bob.replies, bot, b.done)
+			checkEcho(t, bob.s, bob.replies, bot, expectCases(t)[:1])
 			b.stop(t)
 		})
 	}

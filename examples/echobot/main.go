@@ -1,15 +1,17 @@
 // Command echobot is an XMPP bot: it answers every chat message with the
 // same text in the same thread, accepts every subscription request and
 // subscribes back, answers pings (XEP-0199) and prints who of its contacts
-// comes online and goes offline. Its core, run, is the program README.md
-// shows under "Using it" (a test keeps the two the same).
+// comes online and goes offline. It stays connected: when the server ends
+// the stream (a restart, a network failure) it logs in again. Its core,
+// run, is the program README.md shows under "Using it" (a test keeps the
+// two the same).
 //
 //	ECHOBOT_PASSWORD=secret go run ./examples/echobot -jid bot@example.org
 //
 // The password comes from the environment variable ECHOBOT_PASSWORD, never
 // from the command line, where other users of the machine could read it.
-// The flags, each but -xml and -insecure with an environment variable
-// that is read when the flag is not given:
+// The flags, each but -xml, -insecure and -reconnect-wait with an
+// environment variable that is read when the flag is not given:
 //
 //	-jid bot@example.org   the bot's account (required; ECHOBOT_JID)
 //	-server host:port      connect there instead of looking up the domain's
@@ -22,21 +24,37 @@
 //	                       (a local test server only: anyone on the path
 //	                       could read and change the stream); logged as a
 //	                       warning at start
+//	-reconnect-wait 1m     after the stream ended, wait a random time up to
+//	                       this before logging in again (RFC 6120 §3.3: the
+//	                       clients of a restarted server do not all come
+//	                       back at once); 0 logs in again at once
 //	-xml                   print the XML of the stream on stderr (SASL
 //	                       payloads redacted)
 //
 // The server's certificate is verified against the JID's domain unless
 // -insecure is given; -ca and -insecure exclude each other.
 //
+// The bot logs each change of its connection: "connected as" its full JID,
+// "disconnected:" and why, "reconnecting in" how long. When stream
+// management (XEP-0198) resumes a broken connection nothing is lost
+// ("connected (resumed)"); otherwise it logs in on a new stream, where
+// the roster is fetched and its presence sent again. An attempt that
+// fails for a reason that can pass (the server is still down) is followed
+// by waits of about 5 seconds, doubling up to 5 minutes; a server that is
+// down when the bot starts is waited for the same way.
+//
 // Ctrl-C (SIGINT) or SIGTERM sends unavailable presence, closes the stream
-// politely, within 5 seconds, and exits 0. The command exits 1 when the
-// login fails or the server ends the stream, and 2 for bad flags.
+// politely, within 5 seconds, and exits 0; while the bot waits to
+// reconnect it exits 0 at once. The command exits 1 when it stops for a
+// reason that would not pass by trying again — a wrong password, a
+// certificate that is not trusted, a domain the server does not serve,
+// another client taking the bot's resource — after logging "gave up:"
+// and why, and 2 for bad flags.
 package main
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,7 +87,8 @@ type options struct {
 	server   string
 	caFile   string
 	insecure bool
-	trace    io.Writer // -xml: os.Stderr
+	wait     time.Duration // -reconnect-wait
+	trace    io.Writer     // -xml: os.Stderr
 }
 
 func main() {
@@ -79,9 +98,10 @@ func main() {
 	flag.StringVar(&o.server, "server", "", "host:port of the server (default $"+serverEnv+", else the JID domain's SRV records)")
 	flag.StringVar(&o.caFile, "ca", "", "PEM file with the certificates to trust instead of the system's (self-signed servers; default $"+caEnv+")")
 	flag.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate (local test servers only)")
+	flag.DurationVar(&o.wait, "reconnect-wait", time.Minute, "after the stream ended, wait a random time up to this before logging in again (0: at once)")
 	flag.BoolVar(&showXML, "xml", false, "print the XML of the stream on stderr (SASL payloads redacted)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s=… echobot -jid bot@example.org [-server host:port] [-ca file.pem | -insecure] [-xml]\n", passwordEnv)
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s=… echobot -jid bot@example.org [-server host:port] [-ca file.pem | -insecure] [-reconnect-wait 1m] [-xml]\n", passwordEnv)
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -108,8 +128,11 @@ func main() {
 // setup turns the options and the environment into what run needs. Every
 // input is checked here, with an error that names the flag or variable it
 // came from: nothing from the user reaches jid.MustParse. -insecure is
-// logged to logger, loudly.
-func setup(o options, getenv func(string) string, logger *log.Logger) (addr jid.JID, password string, cfg session.Config, err error) {
+// logged to logger, loudly. The Client's other waits keep their defaults:
+// about 5 seconds after a failed attempt, doubling up to 5 minutes, which
+// suit a bot no one watches — it comes back soon after a short outage and
+// polls a long one gently.
+func setup(o options, getenv func(string) string, logger *log.Logger) (addr jid.JID, password string, cfg session.ClientConfig, err error) {
 	jidFrom, caFrom := "-jid", "-ca"
 	if o.jid == "" {
 		o.jid, jidFrom = getenv(jidEnv), jidEnv
@@ -134,31 +157,37 @@ func setup(o options, getenv func(string) string, logger *log.Logger) (addr jid.
 	if password == "" {
 		return addr, "", cfg, fmt.Errorf("no password: set the environment variable %s", passwordEnv)
 	}
-	cfg = session.Config{Addr: o.server, Trace: o.trace}
+	sc := &session.Config{Addr: o.server, Trace: o.trace}
+	cfg = session.ClientConfig{Session: sc, FirstDelay: o.wait}
+	if o.wait <= 0 {
+		cfg.FirstDelay = -1 // at once: the Client's zero is its default
+	}
 	switch {
 	case o.insecure && o.caFile != "":
 		return addr, "", cfg, fmt.Errorf("-insecure and %s exclude each other: -insecure verifies nothing", caFrom)
 	case o.insecure:
-		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+		sc.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 		logger.Printf("echobot: WARNING: -insecure: the server's certificate is NOT verified; " +
 			"anyone between the bot and the server can read and change the stream. Use it for a local test server only.")
 	case o.caFile != "":
-		if cfg.TLSConfig, err = session.TrustCAFile(o.caFile); err != nil {
+		if sc.TLSConfig, err = session.TrustCAFile(o.caFile); err != nil {
 			return addr, "", cfg, fmt.Errorf("%s: %w", caFrom, err)
 		}
 	}
 	return addr, password, cfg, nil
 }
 
-// run logs in as addr and, until ctx ends (then it closes the stream and
-// returns nil) or the server ends the stream, echoes chat messages,
+// run logs in as addr and stays connected — when the stream ends, a
+// server restart, say, it logs in again — until ctx ends (then it closes
+// the stream and returns nil) or a reason that would not pass stops it (a
+// wrong password: it returns why). Meanwhile it echoes chat messages,
 // accepts subscription requests and subscribes back, answers pings and
 // logs who comes online and goes offline.
-func run(ctx context.Context, addr jid.JID, password string, cfg session.Config, logger *log.Logger) error {
+func run(ctx context.Context, addr jid.JID, password string, cfg session.ClientConfig, logger *log.Logger) error {
 	mux := session.NewMux()
 	ping.Handle(mux)
-	contacts := roster.Handle(mux)              // fetched at each login…
-	pres := presence.Handle(mux, contacts, nil) // …then initial presence is sent
+	contacts := roster.Handle(mux)              // fetched on each new stream…
+	pres := presence.Handle(mux, contacts, nil) // …then available presence is sent
 	pres.HandleRequest(func(ctx context.Context, s *session.Session, req presence.Request) presence.Decision {
 		if !subscribedTo(contacts.Cache(), req.From) {
 			if err := pres.Subscribe(ctx, s, req.From); err != nil {
@@ -168,7 +197,7 @@ func run(ctx context.Context, addr jid.JID, password string, cfg session.Config,
 		return presence.Approve // the Manager sends subscribed
 	})
 	pres.HandleBroadcast(func(_ context.Context, s *session.Session, e presence.Event) {
-		if e.Resource.JID != s.Addr() && e.Op != presence.Changed {
+		if e.Resource.JID.Bare() != s.Addr().Bare() && e.Op != presence.Changed {
 			logger.Printf("echobot: %s is %s", e.Resource.JID, e.Op) // online or offline
 		}
 	})
@@ -181,24 +210,18 @@ func run(ctx context.Context, addr jid.JID, password string, cfg session.Config,
 				logger.Printf("echobot: answering %s: %v", m.From, err)
 			}
 		})
-	cfg.Mux = mux
+	sc := *cfg.Session // the server, TLS and tracing (setup's)
+	sc.Mux = mux       // serves every stream the Client dials
+	cfg.Session = &sc
+	cfg.Events = func(e session.Event) {
+		logger.Printf("echobot: %v", e) // connected as …, disconnected: why, reconnecting in …, gave up: why
+	}
 
-	s, err := session.Dial(ctx, addr, password, &cfg)
-	if err != nil {
-		return err
+	err := session.NewClient(addr, password, &cfg).Run(ctx)
+	if ctx.Err() != nil {
+		return nil // SIGINT or SIGTERM: Run closed the stream politely
 	}
-	logger.Printf("echobot: online as %s", s.Addr())
-	select {
-	case <-ctx.Done(): // SIGINT or SIGTERM
-	case <-s.Done(): // the server ended the stream
-	}
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	closeErr := s.Close(closeCtx) // unavailable presence, then the stream's end
-	if err := s.Err(); !errors.Is(err, session.ErrClosed) {
-		return err // why the server ended the stream
-	}
-	return closeErr
+	return err // a wrong password, say: trying again would not help
 }
 
 // subscribedTo reports whether the roster shows the bot subscribed to the

@@ -104,28 +104,33 @@ func TestSetup(t *testing.T) {
 		wantJID    string
 		wantServer string
 		wantTLS    string // "": the system's roots, "ca": the -ca file's, "insecure": none
+		wantFirst  time.Duration
 	}{
-		{"flags", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca}, pw, "",
-			"bot@example.test", "127.0.0.1:5222", "ca"},
-		{"flags without server and CA", options{jid: "bot@example.test"}, pw, "",
-			"bot@example.test", "", ""},
-		{"environment", options{}, with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: ca}), "",
-			"env@example.test", "127.0.0.1:5223", "ca"},
-		{"flags win over the environment", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca},
+		{"flags", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca, wait: time.Minute}, pw, "",
+			"bot@example.test", "127.0.0.1:5222", "ca", time.Minute},
+		{"reconnect at once", options{jid: "bot@example.test"}, pw, "",
+			"bot@example.test", "", "", -1},
+		{"a negative wait is none", options{jid: "bot@example.test", wait: -time.Second}, pw, "",
+			"bot@example.test", "", "", -1},
+		{"flags without server and CA", options{jid: "bot@example.test", wait: time.Second}, pw, "",
+			"bot@example.test", "", "", time.Second},
+		{"environment", options{wait: time.Second}, with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: ca}), "",
+			"env@example.test", "127.0.0.1:5223", "ca", time.Second},
+		{"flags win over the environment", options{jid: "bot@example.test", server: "127.0.0.1:5222", caFile: ca, wait: time.Second},
 			with(map[string]string{jidEnv: "env@example.test", serverEnv: "127.0.0.1:5223", caEnv: missing}), "",
-			"bot@example.test", "127.0.0.1:5222", "ca"},
-		{"insecure", options{jid: "bot@example.test", insecure: true}, pw, "",
-			"bot@example.test", "", "insecure"},
-		{"no JID", options{}, pw, "no JID: give -jid or set ECHOBOT_JID", "", "", ""},
-		{"bad JID", options{jid: "bot@exa mple.test"}, pw, "-jid: jid: ", "", "", ""},
-		{"bad JID from the environment", options{}, with(map[string]string{jidEnv: "bot@exa mple.test"}), "ECHOBOT_JID: jid: ", "", "", ""},
-		{"no localpart", options{jid: "example.test"}, pw, "-jid example.test: an account is name@domain", "", "", ""},
-		{"no password", options{jid: "bot@example.test"}, nil, "no password: set the environment variable ECHOBOT_PASSWORD", "", "", ""},
-		{"missing CA file", options{jid: "bot@example.test", caFile: missing}, pw, "-ca: session: reading CA file: ", "", "", ""},
+			"bot@example.test", "127.0.0.1:5222", "ca", time.Second},
+		{"insecure", options{jid: "bot@example.test", insecure: true, wait: time.Second}, pw, "",
+			"bot@example.test", "", "insecure", time.Second},
+		{"no JID", options{}, pw, "no JID: give -jid or set ECHOBOT_JID", "", "", "", 0},
+		{"bad JID", options{jid: "bot@exa mple.test"}, pw, "-jid: jid: ", "", "", "", 0},
+		{"bad JID from the environment", options{}, with(map[string]string{jidEnv: "bot@exa mple.test"}), "ECHOBOT_JID: jid: ", "", "", "", 0},
+		{"no localpart", options{jid: "example.test"}, pw, "-jid example.test: an account is name@domain", "", "", "", 0},
+		{"no password", options{jid: "bot@example.test"}, nil, "no password: set the environment variable ECHOBOT_PASSWORD", "", "", "", 0},
+		{"missing CA file", options{jid: "bot@example.test", caFile: missing}, pw, "-ca: session: reading CA file: ", "", "", "", 0},
 		{"missing CA file from the environment", options{jid: "bot@example.test"}, with(map[string]string{caEnv: missing}),
-			"ECHOBOT_CA: session: reading CA file: ", "", "", ""},
+			"ECHOBOT_CA: session: reading CA file: ", "", "", "", 0},
 		{"insecure and a CA", options{jid: "bot@example.test", caFile: ca, insecure: true}, pw,
-			"-insecure and -ca exclude each other", "", "", ""},
+			"-insecure and -ca exclude each other", "", "", "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,18 +144,24 @@ func TestSetup(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantJID, addr.String())
 			assert.Equal(t, "secret", pw)
-			assert.Equal(t, tt.wantServer, cfg.Addr)
-			assert.Nil(t, cfg.Mux, "run brings its own")
+			assert.Equal(t, tt.wantFirst, cfg.FirstDelay)
+			assert.Zero(t, cfg.RetryDelay, "the Client's default")
+			assert.Zero(t, cfg.MaxDelay, "the Client's default")
+			assert.Nil(t, cfg.Events, "run brings its own")
+			sc := cfg.Session
+			require.NotNil(t, sc)
+			assert.Equal(t, tt.wantServer, sc.Addr)
+			assert.Nil(t, sc.Mux, "run brings its own")
 			switch tt.wantTLS {
 			case "":
-				assert.Nil(t, cfg.TLSConfig, "the session's default: the system's roots")
+				assert.Nil(t, sc.TLSConfig, "the session's default: the system's roots")
 			case "ca":
-				require.NotNil(t, cfg.TLSConfig)
-				assert.False(t, cfg.TLSConfig.InsecureSkipVerify)
-				assert.NotNil(t, cfg.TLSConfig.RootCAs, "the -ca file's certificates")
+				require.NotNil(t, sc.TLSConfig)
+				assert.False(t, sc.TLSConfig.InsecureSkipVerify)
+				assert.NotNil(t, sc.TLSConfig.RootCAs, "the -ca file's certificates")
 			case "insecure":
-				require.NotNil(t, cfg.TLSConfig)
-				assert.True(t, cfg.TLSConfig.InsecureSkipVerify)
+				require.NotNil(t, sc.TLSConfig)
+				assert.True(t, sc.TLSConfig.InsecureSkipVerify)
 			}
 			if tt.wantTLS == "insecure" {
 				assert.Contains(t, logged.String(), "WARNING: -insecure: the server's certificate is NOT verified")
@@ -218,7 +229,7 @@ func TestCommand(t *testing.T) {
 	lines := bufio.NewScanner(out)
 	var online bool
 	for !online && lines.Scan() {
-		online = strings.Contains(lines.Text(), "echobot: online as "+bot.String()+"/")
+		online = strings.Contains(lines.Text(), connectedPrefix+bot.String()+"/")
 	}
 	require.True(t, online, "the command logged in")
 	select {
@@ -255,6 +266,22 @@ func TestCommand(t *testing.T) {
 	default:
 		t.Error("the command exited without unavailable presence")
 	}
+}
+
+// A wrong password: the command logs that it gave up and why, and exits
+// 1 without trying again.
+func TestCommandLoginFails(t *testing.T) {
+	srv, bot, _ := newServer(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, srv.CertPEM(), 0o600))
+	out, err := command([]string{"-jid", bot.String(), "-server", srv.Addr(), "-ca", ca, "-reconnect-wait", "0"},
+		passwordEnv+"=wrong").CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "the command failed: %v\n%s", err, out)
+	assert.Equal(t, 1, exit.ExitCode(), "%s", out)
+	assert.Contains(t, string(out), "echobot: gave up: ")
+	assert.Contains(t, string(out), "not-authorized")
+	assert.NotContains(t, string(out), "reconnecting")
 }
 
 // Bad flags or a missing password: exit status 2 and why.
