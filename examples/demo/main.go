@@ -83,15 +83,16 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 			return err
 		}
 		defer srv.Close()
-		for _, u := range []struct{ name, pw string }{{"alice", "alice-secret"}, {"bob", "bob-secret"}} {
-			if _, err := srv.AddUser(u.name, u.pw); err != nil {
+		for _, u := range embeddedAccounts {
+			if _, err := srv.AddUser(u.name, u.password); err != nil {
 				return err
 			}
 		}
 		p.note("started an in-memory xmpptest server for %s", srv.Domain())
-		st.connect = func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error) {
-			return srv.Connect(ctx, who.addr, who.password, c)
+		st.reach = func(c *session.Config) {
+			c.Addr, c.DialContext, c.TLSConfig = "pipe", srv.DialContext, srv.TLSConfig()
 		}
+		st.restart = func() error { return restartServer(srv) }
 		st.alice = &actor{name: "alice", addr: jid.MustParse("alice@parley.example"), password: "alice-secret"}
 		st.bob = &actor{name: "bob", addr: jid.MustParse("bob@parley.example"), password: "bob-secret"}
 	} else {
@@ -110,10 +111,7 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 		if err != nil {
 			return err
 		}
-		st.connect = func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error) {
-			c.Addr, c.TLSConfig = cfg.server, tc
-			return session.Dial(ctx, who.addr, who.password, c)
-		}
+		st.reach = func(c *session.Config) { c.Addr, c.TLSConfig = cfg.server, tc }
 		st.alice = &actor{name: "alice", addr: a, password: cfg.password}
 		st.bob = &actor{name: "bob", addr: b, password: cfg.peerPassword}
 	}
