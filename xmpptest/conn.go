@@ -254,22 +254,30 @@ func (c *conn) shutdown(se *stanza.StreamError, grace time.Duration) {
 	c.wmu.Lock()
 	_ = c.raw.SetWriteDeadline(time.Now().Add(grace))
 	if !c.dead {
-		var b []byte
-		if !c.headerSent {
-			b = wire.AppendHeader(b, wire.Header{From: c.srv.domain.Domainpart(), ID: newID(), Version: "1.0", Lang: "en"})
-		}
-		if se != nil {
-			if eb, err := se.AppendXML(b); err == nil {
-				b = eb
-			}
-		}
-		b = append(b, wire.Close...)
-		c.record('S', b)
-		_, _ = c.nc.Write(b)
+		c.writeEndLocked(se)
 		c.dead = true
 	}
 	c.wmu.Unlock()
 	c.kill()
+}
+
+// writeEndLocked writes se (when not nil) and the end of the stream,
+// after the server's stream header when it was not sent yet, whether or
+// not the connection is marked dead. The caller holds wmu and has set
+// the write deadline.
+func (c *conn) writeEndLocked(se *stanza.StreamError) {
+	var b []byte
+	if !c.headerSent {
+		b = wire.AppendHeader(b, wire.Header{From: c.srv.domain.Domainpart(), ID: newID(), Version: "1.0", Lang: "en"})
+	}
+	if se != nil {
+		if eb, err := se.AppendXML(b); err == nil {
+			b = eb
+		}
+	}
+	b = append(b, wire.Close...)
+	c.record('S', b)
+	_, _ = c.nc.Write(b)
 }
 
 // kill closes the connection at once.

@@ -31,7 +31,12 @@ type Server struct {
 	cert    *selfsigned.Cert
 	tlsConf *tls.Config
 	sasl    *saslauth.Server
-	ln      net.Listener
+	addr    string // the listener's address, kept across Shutdown
+
+	// lifeMu orders Shutdown, Restart and Close; ln is guarded by both
+	// it and mu (accept reads it through neither: it is given it).
+	lifeMu sync.Mutex
+	ln     net.Listener
 
 	// iq handlers of the server itself, by payload name (or namespace
 	// with an empty Local) and scope, and the message and presence hooks: the
@@ -54,6 +59,7 @@ type Server struct {
 
 	mu       sync.Mutex // guards what follows; never held across a write
 	closed   bool
+	down     bool // between Shutdown and Restart (restart.go)
 	accounts map[string]*account
 	conns    map[*conn]struct{}
 	watchers []func(Routed)
@@ -113,7 +119,7 @@ func Start(cfg *Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("xmpptest: %w", err)
 		}
-		s.ln = ln
+		s.ln, s.addr = ln, ln.Addr().String()
 		s.wg.Add(1)
 		go s.accept(ln)
 	}
@@ -187,12 +193,7 @@ func (s *Server) TLSConfig() *tls.Config {
 // Addr returns the TCP address ("127.0.0.1:port") on which the server
 // accepts connections, both STARTTLS and direct TLS, or "" when it was
 // started without Listen.
-func (s *Server) Addr() string {
-	if s.ln == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
-}
+func (s *Server) Addr() string { return s.addr }
 
 // Pipe returns the client end of a new in-memory connection served by the
 // server. The client may start with a stream header (and then STARTTLS) or
@@ -272,6 +273,11 @@ func (s *Server) serve(nc net.Conn) error {
 		nc.Close()
 		return ErrClosed
 	}
+	if s.down {
+		s.mu.Unlock()
+		nc.Close()
+		return ErrDown
+	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -285,7 +291,10 @@ func (s *Server) serve(nc net.Conn) error {
 // Close ends every connection (with a system-shutdown stream error where
 // the client still reads), stops listening and waits for every goroutine
 // of the server. It returns nil, also when called again.
+// It waits for a Shutdown or Restart under way.
 func (s *Server) Close() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -297,9 +306,10 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
+	ln := s.ln
 	s.mu.Unlock()
-	if s.ln != nil {
-		s.ln.Close()
+	if ln != nil {
+		ln.Close()
 	}
 	for _, c := range conns {
 		c.stopHibernation()

@@ -380,7 +380,7 @@ func (c *conn) smDetach(err error) bool {
 		return true
 	}
 	var se *stanza.StreamError
-	if !c.sm.resumable || c.sm.gone || !c.bound || c.ended.Load() || s.closed || errors.Is(err, errPeerClosed) || errors.As(err, &se) {
+	if !c.sm.resumable || c.sm.gone || !c.bound || c.ended.Load() || s.closed || s.down || errors.Is(err, errPeerClosed) || errors.As(err, &se) {
 		c.sm.gone = true
 		return false
 	}
@@ -588,6 +588,14 @@ func (c *conn) resume(raw *stanza.Raw) (*conn, error) {
 	c.wmu.Unlock()
 	o.wmu.Lock()
 	defer o.wmu.Unlock()
+	if o.ended.Load() {
+		// The server shut down (Shutdown, Restart, Close) while this
+		// resumption was under way: the resource ends, and the new
+		// connection with it.
+		c.shutdown(&stanza.StreamError{Condition: stanza.StreamSystemShutdown, Text: "server shutting down"}, shutdownGrace)
+		o.readerDone = make(chan struct{}) // closed again as the goroutine lets o go
+		return o, errConnClosed
+	}
 	o.raw, o.nc, o.rd, o.tlsState, o.lang = c.raw, nc, c.rd, c.tlsState, c.lang
 	if c.tr != nil {
 		o.tr = c.tr

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -53,6 +54,8 @@ type smServer struct {
 	resume time.Duration
 	// settle is how long a client waits to be sure nothing more comes.
 	settle time.Duration
+	// restart restarts the server (the restart table only).
+	restart func() error
 }
 
 // smCase is one case: a script, and the log it must produce.
@@ -73,13 +76,17 @@ type smDiff struct {
 
 // smRun is one case being run.
 type smRun struct {
-	t       *testing.T
-	srv     smServer
-	i       int
-	shorten *strings.Replacer
-	mu      sync.Mutex
-	log     []string
-	clients []*smClient
+	t      *testing.T
+	srv    smServer
+	i      int
+	prefix string // of the case's accounts (caseUser)
+	// closeTag: a connection's end says whether the server's
+	// </stream:stream> came first (the restart table only).
+	closeTag bool
+	shorten  *strings.Replacer
+	mu       sync.Mutex
+	log      []string
+	clients  []*smClient
 }
 
 func smUsers() map[string]string { return caseUsers("sm", len(smCases)) }
@@ -110,10 +117,16 @@ func runSMCases(t *testing.T, srv smServer) {
 
 // newSMRun starts a run with the accounts of case i.
 func newSMRun(t *testing.T, srv smServer, i int) *smRun {
-	r := &smRun{t: t, srv: srv, i: i}
+	return newRun(t, srv, "sm", i)
+}
+
+// newRun starts a run with the accounts of case i of the table whose
+// accounts are named after prefix.
+func newRun(t *testing.T, srv smServer, prefix string, i int) *smRun {
+	r := &smRun{t: t, srv: srv, i: i, prefix: prefix}
 	var back []string
 	for _, l := range "abc" {
-		back = append(back, caseUser("sm", i, l)+"@"+srv.domain, "{"+string(l)+"}")
+		back = append(back, caseUser(prefix, i, l)+"@"+srv.domain, "{"+string(l)+"}")
 	}
 	back = append(back, srv.domain, "{d}")
 	r.shorten = strings.NewReplacer(back...)
@@ -154,7 +167,7 @@ type smClient struct {
 // (STARTTLS, PLAIN). name is the client's name in the log.
 func (r *smRun) dial(name string) *smClient {
 	t := r.t
-	user := caseUser("sm", r.i, rune(name[0]))
+	user := caseUser(r.prefix, r.i, rune(name[0]))
 	conn, err := net.DialTimeout("tcp", r.srv.addr, 10*time.Second)
 	require.NoError(t, err)
 	c := &smClient{r: r, name: name, user: user, conn: conn, lines: make(chan string, 20000), done: make(chan struct{})}
@@ -222,6 +235,10 @@ func (c *smClient) read() {
 	for {
 		start, err := c.rd.NextElement()
 		if err != nil {
+			if c.r.closeTag && !errors.Is(err, wire.ErrStreamClosed) {
+				c.lines <- c.name + ": connection ended without </stream:stream>"
+				return
+			}
 			c.lines <- c.name + ": closed"
 			return
 		}
@@ -323,9 +340,44 @@ func (c *smClient) render(raw *stanza.Raw) string {
 			if k.XMLName.Local == "error" {
 				line += " " + errorCond(k)
 			}
+			line += renderPayload(k)
 		}
 	}
 	return c.name + ": " + line
+}
+
+// renderPayload renders the roster items, blocked JIDs and privacy list
+// items of an iq's payload (the restart table reads stored state with
+// them).
+func renderPayload(p smNode) string {
+	var line string
+	for _, k := range p.Nodes {
+		switch {
+		case p.XMLName.Space == ns.Roster && k.XMLName.Local == "item":
+			line += " item=" + k.attr("jid") + " " + k.attr("subscription")
+			if ask := k.attr("ask"); ask != "" {
+				line += " ask=" + ask
+			}
+		case p.XMLName.Space == ns.Blocking && k.XMLName.Local == "item":
+			line += " blocked=" + k.attr("jid")
+		case p.XMLName.Space == ns.Privacy && k.XMLName.Local == "list":
+			line += " list=" + k.attr("name")
+			for _, it := range k.Nodes {
+				line += " " + it.attr("action") + "=" + it.attr("value")
+			}
+		}
+	}
+	return line
+}
+
+// attr returns the value of the unqualified attribute name.
+func (n smNode) attr(name string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
 }
 
 func errorCond(e smNode) string {
@@ -365,7 +417,7 @@ func (r *smRun) prevID() string {
 func (c *smClient) expand(s string) string {
 	var pairs []string
 	for _, l := range "abc" {
-		pairs = append(pairs, "{"+string(l)+"}", caseUser("sm", c.r.i, l)+"@"+c.r.srv.domain)
+		pairs = append(pairs, "{"+string(l)+"}", caseUser(c.r.prefix, c.r.i, l)+"@"+c.r.srv.domain)
 	}
 	pairs = append(pairs, "{d}", c.r.srv.domain)
 	return strings.NewReplacer(pairs...).Replace(s)

@@ -122,11 +122,20 @@ type Server struct {
 
 	opts    Options
 	backend backend
-	proc    *process
+	ports   []int // every port the configuration names, c2s first
 
-	usersMu  sync.Mutex
-	stopOnce sync.Once
-	stopErr  error
+	// lifeMu orders Stop and Restart and guards proc and the fields
+	// below it.
+	lifeMu  sync.Mutex
+	proc    *process
+	stopped bool
+	stopErr error
+	// logFrom and consoleFrom are where the server's log and console
+	// output of the current run begin: Restart keeps the files, and
+	// waitReady must not take the previous run's lines for this one's.
+	logFrom, consoleFrom int
+
+	usersMu sync.Mutex
 }
 
 // resumeSeconds is Options.ResumeTimeout in whole seconds, rounded up,
@@ -148,13 +157,27 @@ func (s *Server) TLSConfig() *tls.Config {
 	return cfg
 }
 
-// PID returns the process id of the server's process group leader.
-func (s *Server) PID() int { return s.proc.pid() }
+// PID returns the process id of the server's process group leader, or 0
+// while none runs (after Stop, or a Restart that failed).
+func (s *Server) PID() int {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.pid()
+}
 
 // ListenAddrs returns the TCP addresses the server's processes listen on,
 // as the kernel reports them: for checking that nothing but the expected
 // loopback ports is open.
-func (s *Server) ListenAddrs() []string { return listeningAddrs(s.proc.pid()) }
+func (s *Server) ListenAddrs() []string {
+	pid := s.PID()
+	if pid == 0 {
+		return nil
+	}
+	return listeningAddrs(pid)
+}
 
 // backend is what differs between server implementations.
 type backend interface {
@@ -318,6 +341,8 @@ func (s *Server) launchOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.ports = ports
+	s.logFrom, s.consoleFrom = 0, 0
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	s.DirectTLSAddr = ""
 	if s.opts.DirectTLS {
@@ -350,8 +375,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		// Look at the exit first and at the logs after it, so that the
 		// logs are complete when the process has exited.
 		exited := s.proc.exited()
-		log := readFile(s.backend.logFile(s))
-		if s.backend.portFailure(log) || s.backend.portFailure(readFile(s.consoleLog())) {
+		log := readFrom(s.backend.logFile(s), s.logFrom)
+		if s.backend.portFailure(log) || s.backend.portFailure(readFrom(s.consoleLog(), s.consoleFrom)) {
 			return fmt.Errorf("%w: %s", errPortTaken, strings.Join(want, ", "))
 		}
 		if exited {
@@ -399,17 +424,23 @@ func (s *Server) AddUser(user, pass string) error {
 // Stop ends the server's process group (SIGTERM, then SIGKILL if it
 // lingers), checks that none of its processes is left, and removes Dir.
 // Stop is idempotent; later calls return the first call's result.
+// It waits for a Restart under way to end first.
 func (s *Server) Stop() error {
-	s.stopOnce.Do(func() {
-		var errs []error
-		if s.proc != nil {
-			errs = append(errs, s.proc.stop(s.backend.stopGrace()))
-		}
-		if err := os.RemoveAll(s.Dir); err != nil {
-			errs = append(errs, fmt.Errorf("xmppd: %w", err))
-		}
-		s.stopErr = errors.Join(errs...)
-	})
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.stopped {
+		return s.stopErr
+	}
+	s.stopped = true
+	var errs []error
+	if s.proc != nil {
+		errs = append(errs, s.proc.stop(s.backend.stopGrace()))
+		s.proc = nil
+	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		errs = append(errs, fmt.Errorf("xmppd: %w", err))
+	}
+	s.stopErr = errors.Join(errs...)
 	return s.stopErr
 }
 
@@ -448,6 +479,16 @@ func writeCertificate(dir string, cert *certificate) error {
 		}
 	}
 	return nil
+}
+
+// readFrom returns the file's text from byte offset on, or "" when the
+// file is shorter or cannot be read.
+func readFrom(path string, offset int) string {
+	text := readFile(path)
+	if offset > len(text) {
+		return ""
+	}
+	return text[offset:]
 }
 
 func readFile(path string) string {
