@@ -92,7 +92,7 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 		st.reach = func(c *session.Config) {
 			c.Addr, c.DialContext, c.TLSConfig = "pipe", srv.DialContext, srv.TLSConfig()
 		}
-		st.restart = func() error { return restartServer(srv) }
+		st.restart = srv.Restart
 		st.alice = &actor{name: "alice", addr: jid.MustParse("alice@parley.example"), password: "alice-secret"}
 		st.bob = &actor{name: "bob", addr: jid.MustParse("bob@parley.example"), password: "bob-secret"}
 	} else {

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/parleyim/parley/im"
-	"github.com/parleyim/parley/jid"
 	"github.com/parleyim/parley/presence"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
-	"github.com/parleyim/parley/xmpptest"
 )
 
 // serverRestarts restarts the embedded server under alice's and bob's
@@ -82,27 +79,3 @@ func serverRestarts(ctx context.Context, st *story) error {
 
 // embeddedAccounts are the accounts of the in-memory server.
 var embeddedAccounts = []struct{ name, password string }{{"alice", "alice-secret"}, {"bob", "bob-secret"}}
-
-// restartServer restarts the in-memory server. Stand-in until xmpptest
-// has Restart: it ends every stream of the accounts with system-shutdown,
-// as a server going down does; the server keeps its state and goes on
-// accepting connections.
-func restartServer(srv *xmpptest.Server) error {
-	var streams []jid.JID
-	for _, a := range embeddedAccounts {
-		addr, err := jid.New(a.name, srv.Domain().Domainpart(), "")
-		if err != nil {
-			return err
-		}
-		streams = append(streams, srv.Resources(addr)...)
-	}
-	if len(streams) == 0 {
-		return errors.New("no stream to end")
-	}
-	for _, r := range streams {
-		if err := srv.StreamError(r, &stanza.StreamError{Condition: stanza.StreamSystemShutdown}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
