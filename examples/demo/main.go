@@ -18,6 +18,10 @@
 // that signed it) with -ca file.pem, or turn verification off with
 // -insecure (for local test servers only).
 //
+// Alice and bob are session.Clients: near the end the in-memory server
+// restarts under them and they log in again on their own (a real server
+// is not the demo's to restart: with -server that step is skipped).
+//
 // The story is a list of steps; each waits for what it expects with a
 // timeout. The command exits 0 when every step happened, and 1 with the
 // reason when one did not.
