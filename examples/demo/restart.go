@@ -11,8 +11,9 @@ import (
 )
 
 // serverRestarts restarts the embedded server under alice's and bob's
-// Clients: their streams end (system-shutdown, which cannot be resumed),
-// and each Client logs in again on its own after a short wait. The new
+// Clients: their streams end, the server forgets its stream management
+// sessions (none can be resumed), and each Client logs in again on its
+// own after a short wait. The new
 // sessions are new, not resumed; the presence package sends each one's
 // last status again, so each sees the other back online as before; and
 // a message alice sends then reaches bob. A real server (-server) is not
