@@ -18,6 +18,10 @@
 // that signed it) with -ca file.pem, or turn verification off with
 // -insecure (for local test servers only).
 //
+// Alice and bob are session.Clients: near the end the in-memory server
+// restarts under them and they log in again on their own (a real server
+// is not the demo's to restart: with -server that step is skipped).
+//
 // The story is a list of steps; each waits for what it expects with a
 // timeout. The command exits 0 when every step happened, and 1 with the
 // reason when one did not.
@@ -83,15 +87,16 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 			return err
 		}
 		defer srv.Close()
-		for _, u := range []struct{ name, pw string }{{"alice", "alice-secret"}, {"bob", "bob-secret"}} {
-			if _, err := srv.AddUser(u.name, u.pw); err != nil {
+		for _, u := range embeddedAccounts {
+			if _, err := srv.AddUser(u.name, u.password); err != nil {
 				return err
 			}
 		}
 		p.note("started an in-memory xmpptest server for %s", srv.Domain())
-		st.connect = func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error) {
-			return srv.Connect(ctx, who.addr, who.password, c)
+		st.reach = func(c *session.Config) {
+			c.Addr, c.DialContext, c.TLSConfig = "pipe", srv.DialContext, srv.TLSConfig()
 		}
+		st.restart = srv.Restart
 		st.alice = &actor{name: "alice", addr: jid.MustParse("alice@parley.example"), password: "alice-secret"}
 		st.bob = &actor{name: "bob", addr: jid.MustParse("bob@parley.example"), password: "bob-secret"}
 	} else {
@@ -110,10 +115,7 @@ func run(ctx context.Context, cfg config, out io.Writer, steps []step) error {
 		if err != nil {
 			return err
 		}
-		st.connect = func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error) {
-			c.Addr, c.TLSConfig = cfg.server, tc
-			return session.Dial(ctx, who.addr, who.password, c)
-		}
+		st.reach = func(c *session.Config) { c.Addr, c.TLSConfig = cfg.server, tc }
 		st.alice = &actor{name: "alice", addr: a, password: cfg.password}
 		st.bob = &actor{name: "bob", addr: b, password: cfg.peerPassword}
 	}

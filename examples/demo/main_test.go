@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/parleyim/parley/sasl"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -38,10 +40,17 @@ func TestStory(t *testing.T) {
 			"[bob  ] blocks alice@parley.example",
 			"[bob  ] got alice's new message; the blocked one never came",
 			"pong from parley.example", "answers a ping",
+			"[alice] connected as alice@parley.example/demo (TLS 1.3)",
+			"[alice] disconnected: session: server ended the stream: stanza: stream error system-shutdown",
+			"[alice] back online, a new session, as alice@parley.example/demo",
+			"[bob  ] back online, a new session, as bob@parley.example/demo",
+			"[alice] sees bob@parley.example/demo online (chat, \"free to talk\")",
+			"[bob  ] sees alice@parley.example/demo online (away, \"in a meeting\")",
+			"[bob  ] ← alice@parley.example/demo: \"Still there after the restart?\"",
 			"[bob  ] sees alice@parley.example/demo offline",
-			"all 17 steps done",
+			"all 18 steps done",
 		}},
-		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "all 17 steps done"}},
+		{"with XML", true, []string{"alice SEND <starttls", "bob   RECV <message", "bob   RECV <presence", "system-shutdown", "all 18 steps done"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,7 +115,30 @@ func TestStoryOverTCP(t *testing.T) {
 	}
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), cfg, &out, storySteps()), out.String())
-	assert.Contains(t, out.String(), "all 17 steps done")
+	assert.Contains(t, out.String(), "skipped: -server names a real server, which the demo cannot restart")
+	assert.NotContains(t, out.String(), "back online")
+	assert.Contains(t, out.String(), "all 18 steps done")
+}
+
+// A refused login stops the Client at once: the first step fails with
+// the server's reason, without waiting for its timeout.
+func TestStoryWrongPassword(t *testing.T) {
+	t.Parallel()
+	srv, err := newTCPServer()
+	require.NoError(t, err)
+	defer srv.Close()
+	ca := t.TempDir() + "/ca.pem"
+	require.NoError(t, writeFile(ca, srv.CertPEM()))
+	cfg := config{
+		server: srv.Addr(), jid: "alice@parley.example", password: "not alice's",
+		peer: "bob@parley.example", peerPassword: "bob-secret", caFile: ca, timeout: 20 * time.Second,
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), cfg, &out, storySteps())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, sasl.NotAuthorized)
+	assert.Contains(t, err.Error(), "step 1 (alice logs in): alice could not log in")
+	assert.Contains(t, out.String(), "[alice] gave up: ")
 }
 
 // A -ca file that cannot serve fails the run before anyone connects, and

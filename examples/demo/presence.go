@@ -29,16 +29,22 @@ func (st *story) handlePresence(mux *session.Mux, who *actor) {
 	who.presence.HandleChange(func(_ context.Context, _ *session.Session, c presence.Change) {
 		st.out.event(who.name, "%s sent %s", c.From, c.Type)
 	})
-	who.presence.HandleBroadcast(func(_ context.Context, _ *session.Session, e presence.Event) {
+	who.presence.HandleBroadcast(func(_ context.Context, s *session.Session, e presence.Event) {
 		if e.Resource.JID.Bare() == who.addr.Bare() {
 			return // the account's own resource
 		}
 		st.out.event(who.name, "sees %s %s%s", e.Resource.JID, e.Op, describe(e))
 		select {
-		case who.events <- e:
+		case who.events <- seen{e, s}:
 		default: // the story waits for few events; never block the session
 		}
 	})
+}
+
+// seen is a presence event and the session it came on.
+type seen struct {
+	presence.Event
+	on *session.Session
 }
 
 // describe says what an online or changed resource announced.
@@ -124,6 +130,7 @@ func (st *story) changeStatus(ctx context.Context, who *actor, a presence.Availa
 	if err := who.presence.SetAvailable(ctx, who.sess, a); err != nil {
 		return fmt.Errorf("%s could not change presence: %w", who.name, err)
 	}
+	who.status = a
 	peer := st.other(who)
 	if err := waitEvent(ctx, peer, who.name+"'s new presence", func(e presence.Event) bool {
 		return e.Op == presence.Changed && e.Resource.JID == who.sess.Addr() && e.Resource.Show == a.Show
@@ -173,14 +180,21 @@ func waitPush(ctx context.Context, who *actor, what string, match func(roster.It
 // waitEvent takes who's presence events, in the order they came, until
 // one matches; what names it in the error.
 func waitEvent(ctx context.Context, who *actor, what string, match func(presence.Event) bool) error {
+	_, err := waitEventOn(ctx, who, what, nil, match)
+	return err
+}
+
+// waitEventOn is waitEvent for the events that came on the session on
+// (any session when nil); it returns the one that matched.
+func waitEventOn(ctx context.Context, who *actor, what string, on *session.Session, match func(presence.Event) bool) (presence.Event, error) {
 	for {
 		select {
 		case e := <-who.events:
-			if match(e) {
-				return nil
+			if (on == nil || e.on == on) && match(e.Event) {
+				return e.Event, nil
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not see %s: %w", who.name, what, ctx.Err())
+			return presence.Event{}, fmt.Errorf("%s did not see %s: %w", who.name, what, ctx.Err())
 		}
 	}
 }

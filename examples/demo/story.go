@@ -49,6 +49,7 @@ func storySteps() []step {
 		{"bob unblocks alice; her message now arrives", bobUnblocks},
 		{"alice pings the server", pingServer},
 		{"alice pings bob", pingBob},
+		{"the server restarts; alice and bob log in again and see each other online", serverRestarts},
 		{"alice logs out; bob sees her go offline", aliceLogsOut},
 		{"bob logs out", bobLogsOut},
 	}
@@ -59,78 +60,35 @@ type actor struct {
 	name     string
 	addr     jid.JID
 	password string
-	sess     *session.Session
+	// sess is the account's connection for the whole story: the steps
+	// send through it (a session.Sender), and it logs in again when the
+	// server ends the stream.
+	sess     *session.Client
+	stop     context.CancelFunc // ends sess's Run
+	ran      chan error         // what Run returned
+	conn     chan session.Event // sess's events, for the steps that wait for them
 	messages chan *im.Message
 	im       *im.Manager
 	roster   *roster.Roster
 	privacy  *privacy.Manager
 	pushes   chan roster.Item
 	presence *presence.Manager
-	events   chan presence.Event // what the broadcast callback saw of contacts
+	status   presence.Available // the presence the story set last
+	events   chan seen          // what the broadcast callback saw of contacts
 }
 
 // story is the state the steps share.
 type story struct {
-	cfg        config
-	out        *printer
-	connect    func(ctx context.Context, who *actor, c *session.Config) (*session.Session, error)
+	cfg config
+	out *printer
+	// reach sets what a session needs to reach the server (Addr,
+	// DialContext, TLSConfig).
+	reach func(c *session.Config)
+	// restart restarts the server under the connected clients; nil when
+	// the demo cannot (-server).
+	restart    func() error
 	alice, bob *actor
 	lastID     string // the id of alice's first message, which bob acknowledges
-}
-
-// login connects who with a Mux that keeps the roster (fetched at login,
-// before anything else happens on the stream), presence (initial presence
-// right after the roster; subscription requests from the other actor
-// approved) and messages (im: conversations, receipts asked for and
-// answered to contacts who see who's presence), records messages, roster
-// pushes and presence events, and answers pings.
-func (st *story) login(ctx context.Context, who *actor) error {
-	who.messages = make(chan *im.Message, 16)
-	who.pushes = make(chan roster.Item, 16)
-	who.events = make(chan presence.Event, 64)
-	mux := session.NewMux()
-	who.roster = roster.Handle(mux)
-	// Privacy before presence: it takes the server's blocking pushes.
-	who.privacy = privacy.Handle(mux)
-	who.privacy.HandleBlockingPush(func(_ context.Context, _ *session.Session, b privacy.Blocking) {
-		st.out.event(who.name, "blocking push: %s %v", b.Command, b.JIDs)
-	})
-	who.roster.HandlePush(func(_ context.Context, _ *session.Session, it roster.Item) {
-		select {
-		case who.pushes <- it:
-		default:
-		}
-	})
-	st.handlePresence(mux, who)
-	who.im = im.Handle(mux, who.roster, &im.Options{Receipts: im.ReceiptsToSubscribers, RequestReceipts: true})
-	who.im.HandleMessage(func(_ context.Context, _ *session.Session, m *im.Message) {
-		st.out.recv(who.name, m)
-		select {
-		case who.messages <- m:
-		default:
-		}
-	})
-	mux.HandleIQFunc(stanza.IQGet, xml.Name{Space: ping.NS, Local: "ping"},
-		func(_ context.Context, _ *session.Session, iq *stanza.IQ) (stanza.Payload, error) {
-			st.out.event(who.name, "answers a ping from %s", iq.From)
-			return nil, nil
-		})
-	c := &session.Config{Mux: mux, Resource: "demo"}
-	if st.cfg.xml {
-		c.Trace = st.out.trace(who.name)
-	}
-	s, err := st.connect(ctx, who, c)
-	if err != nil {
-		return err
-	}
-	who.sess = s
-	tlsInfo := "no TLS"
-	if cs := s.TLS(); cs != nil {
-		tlsInfo = tlsVersion(cs.Version)
-	}
-	st.out.event(who.name, "logged in as %s (%s)", s.Addr(), tlsInfo)
-	st.out.event(who.name, "roster fetched: %d item(s); initial presence sent", who.roster.Cache().Len())
-	return nil
 }
 
 // addToRoster has alice add bob to her roster with a name and a group,
@@ -326,32 +284,6 @@ func pingIQ(to jid.JID) *stanza.IQ {
 		return 0, w.EncodeToken(start.End())
 	})
 	return &stanza.IQ{Header: stanza.Header{To: to}, Type: stanza.IQGet, Payload: payload}
-}
-
-// bobLogsOut closes bob's session.
-func bobLogsOut(ctx context.Context, st *story) error {
-	return st.logOut(ctx, st.bob)
-}
-
-// logOut closes who's session: the presence package sends unavailable
-// presence first.
-func (st *story) logOut(ctx context.Context, who *actor) error {
-	if err := who.sess.Close(ctx); err != nil {
-		return fmt.Errorf("%s: %w", who.name, err)
-	}
-	who.sess = nil
-	st.out.event(who.name, "logged out")
-	return nil
-}
-
-// closeAll ends the sessions a failed story left open.
-func (st *story) closeAll() {
-	for _, who := range []*actor{st.alice, st.bob} {
-		if who != nil && who.sess != nil {
-			_ = who.sess.Close(context.Background())
-			who.sess = nil
-		}
-	}
 }
 
 // printer writes the transcript of the story, one line at a time.
