@@ -328,7 +328,7 @@ func xmpptestTarget(t *testing.T) restartTarget {
 		config: func() session.Config {
 			return session.Config{Addr: srv.Addr(), TLSConfig: srv.TLSConfig()}
 		},
-		restart: func() error { return restartStandIn(srv) },
+		restart: srv.Restart,
 		privacy: true,
 	}
 }
@@ -343,18 +343,4 @@ func TestClientWrongPassword(t *testing.T) {
 
 func TestClientCancelInBackoff(t *testing.T) {
 	runClientCancelInBackoff(t, xmpptestTarget(t))
-}
-
-// restartStandIn ends every stream of alice and bob with system-shutdown,
-// until xmpptest has Restart.
-func restartStandIn(srv *xmpptest.Server) error {
-	for _, u := range []string{"alice", "bob"} {
-		a, _ := jid.New(u, srv.Domain().Domainpart(), "")
-		for _, r := range srv.Resources(a) {
-			if err := srv.StreamError(r, &stanza.StreamError{Condition: stanza.StreamSystemShutdown}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
