@@ -317,7 +317,11 @@ func (c *Client) stopped(ctx context.Context) error {
 func (c *Client) closeSession(ctx context.Context, s *Session) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.closeTimeout())
 	defer cancel()
-	_ = s.Close(cctx)
+	if err := s.Close(cctx); err != nil {
+		// Run returns why it stopped; the close's own trouble (an
+		// unanswered close, stanzas never acknowledged) goes to the log.
+		s.log.Warn("closing the stream after Run's ctx ended", "err", err)
+	}
 	c.setCurrent(nil)
 }
 
