@@ -31,10 +31,10 @@ func serverRestarts(ctx context.Context, st *story) error {
 			return fmt.Errorf("%s has no session before the restart: %w", who.name, err)
 		}
 		// What the server has not acknowledged when a stream ends, a
-		// Client sends again on the next one (bob's last receipt, say),
-		// and the session package fails a login that receives a stanza
-		// between resource binding and <enabled/>. Until it accepts them,
-		// the restart comes when everything was acknowledged.
+		// Client sends again on the next one (bob's last receipt, say):
+		// delivery across a restart is at least once. The story restarts
+		// when everything was acknowledged, so that its transcript does
+		// not show a stanza the server had delivered arrive twice.
 		settle := pingIQ(s.Addr().Domain())
 		settle.ID = stanza.NewID()
 		if err := s.SendAcked(ctx, settle); err != nil {
