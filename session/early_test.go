@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,27 +68,28 @@ func TestEarlyStanzas(t *testing.T) {
 }
 
 // TestEarlyStanzasBounded: a server that floods the resource before
-// negotiation ends is refused with resource-constraint.
+// negotiation ends is refused (with resource-constraint, which the
+// server may not get to read: the client hangs up with its input
+// unread).
 func TestEarlyStanzasBounded(t *testing.T) {
 	cfg := smConfig(t)
 	cfg.QueueBytes = 4096
-	closed := make(chan []string, 1)
 	_, err := dialPeer(t, cfg, func(p *peer) {
 		p.ToBind("SCRAM-SHA-1")
 		p.Features(featBind + featSM)
 		p.Bind("")
 		p.Expect("enable")
+		var flood strings.Builder
 		body := strings.Repeat("x", 500)
 		for i := range 20 {
-			p.Send(fmt.Sprintf("<message from='romeo@example.net/a' type='chat'><body>%d %s</body></message>", i, body))
+			fmt.Fprintf(&flood, "<message from='romeo@example.net/a' type='chat'><body>%d %s</body></message>", i, body)
 		}
-		closed <- p.ExpectClosed()
+		p.Send(flood.String()) // one write: nothing is written after the client hangs up
+		for {
+			if _, err := p.TryNext(); err != nil {
+				return
+			}
+		}
 	})
 	require.ErrorContains(t, err, "more stanzas during negotiation than the queue holds")
-	select {
-	case rest := <-closed:
-		assert.Contains(t, strings.Join(rest, ""), "resource-constraint")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the peer did not see the stream end")
-	}
 }
