@@ -26,8 +26,9 @@ const shutdownGrace = time.Second
 // requires and as Prosody does for a stream without stream management.
 // The servers differ: Prosody closes the connection of a resumable
 // stream management session without either (to keep its h, below);
-// ejabberd sends the stream error and closes the connection without the
-// close tag.
+// ejabberd sends the stream error and closes the connection, mostly
+// without the close tag; its connection processes race the VM's exit,
+// so the close tag sometimes comes, and sometimes neither does.
 //
 // It forgets what lives only in a running server: bound resources and
 // their presence (nobody is available afterwards, and no unavailable
