@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/parleyim/parley/stanza"
@@ -26,8 +27,9 @@ const shutdownGrace = time.Second
 // requires and as Prosody does for a stream without stream management.
 // The servers differ: Prosody closes the connection of a resumable
 // stream management session without either (to keep its h, below);
-// ejabberd sends the stream error and closes the connection without the
-// close tag.
+// ejabberd sends the stream error and closes the connection, mostly
+// without the close tag; its connection processes race the VM's exit,
+// so the close tag sometimes comes, and sometimes neither does.
 //
 // It forgets what lives only in a running server: bound resources and
 // their presence (nobody is available afterwards, and no unavailable
@@ -121,15 +123,29 @@ func (s *Server) shutdownLocked() error {
 	for i, c := range conns {
 		live[i] = c.silence()
 	}
+	// The ends are written at once: a client that does not read (a
+	// net.Pipe has no buffer) holds its own up to the grace, not the
+	// others'.
 	se := &stanza.StreamError{Condition: stanza.StreamSystemShutdown, Text: "server shutting down"}
+	var ends sync.WaitGroup
 	for i, c := range conns {
 		if live[i] {
-			c.wmu.Lock()
-			_ = c.raw.SetWriteDeadline(time.Now().Add(shutdownGrace))
-			c.writeEndLocked(se)
-			c.wmu.Unlock()
+			ends.Add(1)
+			go func() {
+				defer ends.Done()
+				c.wmu.Lock()
+				// A timer rather than a write deadline: the TLS
+				// handshake clears the connection's deadlines when
+				// it ends, and its goroutine may be doing so now.
+				raw := c.raw
+				cut := time.AfterFunc(shutdownGrace, func() { _ = raw.Close() })
+				c.writeEndLocked(se)
+				c.wmu.Unlock()
+				cut.Stop()
+			}()
 		}
 	}
+	ends.Wait()
 	for _, c := range conns {
 		c.endHibernation()
 		c.kill()

@@ -116,14 +116,15 @@ func TestRestartPortTaken(t *testing.T) {
 }
 
 // TestRestartUnderTraffic restarts while sessions log in, send presence
-// and messages and close (for the race detector, and for Restart's wait
-// for every connection to end).
+// and messages, lose their connections and resume, and close (for the
+// race detector, and for Restart's wait for every connection to end).
 func TestRestartUnderTraffic(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, &xmpptest.Config{Listen: true})
 	const senders = 4
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	connected := make(chan struct{}, senders)
 	for i := range senders {
 		wg.Add(1)
 		go func() {
@@ -135,10 +136,21 @@ func TestRestartUnderTraffic(t *testing.T) {
 				default:
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				s, err := srv.Connect(ctx, account(srv, fmt.Sprintf("alice/r%d", i)), "pw-alice", nil)
+				me := account(srv, fmt.Sprintf("alice/r%d", i))
+				s, err := srv.Connect(ctx, me, "pw-alice", nil)
 				if err == nil {
+					select {
+					case connected <- struct{}{}:
+					default:
+					}
 					_ = s.Send(ctx, &stanza.Presence{})
-					for range 20 {
+					for n := range 20 {
+						if n%5 == 4 {
+							// The session resumes (stream
+							// management), so resumptions run
+							// into the restarts too.
+							_ = srv.Drop(me)
+						}
 						if s.Send(ctx, chat(account(srv, "bob"), "hi")) != nil {
 							break
 						}
@@ -149,7 +161,15 @@ func TestRestartUnderTraffic(t *testing.T) {
 			}
 		}()
 	}
-	for range 5 {
+	for range 10 {
+		// Each restart comes while sessions are at work.
+		for range 2 {
+			select {
+			case <-connected:
+			case <-time.After(10 * time.Second):
+				require.FailNow(t, "no session connected within 10 s")
+			}
+		}
 		require.NoError(t, srv.Restart())
 	}
 	close(stop)

@@ -2,6 +2,7 @@ package xmpptest_test
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,10 @@ import (
 // restarts the server, so the cases run one after the other, each on its
 // own accounts.
 
+// ejabberdCloseTag says how ejabberd ends a stream on SIGTERM.
+const ejabberdCloseTag = "the stream error, mostly without </stream:stream> (which RFC 6120 §4.9.1.1 requires, and Prosody and xmpptest send); " +
+	"its connection processes race the VM's exit, so the close tag sometimes comes, and sometimes neither does (all three seen)"
+
 var restartCases = []smCase{
 	{name: "a connected client sees system-shutdown", run: func(r *smRun) {
 		a := r.login("a1")
@@ -26,8 +31,12 @@ var restartCases = []smCase{
 		a.quiet()
 	},
 		want: []string{"a1: stream-error system-shutdown", "a1: closed"},
-		on: map[string]smDiff{"ejabberd": {"no </stream:stream> after the stream error, which RFC 6120 §4.9.1.1 requires (Prosody and xmpptest send it)",
+		on: map[string]smDiff{"ejabberd": {ejabberdCloseTag,
 			[]string{"a1: stream-error system-shutdown", "a1: connection ended without </stream:stream>"}}},
+		alt: map[string][][]string{"ejabberd": {
+			{"a1: stream-error system-shutdown", "a1: closed"},
+			{"a1: connection ended without </stream:stream>"},
+		}},
 	},
 	{name: "a connected client with a resumable session sees system-shutdown", run: func(r *smRun) {
 		a := r.login("a1")
@@ -40,9 +49,13 @@ var restartCases = []smCase{
 		on: map[string]smDiff{
 			"prosody": {"mod_smacks closes the connection of a resumable session without a stream error (it keeps the session's h for a resumption after the restart); RFC 6120 §4.9.1.1 wants the error and the close",
 				[]string{"a1: enabled resume max=3", "a1: connection ended without </stream:stream>"}},
-			"ejabberd": {"no </stream:stream> after the stream error, as without stream management",
+			"ejabberd": {ejabberdCloseTag,
 				[]string{"a1: enabled resume max=3", "a1: stream-error system-shutdown", "a1: connection ended without </stream:stream>"}},
 		},
+		alt: map[string][][]string{"ejabberd": {
+			{"a1: enabled resume max=3", "a1: stream-error system-shutdown", "a1: closed"},
+			{"a1: enabled resume max=3", "a1: connection ended without </stream:stream>"},
+		}},
 	},
 	{name: "resuming a session the restart ended is refused", run: func(r *smRun) {
 		a := r.login("a1")
@@ -205,6 +218,11 @@ func runRestartCases(t *testing.T, srv smServer) {
 			}
 			if os.Getenv("SMCASES_PRINT") != "" {
 				t.Logf("%s on %s:\n\t%q", c.name, srv.kind, r.log)
+			}
+			for _, alt := range c.alt[srv.kind] {
+				if slices.Equal(alt, r.log) {
+					return
+				}
 			}
 			assert.Equal(t, want, r.log, "%s on %s %s", c.name, srv.kind, why)
 		})

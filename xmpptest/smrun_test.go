@@ -67,6 +67,9 @@ type smCase struct {
 	on map[string]smDiff
 	// ignoreDelay leaves the delays of messages out of the comparison.
 	ignoreDelay bool
+	// alt lists, by server kind, other logs the server may give where
+	// timing decides what it does (the restart table only).
+	alt map[string][][]string
 }
 
 type smDiff struct {
