@@ -111,9 +111,13 @@ func (t *tcpTransport) TLS() *tls.ConnectionState {
 
 func (t *tcpTransport) Encrypted() bool { return t.tls != nil }
 
-func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.conn.SetDeadline(d) }
-func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
-func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
+// Deadlines are set on the connection underneath, which never changes: a
+// TLS connection's deadlines are its connection's, and the negotiation's
+// ctx sets them from another goroutine (context.AfterFunc) while
+// StartTLS may be replacing conn.
+func (t *tcpTransport) SetDeadline(d time.Time) error      { return t.raw.SetDeadline(d) }
+func (t *tcpTransport) SetReadDeadline(d time.Time) error  { return t.raw.SetReadDeadline(d) }
+func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.raw.SetWriteDeadline(d) }
 
 func (t *tcpTransport) Pollable() bool { return t.pollable() }
 
