@@ -11,7 +11,7 @@ import (
 // take to talk to the server, instead of a *Session: every function of
 // theirs that sends a request takes a Sender.
 //
-// *Session satisfies it. So will the reconnecting Client, which sends over
+// *Session satisfies it, and so does the reconnecting Client, which sends over
 // whichever stream is current: an application that holds the long-lived
 // client and passes it to the feature packages never sends over a stale
 // session. Handlers registered on a Mux still receive the *Session the
