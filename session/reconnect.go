@@ -74,12 +74,13 @@ func unsentStanzas(err error) []stanza.Stanza {
 }
 
 // sendAgain sends sts on s, in order, once; it returns what could not be
-// sent because s ended meanwhile, for the next session.
+// sent because s ended (or Run's ctx did) meanwhile, for the next
+// session.
 func (c *Client) sendAgain(ctx context.Context, s *Session, sts []stanza.Stanza) []stanza.Stanza {
 	for i, st := range sts {
 		if err := s.Send(ctx, st); err != nil {
-			if errors.Is(err, ErrClosed) {
-				return sts[i:]
+			if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+				return sts[i:] // not written: the next session's, if any
 			}
 			s.log.Warn("stanza not sent again after reconnecting", "err", err)
 		}
