@@ -430,3 +430,33 @@ func TestClientCloseBeforeRun(t *testing.T) {
 	require.ErrorIs(t, c.Send(context.Background(), smChat("never")), ErrClosed)
 	require.NoError(t, c.Close(context.Background()), "again")
 }
+
+// TestClientReportsResumption: a connection the session resumes is
+// reported as Disconnected (resuming) then Connected (resumed), in the
+// same session; the Client does not dial a new one.
+func TestClientReportsResumption(t *testing.T) {
+	cut := make(chan struct{})
+	r := runClient(t, fastClient(smConfig(t)), func(p *peer) {
+		loginSM(p, "id='s-1' resume='true'")
+		<-cut
+		p.Conn().Close()
+	}, func(p *peer) {
+		r := resumeSM(p)
+		p.Send("<resumed xmlns='" + ns.SM + "' h='" + r.Attr("h") + "' previd='s-1'/>")
+		ackUntilClosed(p, 0)
+	})
+	first := r.expect(Connected)
+	close(cut)
+	e := r.expect(Disconnected)
+	assert.True(t, e.Resuming)
+	assert.Same(t, first.Session, e.Session)
+	e = r.expect(Connected)
+	assert.True(t, e.Resumed)
+	assert.Same(t, first.Session, e.Session)
+	assert.Equal(t, "connected (resumed)", e.String())
+	s, err := r.c.Session(context.Background())
+	require.NoError(t, err)
+	assert.Same(t, first.Session, s)
+	require.NoError(t, r.c.Close(context.Background()))
+	assert.Len(t, r.dialled(), 2, "the first connection and the resumption")
+}
