@@ -3,7 +3,9 @@ package xmpptest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -104,10 +106,7 @@ func (s *Server) shutdownLocked() error {
 		return nil
 	}
 	s.down = true
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := slices.Collect(maps.Keys(s.conns))
 	ln := s.ln
 	s.ln = nil
 	s.mu.Unlock()
