@@ -136,6 +136,9 @@ func (s *Session) resume(readErr error) bool {
 	s.acquireForEnd(0)
 	s.write.down = true
 	s.release()
+	s.sm.mu.Lock()
+	s.sm.dl.stop() // the dead connection's requests are not answered
+	s.sm.mu.Unlock()
 	s.conn().Close()
 	s.log.Info("connection lost; resuming the stream", "err", cause)
 	if f := s.redial.link; f != nil {
@@ -168,7 +171,6 @@ func (s *Session) resume(readErr error) bool {
 		acancel()
 		if err == nil {
 			if s.takeOver(l) {
-				s.resumed.Add(1)
 				s.log.Info("stream resumed", "attempts", attempt+1)
 				if f := s.redial.link; f != nil {
 					f(s, true, nil)
@@ -346,6 +348,7 @@ func (s *Session) takeOver(l *newLink) bool {
 		again[i] = u.b
 	}
 	s.sm.asked = 0
+	s.sm.dl.stop() // a new connection owes no answers
 	s.sm.mu.Unlock()
 	s.touch()
 	go func() {
@@ -359,6 +362,7 @@ func (s *Session) takeOver(l *newLink) bool {
 			}
 		}
 		if err == nil && len(again) > 0 {
+			s.requested()
 			err = s.writeBounded(ctx, []byte(requestTag))
 		}
 		s.write.down = false
@@ -367,6 +371,8 @@ func (s *Session) takeOver(l *newLink) bool {
 		}
 	}()
 	s.resetKeepalive(s.cfg.keepAliveInterval())
+	// Counted before the start hooks can run, so that they see it.
+	s.resumed.Add(1)
 	if len(s.mux.startHooks()) > 0 {
 		s.queueResumed()
 	}
