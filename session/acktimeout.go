@@ -107,6 +107,14 @@ func (s *Session) requested() {
 	}
 }
 
+// ackPending reports whether an <r/> awaits its answer.
+func (s *Session) ackPending() bool {
+	m := &s.sm
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dl.on
+}
+
 // answered notes an <a/> from the server. m.mu is held.
 func (s *Session) answered() {
 	m := &s.sm

@@ -267,3 +267,42 @@ func TestAckTimeoutOff(t *testing.T) {
 	s := &Session{cfg: &Config{AckTimeout: time.Second}}
 	assert.Equal(t, 3*time.Second, s.ackWait(2*ackTimeoutRate))
 }
+
+// The queue written again after a resumption carries an <r/> after every
+// AckEvery stanzas and after the last, so that a server slow to work
+// through it answers as it goes.
+func TestResendRequestsAcks(t *testing.T) {
+	cfg := smConfig(t)
+	cfg.AckEvery = 2
+	mux, resumed := resumedCounter()
+	cfg.Mux = mux
+	cut := make(chan struct{})
+	queued := make(chan struct{})
+	got := make(chan []string, 1)
+	s, err := dialSM(t, cfg, func(p *peer) {
+		loginSM(p, "id='s-1' resume='true'")
+		p.Conn().Close()
+		close(cut)
+	}, func(p *peer) {
+		resumeSM(p)
+		<-queued
+		p.Send("<resumed xmlns='" + ns.SM + "' h='0' previd='s-1'/>")
+		var names []string
+		for len(names) < 8 {
+			names = append(names, p.Next().Name().Local)
+		}
+		got <- names
+		ackUntilClosed(p, 5)
+	})
+	require.NoError(t, err)
+	<-cut
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 5 {
+		require.NoError(t, s.Send(ctx, smChat(fmt.Sprint(i))))
+	}
+	close(queued)
+	waitResumed(t, s, resumed)
+	assert.Equal(t, []string{"message", "message", "r", "message", "message", "r", "message", "r"}, <-got)
+	require.NoError(t, s.Close(ctx))
+}

@@ -29,7 +29,7 @@ var silentLong = flag.Bool("silent.long", false, "TestSilentDeath: 2,000 message
 // silentOptions are the run's options, short or long; SILENT_SEED
 // repeats a run.
 func silentOptions(t *testing.T) deadlink.Options {
-	o := deadlink.Options{Messages: 200, Faults: 1, Interval: 15 * time.Millisecond, Seed: uint64(time.Now().UnixNano())}
+	o := deadlink.Options{Messages: 200, Faults: 1, Interval: 15 * time.Millisecond, Window: 50, Seed: uint64(time.Now().UnixNano())}
 	if *silentLong {
 		o.Messages, o.Faults = 2000, 3
 	}

@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,11 +90,15 @@ type Options struct {
 	// Interval is the pause between two messages, so that the exchange
 	// lasts while the faults come.
 	Interval time.Duration
+	// Window is how far the sender may be ahead of what the receiver
+	// got (zero: no bound), so that a server slower than the sender
+	// does not fall ever further behind.
+	Window int
 	// Seed moves the points in the exchange where the faults come.
 	Seed uint64
 	// Config, when set, changes the sessions' configuration (after the
-	// run's own settings: KeepAlive 1 s, KeepAliveTimeout 3 s,
-	// AckTimeout 2 s).
+	// run's own settings: KeepAlive 1 s, KeepAliveTimeout 5 s; the ack
+	// timeout keeps its default).
 	Config func(*session.Config)
 }
 
@@ -110,7 +116,11 @@ type Result struct {
 	// session dropped the connection, and Causes why.
 	Detection []time.Duration
 	Causes    []string
-	// Reorders shows where the order broke (the first few).
+	// OtherCauses says why the other session dropped its link, if it
+	// did.
+	OtherCauses []string
+	// Reorders shows where the order broke and what came twice (the
+	// first few).
 	Reorders []string
 }
 
@@ -156,8 +166,8 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 	defer cancel()
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(fault)))
 
-	recv := newEnd(t, s, o, s.Receiver)
-	send := newEnd(t, s, o, s.Sender)
+	recv := newEnd(t, s, o, s.Receiver, fault)
+	send := newEnd(t, s, o, s.Sender, fault)
 	in := newInbox()
 	recv.mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat), in.handle)
 	recv.dial(ctx, t)
@@ -171,6 +181,12 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 	go func() {
 		to := recv.s.Addr()
 		for i := range o.Messages {
+			if o.Window > 0 {
+				if err := in.waitDistinct(ctx, i-o.Window+1); err != nil {
+					sent <- fmt.Errorf("waiting to send %d: %w", i, err)
+					return
+				}
+			}
 			m := &stanza.Message{Header: stanza.Header{To: to}, Type: stanza.MessageChat, Body: "n" + strconv.Itoa(i)}
 			if err := send.s.Send(ctx, m); err != nil {
 				sent <- fmt.Errorf("sending %d: %w", i, err)
@@ -231,6 +247,9 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 	got := in.all()
 	res.Lost, res.Duplicated, res.Reordered, res.Reorders = count(got, o.Messages+1)
 	res.Resumed, res.Other = target.s.Stats().Resumed, other.s.Stats().Resumed
+	for _, lo := range other.losses.all() {
+		res.OtherCauses = append(res.OtherCauses, lo.cause)
+	}
 	for _, e := range []*end{recv, send} {
 		if err := e.s.Err(); err != nil {
 			t.Errorf("deadlink: %v: %s's session ended: %v", fault, e.user, err)
@@ -247,6 +266,9 @@ func count(got []int, n int) (lost, dup, reordered int, where []string) {
 		seen[v]++
 		if seen[v] > 1 {
 			dup++
+			if dup <= 10 {
+				where = append(where, fmt.Sprintf("%d again (arrival %d)", v, i))
+			}
 			continue
 		}
 		if v < high {
@@ -281,7 +303,7 @@ type end struct {
 	changed chan struct{}
 }
 
-func newEnd(t *testing.T, s Setup, o Options, user string) *end {
+func newEnd(t *testing.T, s Setup, o Options, user string, fault Fault) *end {
 	e := &end{t: t, setup: s, user: user, proxy: faultproxy.New(t, s.Addr), mux: session.NewMux(),
 		losses: &lossLog{changed: make(chan struct{})}, changed: make(chan struct{})}
 	e.mux.HandleStart(func(ctx context.Context, _ *session.Session, resumed bool) {
@@ -293,9 +315,18 @@ func newEnd(t *testing.T, s Setup, o Options, user string) *end {
 			e.mu.Unlock()
 		}
 	})
-	e.cfg = &session.Config{Mux: e.mux, Logger: slog.New(e.losses), KeepAlive: time.Second, KeepAliveTimeout: 3 * time.Second, AckTimeout: 2 * time.Second}
+	e.cfg = &session.Config{Mux: e.mux, Logger: slog.New(e.losses), KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second}
 	if o.Config != nil {
 		o.Config(e.cfg)
+	}
+	if dir := os.Getenv("DEADLINK_TRACE"); dir != "" {
+		// The raw XML of both directions, for finding out what a server
+		// did.
+		f, err := os.Create(filepath.Join(dir, fault.String()+"-"+user+".trace"))
+		if err == nil {
+			t.Cleanup(func() { f.Close() })
+			e.cfg.Trace = f
+		}
 	}
 	return e
 }
@@ -440,6 +471,12 @@ func (l *lossLog) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
+func (l *lossLog) all() []loss {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.losses)
+}
+
 func (l *lossLog) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -471,6 +508,6 @@ func (l *lossLog) wait(ctx context.Context, n int, d time.Duration) (loss, error
 
 // Describe returns a line for the test log.
 func (r Result) Describe() string {
-	return fmt.Sprintf("%v: lost %d, duplicated %d, reordered %d %v, resumed %d (other %d), detection %v, causes %q",
-		r.Fault, r.Lost, r.Duplicated, r.Reordered, r.Reorders, r.Resumed, r.Other, r.Detection, r.Causes)
+	return fmt.Sprintf("%v: lost %d, duplicated %d, reordered %d %v, resumed %d (other %d), detection %v, causes %q, other's causes %q",
+		r.Fault, r.Lost, r.Duplicated, r.Reordered, r.Reorders, r.Resumed, r.Other, r.Detection, r.Causes, r.OtherCauses)
 }
