@@ -151,6 +151,7 @@ func (s *Session) end(cause error) {
 	if s.sm.on {
 		s.sm.mu.Lock()
 		s.sm.stopTimer()
+		s.sm.dl.stop()
 		s.sm.wake()
 		s.sm.mu.Unlock()
 	}

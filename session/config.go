@@ -124,6 +124,16 @@ type Config struct {
 	// acknowledgement when fewer than AckEvery follow it; zero means
 	// one second.
 	AckDelay time.Duration
+	// AckTimeout is how long an ack request (<r/>) may go unanswered
+	// before the connection is taken for dead, plus one second for each
+	// 16 KiB of stanzas unacknowledged when it was sent; zero means 5
+	// seconds, a negative value turns the check off. A session that can
+	// resume then resumes the stream; any other ends with ErrAckTimeout.
+	// It is how a connection that silently stopped carrying bytes is
+	// noticed while stanzas are sent: at most AckDelay + AckTimeout (+
+	// the scaling) after it died. While nothing is sent, the keepalive
+	// notices it (KeepAlive).
+	AckTimeout time.Duration
 	// MaxUnackedBytes bounds the stanzas kept until the server
 	// acknowledges them, in bytes as written; zero means 1 MiB. A
 	// stanza larger than the bound alone is still sent.

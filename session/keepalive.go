@@ -21,7 +21,11 @@ var ErrKeepaliveTimeout = errors.New("session: server did not answer the keepali
 //     server: an XEP-0199 ping (or a space, Config.WhitespaceKeepAlive),
 //     and a ping with no answer within Config.KeepAliveTimeout ends the
 //     session with ErrKeepaliveTimeout (a session that can resume drops
-//     the connection instead, and resumes: resume.go);
+//     the connection instead, and resumes: resume.go); under stream
+//     management the ping is a stanza followed by an <r/> within
+//     AckDelay, so the ack timeout (acktimeout.go) may notice the
+//     silence first; and while an <r/> awaits its answer there is no
+//     ping: the ack timeout watches the server then;
 //   - when the server announced how long it lets the client stay silent
 //     (XEP-0478 idle-seconds), it sends a space after half that time
 //     without anything sent.
@@ -66,6 +70,11 @@ func (s *Session) runKeepalive() {
 	idle := now.Sub(time.Unix(0, s.alive.lastReceived.Load()))
 	quiet := now.Sub(time.Unix(0, s.alive.lastSent.Load()))
 	switch {
+	case idle >= iv && s.ackPending():
+		// An ack request awaits its answer: the ack timeout watches the
+		// server, with an allowance for what it must read first, which
+		// a ping queued behind the same stanzas would not have.
+		s.resetKeepalive(iv)
 	case idle >= iv:
 		s.goBackground(func() { s.checkServer(next) })
 	case out > 0 && quiet >= out:

@@ -35,6 +35,7 @@ type dispatchQueue struct {
 	running bool // a dispatcher goroutine exists
 	readOn  bool // Close was called: no back-pressure
 	stopped bool // the session ended: push gives up
+	held    bool // the reader waits in push for room (back-pressure)
 }
 
 type queued struct {
@@ -63,13 +64,24 @@ func (q *dispatchQueue) push(st stanza.Stanza, size, bound, hardCap int, pending
 			}
 			break
 		}
+		q.held = true
 		q.cond.Wait()
+		q.held = false
 	}
 	q.items = append(q.items, queued{st: st, size: size})
 	q.bytes += size
 	start = !q.running
 	q.running = true
 	return start, nil
+}
+
+// readerHeld reports whether the reader waits for room in the queue, so
+// that it reads nothing (the ack timeout, acktimeout.go, does not count
+// that time against the server).
+func (q *dispatchQueue) readerHeld() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.held
 }
 
 // hold marks the queue as served before anything is pushed: the

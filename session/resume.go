@@ -38,6 +38,7 @@ import (
 //     must not exceed what was sent, the acknowledged stanzas leave the
 //     queue, the new connection takes over, and a goroutine holding the
 //     write slot writes the rest of the queue again, in order, once,
+//     with an <r/> after every AckEvery stanzas and after the last,
 //     before any new Send; the reader reads on over the new connection
 //     (the server sends what our h did not cover). Start hooks run again
 //     with resumed=true, as the dispatcher's next work.
@@ -137,6 +138,9 @@ func (s *Session) resume(readErr error) bool {
 	s.acquireForEnd(0)
 	s.write.down = true
 	s.release()
+	s.sm.mu.Lock()
+	s.sm.dl.stop() // the dead connection's requests are not answered
+	s.sm.mu.Unlock()
 	s.conn().Close()
 	s.log.Info("connection lost; resuming the stream", "err", cause)
 	if f := s.redial.link; f != nil {
@@ -359,20 +363,26 @@ func (s *Session) takeOver(l *newLink) bool {
 		again[i] = u.b
 	}
 	s.sm.asked = 0
+	s.sm.dl.stop() // a new connection owes no answers
 	s.sm.mu.Unlock()
 	s.touch()
 	go func() {
 		defer s.release()
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
 		defer cancel()
+		// An <r/> after every AckEvery stanzas, as Send does, and after
+		// the last: a server slow to work through a long queue answers
+		// as it goes, so the ack timeout sees it is alive.
 		var err error
-		for _, b := range again {
+		every := s.cfg.ackEvery()
+		for i, b := range again {
+			if (i+1)%every == 0 || i == len(again)-1 {
+				s.requested()
+				b = append(b[:len(b):len(b)], requestTag...)
+			}
 			if err = s.writeBounded(ctx, b); err != nil {
 				break
 			}
-		}
-		if err == nil && len(again) > 0 {
-			err = s.writeBounded(ctx, []byte(requestTag))
 		}
 		s.write.down = false
 		if err != nil {

@@ -45,6 +45,8 @@ import (
 //     and the queue is written again from the server's h. When the
 //     session ends without resuming, the stanzas still unacknowledged
 //     are handed back in an *UnackedError, never dropped silently.
+//   - An <r/> that gets no <a/> in time (Config.AckTimeout) takes the
+//     connection for dead even though nothing failed (acktimeout.go).
 
 // ErrQueueFull is what Send returns (wrapped, with the ctx's cause) when
 // stream management's queue of unacknowledged stanzas had no room for the
@@ -93,6 +95,8 @@ type streamMgmt struct {
 	asked   int           // stanzas sent since the last <r/>
 	timer   *time.Timer   // requests an ack AckDelay after a stanza not yet asked for; nil when off
 	timerOn bool
+
+	dl ackDeadline // the ack timeout (acktimeout.go)
 
 	owed   bool // an <a/> is owed to the server; guarded by mu
 	sealed bool // the session ended: the queue was handed back, nothing joins it; guarded by mu
@@ -246,11 +250,24 @@ func (s *Session) readSM(start xml.StartElement) bool {
 		s.linger()
 		return false
 	}
-	if err := s.ack(h); err != nil {
+	if err := s.ackAnswer(h); err != nil {
 		s.failAck(err)
 		return false
 	}
 	return true
+}
+
+// ackAnswer applies the h of an <a/> and notes it as the answer to a
+// request (acktimeout.go), in one step.
+func (s *Session) ackAnswer(h uint32) error {
+	m := &s.sm
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ack(h); err != nil {
+		return err
+	}
+	s.answered()
+	return nil
 }
 
 // handledCountError is an acknowledgement of more stanzas than were
@@ -440,6 +457,7 @@ func (s *Session) sendManaged(ctx context.Context, b []byte) (uint32, error) {
 		// No room: ask for an ack (while the connection is up) and wait
 		// for it outside the slot.
 		if !s.write.down {
+			s.requested()
 			_ = s.writeManaged(ctx, []byte(requestTag))
 			m.mu.Lock()
 			m.asked = 0
@@ -473,6 +491,7 @@ func (s *Session) sendManaged(ctx context.Context, b []byte) (uint32, error) {
 		return seq, nil
 	}
 	if ask {
+		s.requested()
 		b = append(b, requestTag...)
 	}
 	_ = s.writeManaged(ctx, b)
@@ -516,6 +535,7 @@ func (s *Session) requestAck(ctx context.Context) error {
 	s.sm.asked = 0
 	s.sm.stopTimer()
 	s.sm.mu.Unlock()
+	s.requested()
 	return s.writeManaged(ctx, []byte(requestTag))
 }
 
