@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"sync"
@@ -459,4 +461,24 @@ func TestClientReportsResumption(t *testing.T) {
 	assert.Same(t, first.Session, s)
 	require.NoError(t, r.c.Close(context.Background()))
 	assert.Len(t, r.dialled(), 2, "the first connection and the resumption")
+}
+
+// TestClientCertificateFinal: a certificate the client does not trust
+// stops it at once: another attempt would meet the same certificate.
+func TestClientCertificateFinal(t *testing.T) {
+	cfg := clientConfig(t)
+	cfg.TLSConfig = &tls.Config{RootCAs: x509.NewCertPool()} // trusts nothing
+	r := runClient(t, fastClient(cfg), func(p *peer) {
+		p.Header()
+		p.Features(featStartTLS)
+		p.Expect("starttls")
+		p.Send("<proceed xmlns='" + ns.TLS + "'/>")
+		cert, _ := scripted.Certificate(t)
+		_ = tls.Server(p.Conn(), &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+	})
+	e := r.expect(GaveUp)
+	var ue x509.UnknownAuthorityError
+	require.ErrorAs(t, e.Err, &ue)
+	require.ErrorAs(t, r.wait(), &ue)
+	assert.Len(t, r.dialled(), 1, "no second attempt")
 }
