@@ -172,6 +172,22 @@ func (rc *restartClient) until(k session.EventKind, keep func(session.Event) boo
 
 func newSession(e session.Event) bool { return !e.Resumed }
 
+// subscribedBoth waits until the roster cache shows a mutual
+// subscription with contact.
+func (rc *restartClient) subscribedBoth(contact jid.JID) {
+	rc.t.Helper()
+	deadline := time.Now().Add(restartWait)
+	for {
+		if it, ok := rc.roster.Cache().Item(contact); ok && it.Subscription == roster.SubscriptionBoth {
+			return
+		}
+		if time.Now().After(deadline) {
+			rc.t.Fatalf("%s's roster never showed a mutual subscription with %s", rc.addr, contact)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // sees waits until a broadcast from contact matches ok.
 func (rc *restartClient) sees(contact jid.JID, ok func(presence.Event) bool) presence.Event {
 	rc.t.Helper()
@@ -206,6 +222,11 @@ func runClientRestart(t *testing.T, tg restartTarget) {
 	// Mutual subscription: each asks, the other's handler approves.
 	require.NoError(t, alice.pres.Subscribe(ctx, alice.c, bob.addr))
 	require.NoError(t, bob.pres.Subscribe(ctx, bob.c, alice.addr))
+	// The subscriptions are settled (both ways, in both caches) before
+	// anything else: a push still in flight at the restart could be lost
+	// with the stream (ejabberd drops what was unacknowledged).
+	alice.subscribedBoth(bob.addr)
+	bob.subscribedBoth(alice.addr)
 	away := presence.Available{Show: stanza.ShowAway, Status: "back soon", Priority: 3}
 	require.NoError(t, alice.pres.SetAvailable(ctx, alice.c, away))
 	bob.sees(alice.addr, func(e presence.Event) bool { return e.Resource.Status == away.Status })
