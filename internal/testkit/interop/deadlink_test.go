@@ -6,12 +6,8 @@ import (
 	"context"
 	"flag"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/parleyim/parley/internal/testkit/deadlink"
 	"github.com/parleyim/parley/internal/testkit/xmppd"
@@ -38,14 +34,7 @@ var handoverFault = map[xmppd.Kind]bool{xmppd.Ejabberd: true}
 var silentLong = flag.Bool("silent.long", false, "TestSilentDeath: 2,000 messages and three faults of each kind")
 
 func TestSilentDeath(t *testing.T) {
-	o := deadlink.Options{Messages: 200, Faults: 1, Interval: 15 * time.Millisecond, Window: 50, Seed: uint64(time.Now().UnixNano())}
-	if *silentLong {
-		o.Messages, o.Faults = 2000, 3
-	}
-	if v, err := strconv.ParseUint(os.Getenv("SILENT_SEED"), 10, 64); err == nil {
-		o.Seed = v
-	}
-	t.Logf("seed %d (SILENT_SEED to run it again), %d messages, %d faults per kind", o.Seed, o.Messages, o.Faults)
+	o := deadlink.TestOptions(t, *silentLong)
 	for _, kind := range xmppd.Kinds {
 		if k := os.Getenv("SILENT_KIND"); k != "" && k != string(kind) {
 			continue
@@ -65,32 +54,9 @@ func TestSilentDeath(t *testing.T) {
 					return session.Dial(ctx, a, srv.Users[user], &c)
 				},
 			}
-			rows := []string{deadlink.Header}
-			for _, f := range deadlink.Faults {
-				t.Run(f.String(), func(t *testing.T) {
-					r := deadlink.Run(t, setup, f, o)
-					t.Log(r.Describe())
-					rows = append(rows, r.Row(o.Faults))
-					assert.Zero(t, r.Lost, "lost")
-					assert.Equal(t, o.Faults, r.Resumed, "one resumption per fault")
-					if handoverFault[kind] {
-						// Counted and shown, not failed: the server's
-						// fault (see handoverFault).
-						if r.Duplicated+r.Reordered+r.Other > 0 {
-							t.Logf("%s handover fault: %d duplicated, %d reordered, the other session resumed %d times %q",
-								kind, r.Duplicated, r.Reordered, r.Other, r.OtherCauses)
-						}
-					} else {
-						assert.Zero(t, r.Duplicated, "duplicated")
-						assert.Zero(t, r.Reordered, "reordered")
-						assert.Zero(t, r.Other, "the other session kept its link")
-					}
-					if t.Failed() {
-						t.Logf("server log:\n%s", srv.LogTail(logLines))
-					}
-				})
-			}
-			t.Logf("%s:\n%s", kind, strings.Join(rows, "\n"))
+			deadlink.RunAll(t, string(kind), setup, o, handoverFault[kind], func(t *testing.T) {
+				t.Logf("server log:\n%s", srv.LogTail(logLines))
+			})
 		})
 	}
 }
