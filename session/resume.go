@@ -353,6 +353,10 @@ func (s *Session) takeOver(l *newLink) bool {
 		s.end(fmt.Errorf("session: resuming: %w", err))
 		return false
 	}
+	// Counted before anything is written on the new connection or a
+	// start hook is queued, so that whoever sees the resumption's effects
+	// sees the count.
+	s.resumed.Add(1)
 	s.write.sem <- struct{}{} // the slot, held until the queue is written again
 	s.cur.Store(&current{tr: l.tr})
 	gen := s.gen.Add(1)
@@ -390,8 +394,6 @@ func (s *Session) takeOver(l *newLink) bool {
 		}
 	}()
 	s.resetKeepalive(s.cfg.keepAliveInterval())
-	// Counted before the start hooks are queued, so that a hook sees it.
-	s.resumed.Add(1)
 	if len(s.mux.startHooks()) > 0 {
 		s.queueResumed()
 	}
