@@ -28,9 +28,10 @@ import (
 //     limit (WithReplyLimit). The reader grants that to one element at
 //     most: the first iq result or error whose start tag carries the
 //     request's id and a sender that may answer it (grant). So that
-//     nothing else pays for the check, the requests holding such an
-//     allowance are counted (large), and the reader looks at an element's
-//     attributes only while the count is above zero.
+//     nothing else pays for the check, the reader asks (allowLarge) only
+//     for an element that has grown past the limit, and the requests
+//     holding such an allowance are counted (large): with none, it is
+//     refused at once.
 type pendingTable struct {
 	mu    sync.Mutex
 	m     map[string]*pendingIQ
@@ -144,14 +145,18 @@ func isReplySender(to, from, account jid.JID) bool {
 	return false
 }
 
-// allowReply raises the size limit of the element whose start tag the
-// reader has just read when it is the reply a request allowed more bytes
-// (WithReplyLimit): an iq result or error with the request's id from an
-// address that may answer it, as deliver will check. The attributes are
-// read as the stanza decoder reads them (the last of a name counts), so
-// that the element it grants to is the one deliver matches; a 'from'
-// that does not parse gets nothing.
-func (s *Session) allowReply(start xml.StartElement) {
+// allowLarge is the reader's answer for a top-level element that has grown
+// past the stream's limit (wire.Reader.SetAllow): the size it may have
+// when it is the reply a request allowed more bytes (WithReplyLimit), an
+// iq result or error with the request's id from an address that may
+// answer it, as deliver will check; else 0. The attributes are read as
+// the stanza decoder reads them (the last of a name counts), so that the
+// element it grants to is the one deliver matches; a 'from' that does
+// not parse gets nothing.
+func (s *Session) allowLarge(start xml.StartElement) int {
+	if s.pending.large.Load() == 0 || start.Name != iqName {
+		return 0
+	}
 	var typ, id, from string
 	hasFrom := false
 	for _, a := range start.Attr {
@@ -168,19 +173,17 @@ func (s *Session) allowReply(start xml.StartElement) {
 		}
 	}
 	if typ != string(stanza.IQResult) && typ != string(stanza.IQError) {
-		return
+		return 0
 	}
 	var sender jid.JID
 	if hasFrom {
 		j, err := jid.Parse(from)
 		if err != nil {
-			return
+			return 0
 		}
 		sender = j
 	}
-	if n := s.pending.grant(id, sender, s.addr); n > 0 {
-		s.rd.AllowElement(n)
-	}
+	return s.pending.grant(id, sender, s.addr)
 }
 
 // replyLimitKey is the context key of WithReplyLimit.

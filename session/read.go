@@ -21,6 +21,10 @@ import (
 // when the stream has ended.
 func (s *Session) readElements() (readResult, error) {
 	tr := s.conn()
+	if s.allowFn == nil {
+		s.allowFn = s.allowLarge
+	}
+	s.rd.SetAllow(s.allowFn)
 	for {
 		if tr.Pollable() && s.rd.Idle(tr.TryRead) {
 			return readIdle, nil
@@ -30,10 +34,6 @@ func (s *Session) readElements() (readResult, error) {
 			return s.readFailed(err)
 		}
 		s.touch()
-		// One atomic load unless a request asked for a larger reply.
-		if s.pending.large.Load() > 0 && start.Name == iqName {
-			s.allowReply(start)
-		}
 		switch start.Name {
 		case iqName,
 			xml.Name{Space: ns.Client, Local: "message"},

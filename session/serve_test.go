@@ -383,7 +383,8 @@ func TestHostileInput(t *testing.T) {
 		{"comment", "<!-- hi -->", stanza.StreamRestrictedXML},
 		{"comment inside a stanza", "<message><!-- hi --></message>", stanza.StreamRestrictedXML},
 		{"processing instruction", "<?foo bar?>", stanza.StreamRestrictedXML},
-		{"undeclared entity", "<message><body>&a;</body></message>", stanza.StreamNotWellFormed},
+		// RFC 6120 §4.9.3.18: an entity reference is restricted XML.
+		{"undeclared entity", "<message><body>&a;</body></message>", stanza.StreamRestrictedXML},
 		{"oversized stanza", "<message><body>" + strings.Repeat("x", 8192) + "</body></message>", stanza.StreamPolicyViolation},
 		{"deep nesting", "<message>" + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + "</message>", stanza.StreamPolicyViolation},
 		{"invalid UTF-8", "<message><body>\xff\xfe</body></message>", stanza.StreamNotWellFormed},

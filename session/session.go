@@ -14,6 +14,7 @@ package session
 import (
 	"context"
 	"crypto/tls"
+	"encoding/xml"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,14 +39,15 @@ import (
 // Config.MaxQueueBytes (four times the bound by default) so that a handler
 // may call SendIQ; past that the session ends with ErrHandlerBlocked.
 type Session struct {
-	addr   jid.JID
-	stream *featuresElement // the established stream's features, and how it was negotiated
-	cfg    *Config
-	mux    *Mux
-	log    *slog.Logger
-	cur    atomic.Pointer[current] // the connection: replaced when a resumed stream takes over (resume.go)
-	gen    atomic.Uint64           // the number of the current connection, for drop
-	rd     *wire.Reader            // the reader goroutine's alone (read.go, idle.go)
+	addr    jid.JID
+	stream  *featuresElement // the established stream's features, and how it was negotiated
+	cfg     *Config
+	mux     *Mux
+	log     *slog.Logger
+	cur     atomic.Pointer[current]    // the connection: replaced when a resumed stream takes over (resume.go)
+	gen     atomic.Uint64              // the number of the current connection, for drop
+	rd      *wire.Reader               // the reader goroutine's alone (read.go, idle.go)
+	allowFn func(xml.StartElement) int // allowLarge, made once; the reader goroutine's
 	// lang is the stream's default xml:lang (the server's header), which
 	// stanzas without their own inherit (RFC 6120 §4.7.4).
 	lang string

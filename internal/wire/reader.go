@@ -2,6 +2,14 @@
 // stream header, top-level elements and the XML restrictions, with limits on
 // size and depth. It is shared by the client session and the in-memory
 // server; it knows nothing of stanzas beyond their framing.
+//
+// Reading is in two steps over one buffer: an xmltree.Framer finds where
+// the next top-level element ends as its bytes arrive (each byte looked
+// at once, runs of text skipped with bytes.IndexByte), the element's bytes
+// are copied once into a string, and an xmltree.Parser checks and parses
+// them into nodes that point into that string. Decoders that know the
+// reader (stanza's) take the nodes whole through XMLTree; others read
+// tokens made from them with Token.
 package wire
 
 import (
@@ -11,10 +19,9 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/parleyim/parley/internal/ns"
-	"github.com/parleyim/parley/internal/xmlenc"
+	"github.com/parleyim/parley/internal/xmltree"
 	"github.com/parleyim/parley/stanza"
 )
 
@@ -28,7 +35,7 @@ const (
 // defaults.
 type Limits struct {
 	// MaxStanzaBytes is the largest top-level element, in bytes of input,
-	// unless AllowElement raises it for one element.
+	// unless the Reader's Allow function raises it for one element.
 	MaxStanzaBytes int
 	// MaxDepth is the deepest nesting below a top-level element.
 	MaxDepth int
@@ -52,157 +59,39 @@ const headerBudget = 4096
 // with </stream:stream>.
 var ErrStreamClosed = errors.New("stream closed by peer")
 
-// errOverLimit is what the counting byte reader returns past the budget.
-var errOverLimit = errors.New("over the size limit")
-
-// countingReader hands bytes to the XML decoder one at a time and refuses
-// to hand out more than the current budget, so that no token, however
-// large, is buffered beyond the limit.
-//
-// Its read buffer comes from a pool. Between top-level elements (see
-// waitInput) a drained buffer goes back to the pool and the next byte is
-// awaited with a one-byte read, so an idle stream holds no buffer; inside
-// an element, reads fill the whole buffer.
-type countingReader struct {
-	src    io.Reader
-	pre    string  // served before src and not counted: see Reader.reopen
-	buf    *[]byte // nil while idle
-	r, w   int     // unread bytes are (*buf)[r:w]
-	n      int     // bytes since the last reset
-	max    int
-	ioErr  error // the error the underlying reader returned, if any
-	wait   error // an error met by waitInput, handed out by the next ReadByte
-	capped bool
-}
-
 // bufSize is the size of pooled read buffers.
 const bufSize = 4096
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-func (c *countingReader) ReadByte() (byte, error) {
-	if len(c.pre) > 0 {
-		b := c.pre[0]
-		c.pre = c.pre[1:]
-		return b, nil
-	}
-	if c.n >= c.max {
-		c.capped = true
-		return 0, errOverLimit
-	}
-	if c.r == c.w {
-		err := c.wait
-		c.wait = nil
-		if err == nil {
-			err = c.fill()
-		}
-		if err != nil {
-			c.ioErr = err
-			return 0, err
-		}
-	}
-	b := (*c.buf)[c.r]
-	c.r++
-	c.n++
-	return b, nil
-}
-
-// fill reads as much as is there into the buffer.
-func (c *countingReader) fill() error {
-	if c.buf == nil {
-		c.buf = bufPool.Get().(*[]byte)
-	}
-	for {
-		n, err := c.src.Read(*c.buf)
-		if n > 0 {
-			c.r, c.w = 0, n
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// waitInput blocks until input is there. Called between top-level
-// elements, it gives a drained buffer back to the pool and waits with a
-// one-byte read outside the parser, so an idle stream holds no read
-// buffer: the fallback of the session's idle hand-over where the source
-// cannot be polled (session/idle.go says why).
-func (c *countingReader) waitInput() {
-	if c.r < c.w || c.wait != nil {
-		return
-	}
-	c.release()
-	var one [1]byte
-	for {
-		n, err := c.src.Read(one[:])
-		if n == 1 {
-			break
-		}
-		if err != nil {
-			c.wait = err
-			return
-		}
-	}
-	c.buf = bufPool.Get().(*[]byte)
-	(*c.buf)[0] = one[0]
-	c.r, c.w = 0, 1
-}
-
-// skipSpace consumes the whitespace at the front of the buffer, so that a
-// whitespace keepalive between top-level elements never reaches the XML
-// parser (which would block in the middle of a text token waiting for the
-// next '<'). It reports whether a byte other than whitespace, or an
-// error, is waiting.
-func (c *countingReader) skipSpace() bool {
-	for c.r < c.w {
-		switch (*c.buf)[c.r] {
-		case ' ', '\t', '\r', '\n':
-			c.r++
-		default:
-			return true
-		}
-	}
-	return c.wait != nil
-}
-
-// release gives a drained buffer back to the pool.
-func (c *countingReader) release() {
-	if c.buf != nil && c.r == c.w {
-		bufPool.Put(c.buf)
-		c.buf = nil
-		c.r, c.w = 0, 0
-	}
-}
-
-// Read lets the decoder's charset handling see an io.Reader; it is never
-// used for UTF-8 input, which is all this package accepts.
-func (c *countingReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	b, err := c.ReadByte()
-	if err != nil {
-		return 0, err
-	}
-	p[0] = b
-	return 1, nil
-}
-
 // Reader reads one XML stream from a peer. It is not safe for concurrent
 // use; the session's reader goroutine owns it.
+//
+// Its read buffer comes from a pool. Between top-level elements (see
+// waitInput and Idle) a drained buffer goes back to the pool and the next
+// byte is awaited with a one-byte read, so an idle stream holds no buffer;
+// inside an element, reads fill the whole buffer.
 type Reader struct {
-	cr    countingReader
-	dec   *xml.Decoder // nil while idle (see Idle)
+	src  io.Reader
+	buf  *[]byte // nil while idle
+	r, w int     // unread bytes are (*buf)[r:w]
+	// wait is an error met by waitInput or Idle, returned by the next
+	// read instead of reading.
+	wait error
+	acc  []byte // an element's bytes when it spans reads
+
 	lim   Limits
-	depth int // 0 before the header, 1 inside the stream
+	allow func(xml.StartElement) int
+	fr    xmltree.Framer
+	p     xmltree.Parser
+	el    xmltree.Element
+	next  int // the node Token returns next
+	depth int // 0 before the header, 1 inside the stream, more inside an element
 	last  int // input bytes of the last complete top-level element
 	err   error
-	// reopen is a start tag with the stream header's name and namespace
-	// declarations: a parser made anew after Idle reads it first, and is
-	// then where the old one was.
-	reopen string
+	// closeTag is the qualified name of the stream element, which the
+	// peer's closing tag must repeat.
+	closeTag string
 }
 
 // NewReader returns a Reader over r. Bytes are read from r through an
@@ -210,30 +99,27 @@ type Reader struct {
 // STARTTLS), make a new Reader, which discards whatever was buffered.
 func NewReader(r io.Reader, lim Limits) *Reader {
 	lim = lim.withDefaults()
-	rd := &Reader{lim: lim}
-	rd.cr = countingReader{src: r, max: lim.MaxStanzaBytes}
-	rd.dec = newDecoder(&rd.cr)
+	rd := &Reader{src: r, lim: lim}
+	rd.p.MaxDepth = lim.MaxDepth
+	rd.fr.MaxDepth = lim.MaxDepth
 	return rd
 }
 
-func newDecoder(cr *countingReader) *xml.Decoder {
-	d := xml.NewDecoder(cr)
-	d.Strict = true
-	d.CharsetReader = func(charset string, _ io.Reader) (io.Reader, error) {
-		return nil, &stanza.StreamError{Condition: stanza.StreamUnsupportedEncoding,
-			Text: fmt.Sprintf("encoding %q: only UTF-8 is allowed", charset)}
-	}
-	return d
-}
+// SetAllow sets the function asked when a top-level element grows past
+// the Limits' size: given the element's start tag, it returns the size
+// that element may have. An answer at or below the limit refuses, as does
+// a start tag that is itself over the limit. The function runs on the
+// reading goroutine, at most once per element.
+func (r *Reader) SetAllow(allow func(start xml.StartElement) int) { r.allow = allow }
 
 // Restart prepares the Reader for a new stream over the same transport
 // (RFC 6120 §4.3.3: after SASL success the parser is reset). Bytes already
 // buffered are kept; the XML parser state is not.
 func (r *Reader) Restart() {
-	r.dec = newDecoder(&r.cr)
 	r.depth, r.err = 0, nil
-	r.cr.capped, r.cr.ioErr = false, nil
-	r.reset()
+	r.p.SetContext(nil)
+	r.el.Reset()
+	r.next = 0
 }
 
 // Header is the opening of a stream (RFC 6120 §4.7).
@@ -246,145 +132,437 @@ type Header struct {
 // ReadHeader reads an optional XML declaration and the <stream:stream>
 // start tag.
 func (r *Reader) ReadHeader() (Header, error) {
-	// The header has a budget of its own, so that a small stanza limit
-	// does not refuse an ordinary header.
-	r.cr.max = max(r.lim.MaxStanzaBytes, headerBudget)
-	defer func() { r.cr.max = r.lim.MaxStanzaBytes }()
+	if r.err != nil {
+		return Header{}, r.err
+	}
 	// Whitespace may come first: after a stream restart it can be the
 	// tail of the previous stream (a peer that ends each element with a
 	// newline), so the XML declaration is allowed after it.
-	seen := false // a token other than whitespace
+	budget := max(r.lim.MaxStanzaBytes, headerBudget)
+	seenDecl := false
 	for {
-		tok, err := r.token()
+		if err := r.skipSpace(); err != nil {
+			return Header{}, r.fail(err)
+		}
+		if err := r.ensure(2); err != nil {
+			return Header{}, r.fail(err)
+		}
+		b := (*r.buf)[r.r:r.w]
+		if b[0] != '<' {
+			return Header{}, r.fail(notWellFormed("text before the stream header"))
+		}
+		if b[1] == '?' {
+			if seenDecl {
+				return Header{}, r.fail(restricted("processing instruction"))
+			}
+			if err := r.declaration(budget); err != nil {
+				return Header{}, r.fail(err)
+			}
+			seenDecl = true
+			continue
+		}
+		r.fr.ResetStartTag()
+		data, err := r.frame(budget, false)
 		if err != nil {
-			return Header{}, err
+			return Header{}, r.fail(err)
 		}
-		switch t := tok.(type) {
-		case xml.ProcInst:
-			// Only the XML declaration, and only before anything else.
-			if t.Target != "xml" || seen {
-				return Header{}, r.restricted(tok)
-			}
-			seen = true
-		case xml.CharData:
-			if !xmlenc.IsSpace(t) {
-				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text before the stream header"})
-			}
-		case xml.StartElement:
-			if t.Name.Local != "stream" {
-				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed,
-					Text: "expected <stream:stream>, got <" + t.Name.Local + ">"})
-			}
-			if t.Name.Space != ns.Stream {
-				return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamInvalidNamespace,
-					Text: "stream element in namespace " + t.Name.Space})
-			}
-			r.depth = 1
-			r.reset()
-			r.reopen = reopenTag(t)
-			h := Header{}
-			for _, a := range t.Attr {
-				switch {
-				case a.Name.Space == "" && a.Name.Local == "to":
-					h.To = a.Value
-				case a.Name.Space == "" && a.Name.Local == "from":
-					h.From = a.Value
-				case a.Name.Space == "" && a.Name.Local == "id":
-					h.ID = a.Value
-				case a.Name.Space == "" && a.Name.Local == "version":
-					h.Version = a.Value
-				case a.Name.Space == ns.XML && a.Name.Local == "lang":
-					h.Lang = a.Value
-				case a.Name.Space == "" && a.Name.Local == "xmlns":
-					h.NS = a.Value
-				}
-			}
-			return h, nil
-		default:
-			return Header{}, r.restricted(tok)
-		}
+		return r.header(data)
 	}
 }
 
-// NextElement skips whitespace between top-level elements and returns the
-// start of the next one. It returns ErrStreamClosed when the peer closed
-// the stream. Read the element's content with Token until its end element;
-// the size and depth budgets apply per element.
+// declaration reads the XML declaration at the front of the buffer: only
+// "<?xml" is allowed there, and only UTF-8.
+func (r *Reader) declaration(budget int) error {
+	var decl []byte
+	for {
+		from := max(len(decl)-1, 0)
+		decl = append(decl, (*r.buf)[r.r:r.w]...)
+		if k := strings.Index(string(decl[from:]), "?>"); k >= 0 {
+			end := from + k + 2
+			r.r = r.w - (len(decl) - end)
+			decl = decl[:end]
+			break
+		}
+		r.r = r.w
+		if len(decl) > budget {
+			return policy(budget)
+		}
+		if err := r.more(); err != nil {
+			return err
+		}
+	}
+	s := string(decl)
+	if !strings.HasPrefix(s, "<?xml") || len(s) < 7 || !isSpaceByte(s[5]) && s[5] != '?' {
+		return restricted("processing instruction")
+	}
+	if enc, ok := pseudoAttr(s, "encoding"); ok && !strings.EqualFold(enc, "UTF-8") {
+		return &stanza.StreamError{Condition: stanza.StreamUnsupportedEncoding,
+			Text: fmt.Sprintf("encoding %q: only UTF-8 is allowed", sendable(enc))}
+	}
+	return nil
+}
+
+// pseudoAttr returns the value of a pseudo-attribute of the XML
+// declaration s.
+func pseudoAttr(s, name string) (string, bool) {
+	i := strings.Index(s, name)
+	if i < 0 {
+		return "", false
+	}
+	rest := strings.TrimLeft(s[i+len(name):], " \t\r\n")
+	if !strings.HasPrefix(rest, "=") {
+		return "", false
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if rest == "" || (rest[0] != '\'' && rest[0] != '"') {
+		return "", false
+	}
+	end := strings.IndexByte(rest[1:], rest[0])
+	if end < 0 {
+		return "", false
+	}
+	return rest[1 : 1+end], true
+}
+
+// header parses the stream's start tag and makes its declarations the
+// context of the elements that follow.
+func (r *Reader) header(data string) (Header, error) {
+	var p xmltree.Parser
+	var el xmltree.Element
+	if err := p.ParseStartTag(data, &el); err != nil {
+		return Header{}, r.fail(streamError(err))
+	}
+	n := el.Nodes[0]
+	if n.Name.Local != "stream" {
+		return Header{}, r.fail(notWellFormed("expected <stream:stream>, got <" + n.Name.Local + ">"))
+	}
+	if n.Name.Space != ns.Stream {
+		return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamInvalidNamespace,
+			Text: "stream element in namespace " + n.Name.Space})
+	}
+	h := Header{}
+	for _, a := range el.Attrs[n.A0:n.A1] {
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "to":
+			h.To = a.Value
+		case a.Name.Space == "" && a.Name.Local == "from":
+			h.From = a.Value
+		case a.Name.Space == "" && a.Name.Local == "id":
+			h.ID = a.Value
+		case a.Name.Space == "" && a.Name.Local == "version":
+			h.Version = a.Value
+		case a.Name.Space == ns.XML && a.Name.Local == "lang":
+			h.Lang = a.Value
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			h.NS = a.Value
+		}
+	}
+	// Values outlive the stream's first bytes: copy them out of data.
+	h.To, h.From, h.ID = strings.Clone(h.To), strings.Clone(h.From), strings.Clone(h.ID)
+	h.Version, h.Lang, h.NS = strings.Clone(h.Version), strings.Clone(h.Lang), strings.Clone(h.NS)
+	ctx := make([]xmltree.Binding, 0, len(el.Binds))
+	for _, b := range el.Binds {
+		ctx = append(ctx, xmltree.Binding{Prefix: internName(b.Prefix), URI: internName(b.URI)})
+	}
+	r.p.SetContext(ctx)
+	r.closeTag = "</" + n.Name.Local + ">"
+	if n.Prefix != "" {
+		r.closeTag = "</" + strings.Clone(n.Prefix) + ":" + n.Name.Local + ">"
+	}
+	r.depth = 1
+	return h, nil
+}
+
+// internName returns the usual stream header's names as constants, so
+// that a stream does not keep a copy of them.
+func internName(s string) string {
+	switch s {
+	case "":
+		return ""
+	case "stream":
+		return "stream"
+	case ns.Client:
+		return ns.Client
+	case ns.Stream:
+		return ns.Stream
+	}
+	return strings.Clone(s)
+}
+
+// NextElement skips whitespace between top-level elements, reads the next
+// one whole and returns its start. It returns ErrStreamClosed when the
+// peer closed the stream. Read the element's content with Token until its
+// end element, or take it whole with XMLTree; the size and depth budgets
+// apply per element.
 func (r *Reader) NextElement() (xml.StartElement, error) {
 	if r.depth != 1 {
 		return xml.StartElement{}, errors.New("wire: NextElement inside an element")
 	}
-	if r.err == nil {
-		// Whitespace is skipped here rather than by the parser, and the
-		// next byte awaited with nothing buffered (see waitInput).
-		for !r.cr.skipSpace() {
-			r.cr.waitInput()
-		}
-		r.reset()
-		if r.dec == nil {
-			if err := r.resume(); err != nil {
-				return xml.StartElement{}, err
-			}
-		}
+	if r.err != nil {
+		return xml.StartElement{}, r.err
 	}
-	for {
-		tok, err := r.token()
-		if err != nil {
-			return xml.StartElement{}, err
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if !xmlenc.IsSpace(t) {
-				return xml.StartElement{}, r.fail(&stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: "text between stanzas"})
-			}
-			// Whitespace keepalives do not count against the next element
-			// (a run of them up to the next element is one token, and
-			// counts against the limit like an element would).
-			r.reset()
-		case xml.StartElement:
-			r.depth = 2
-			return t, nil
-		case xml.EndElement:
-			r.depth = 0
-			r.err = ErrStreamClosed
-			return xml.StartElement{}, ErrStreamClosed
-		default:
-			return xml.StartElement{}, r.restricted(tok)
-		}
+	if err := r.skipSpace(); err != nil {
+		return xml.StartElement{}, r.fail(err)
 	}
+	if (*r.buf)[r.r] != '<' {
+		return xml.StartElement{}, r.fail(notWellFormed("text between stanzas"))
+	}
+	r.fr.Reset()
+	data, err := r.frame(r.lim.MaxStanzaBytes, true)
+	if err != nil {
+		return xml.StartElement{}, r.fail(err)
+	}
+	if r.fr.Closing() {
+		if data != r.closeTag && strings.TrimRight(data[:len(data)-1], " \t\r\n")+">" != r.closeTag {
+			return xml.StartElement{}, r.fail(notWellFormed("end tag " + sendable(data) + " does not close the stream"))
+		}
+		r.depth = 0
+		r.last = len(data)
+		r.err = ErrStreamClosed
+		return xml.StartElement{}, ErrStreamClosed
+	}
+	if err := r.p.Parse(data, &r.el); err != nil {
+		return xml.StartElement{}, r.fail(streamError(err))
+	}
+	r.last = len(data)
+	r.depth, r.next = 2, 1
+	return r.startOf(0), nil
+}
+
+// startOf returns node i, a Start, as a token; its attributes are a slice
+// of the element's, valid until the next element.
+func (r *Reader) startOf(i int) xml.StartElement {
+	n := &r.el.Nodes[i]
+	return xml.StartElement{Name: n.Name, Attr: r.el.Attrs[n.A0:n.A1:n.A1]}
+}
+
+// XMLTree returns the current top-level element whole, and ends it: the
+// Reader is between elements again, as after its end element. It returns
+// nil unless called right after NextElement. The Element is the Reader's
+// own and is overwritten by the next NextElement; its strings point into
+// its Data and stay valid.
+func (r *Reader) XMLTree() *xmltree.Element {
+	if r.depth != 2 || r.next != 1 || r.err != nil {
+		return nil
+	}
+	r.depth, r.next = 1, len(r.el.Nodes)
+	return &r.el
 }
 
 // Token returns the next token inside the current top-level element, and
 // the element's end as its last token. Past that it returns io.EOF until
-// NextElement is called again. The tokens are valid only until the next
-// call (encoding/xml's Token semantics): copy what you keep.
+// NextElement is called again. Tokens are valid until the next element.
 func (r *Reader) Token() (xml.Token, error) {
-	if r.depth < 2 {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.depth < 2 || r.next >= len(r.el.Nodes) {
 		return nil, io.EOF
 	}
-	tok, err := r.token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case xml.StartElement:
+	i := r.next
+	r.next++
+	n := &r.el.Nodes[i]
+	switch n.Kind {
+	case xmltree.Start:
 		r.depth++
-		if r.depth-1 > r.lim.MaxDepth+1 {
-			return nil, r.fail(&stanza.StreamError{Condition: stanza.StreamPolicyViolation,
-				Text: fmt.Sprintf("elements nested deeper than %d", r.lim.MaxDepth)})
-		}
-		return t, nil
-	case xml.EndElement:
+		return r.startOf(i), nil
+	case xmltree.End:
 		r.depth--
-		if r.depth == 1 {
-			r.last = r.cr.n
-			r.reset()
+		return xml.EndElement{Name: n.Name}, nil
+	}
+	return xml.CharData(n.Text), nil
+}
+
+// frame reads the element that starts at the front of the buffer, as far
+// as r.fr says it goes, and returns its bytes. An element over limit is
+// refused unless allow (when asked) raises the limit.
+func (r *Reader) frame(limit int, ask bool) (string, error) {
+	r.acc = r.acc[:0]
+	asked := !ask || r.allow == nil
+	for {
+		room := limit - len(r.acc) + 1 // one byte more shows an element over the limit
+		chunk := (*r.buf)[r.r:min(r.w, r.r+room)]
+		n, done, err := r.fr.Scan(chunk)
+		if err != nil {
+			var se *xmltree.SyntaxError
+			if errors.As(err, &se) {
+				return "", streamError(err)
+			}
+			return "", err
 		}
-		return t, nil
-	case xml.CharData:
-		return t, nil
-	default:
-		return nil, r.restricted(tok)
+		over := len(r.acc)+n > limit
+		if done && !over {
+			r.r += n
+			if len(r.acc) == 0 {
+				return string(chunk[:n]), nil
+			}
+			r.acc = append(r.acc, chunk[:n]...)
+			return string(r.acc), nil
+		}
+		r.acc = append(r.acc, chunk[:n]...)
+		r.r += n
+		if over {
+			if !asked {
+				asked = true
+				if n := r.allowed(); n > limit {
+					limit = n
+					continue
+				}
+			}
+			return "", policy(limit)
+		}
+		if err := r.more(); err != nil {
+			return "", err
+		}
+	}
+}
+
+// allowed asks allow for the size of the element being framed, from its
+// start tag; 0 when the start tag is not complete or does not parse.
+func (r *Reader) allowed() int {
+	end := r.fr.TagEnd()
+	if end == 0 || end > len(r.acc) {
+		return 0
+	}
+	p := xmltree.Parser{}
+	p.SetContext(r.p.Context())
+	var el xmltree.Element
+	if err := p.ParseStartTag(string(r.acc[:end]), &el); err != nil {
+		return 0
+	}
+	n := el.Nodes[0]
+	return r.allow(xml.StartElement{Name: n.Name, Attr: el.Attrs[n.A0:n.A1]})
+}
+
+// more reads into the buffer, which holds no unread bytes.
+func (r *Reader) more() error {
+	if r.wait != nil {
+		err := r.wait
+		r.wait = nil
+		return readError(err)
+	}
+	if r.buf == nil {
+		r.buf = bufPool.Get().(*[]byte)
+	}
+	for {
+		n, err := r.src.Read(*r.buf)
+		if n > 0 {
+			r.r, r.w = 0, n
+			if err != nil {
+				r.wait = err
+			}
+			return nil
+		}
+		if err != nil {
+			return readError(err)
+		}
+	}
+}
+
+// ensure reads until at least n bytes (no more than the buffer holds) are
+// unread, moving the unread ones to the front of the buffer first.
+func (r *Reader) ensure(n int) error {
+	for r.w-r.r < n {
+		if r.wait != nil {
+			err := r.wait
+			r.wait = nil
+			return readError(err)
+		}
+		b := *r.buf
+		r.w = copy(b, b[r.r:r.w])
+		r.r = 0
+		m, err := r.src.Read(b[r.w:])
+		r.w += m
+		if err != nil {
+			if m > 0 {
+				r.wait = err
+				continue
+			}
+			return readError(err)
+		}
+	}
+	return nil
+}
+
+// readError is the error of a transport's read: the end of input inside
+// the stream is unexpected.
+func readError(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// skipSpace consumes whitespace until a byte other than whitespace is at
+// the front of the buffer, waiting for input with nothing buffered (see
+// waitInput). Whitespace keepalives between elements never count against
+// an element's size.
+func (r *Reader) skipSpace() error {
+	for {
+		if r.skipBuffered() {
+			return nil
+		}
+		if err := r.waitInput(); err != nil {
+			return err
+		}
+	}
+}
+
+// skipBuffered consumes the whitespace at the front of the buffer and
+// reports whether a byte other than whitespace is waiting.
+func (r *Reader) skipBuffered() bool {
+	if r.buf == nil {
+		return false
+	}
+	b := *r.buf
+	for r.r < r.w {
+		if !isSpaceByte(b[r.r]) {
+			return true
+		}
+		r.r++
+	}
+	return false
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// waitInput blocks until input is there. Called between top-level
+// elements, it gives a drained buffer back to the pool and waits with a
+// one-byte read, so an idle stream holds no read buffer: the fallback of
+// the session's idle hand-over where the source cannot be polled
+// (session/idle.go says why).
+func (r *Reader) waitInput() error {
+	if r.wait != nil {
+		err := r.wait
+		r.wait = nil
+		return readError(err)
+	}
+	r.release()
+	var one [1]byte
+	for {
+		n, err := r.src.Read(one[:])
+		if n == 1 {
+			if err != nil {
+				r.wait = err
+			}
+			break
+		}
+		if err != nil {
+			return readError(err)
+		}
+	}
+	r.buf = bufPool.Get().(*[]byte)
+	(*r.buf)[0] = one[0]
+	r.r, r.w = 0, 1
+	return nil
+}
+
+// release gives a drained buffer back to the pool.
+func (r *Reader) release() {
+	if r.buf != nil && r.r == r.w {
+		bufPool.Put(r.buf)
+		r.buf = nil
+		r.r, r.w = 0, 0
 	}
 }
 
@@ -396,35 +574,34 @@ var ErrNoInput = errors.New("wire: no input waiting")
 // input waiting, neither in its own buffer nor from poll, which reads like
 // io.Reader but returns ErrNoInput at once instead of blocking. Whitespace
 // is consumed on the way. When Idle returns true the reader has let go of
-// its read buffer and its XML parser; NextElement makes a new parser (see
-// resume), at the cost of a few microseconds. Idle, Fill and resume are
-// this package's part of the session's idle hand-over, whose reasons
-// session/idle.go gives.
+// its read buffer. Idle and Fill are this package's part of the session's
+// idle hand-over, whose reasons session/idle.go gives.
 func (r *Reader) Idle(poll func([]byte) (int, error)) bool {
 	if r.depth != 1 || r.err != nil {
 		return false
 	}
-	c := &r.cr
-	for !c.skipSpace() {
-		if c.buf == nil {
-			c.buf = bufPool.Get().(*[]byte)
+	for !r.skipBuffered() {
+		if r.wait != nil {
+			return false
 		}
-		n, err := poll(*c.buf)
+		if r.buf == nil {
+			r.buf = bufPool.Get().(*[]byte)
+		}
+		n, err := poll(*r.buf)
 		if n > 0 {
-			c.r, c.w = 0, n
-			c.wait = err
+			r.r, r.w = 0, n
+			r.wait = err
 			continue
 		}
 		if errors.Is(err, ErrNoInput) {
-			c.release()
-			r.dec = nil
-			r.reset()
+			r.r, r.w = 0, 0
+			r.release()
 			return true
 		}
 		if err == nil {
 			err = io.ErrNoProgress
 		}
-		c.wait = err
+		r.wait = err
 	}
 	return false
 }
@@ -434,155 +611,70 @@ func (r *Reader) Idle(poll func([]byte) (int, error)) bool {
 // else said input is waiting, so that Idle looks at it before asking the
 // source again. Whitespace alone then still leaves the reader idle.
 func (r *Reader) Fill() {
-	c := &r.cr
-	if r.depth != 1 || r.err != nil || c.r < c.w || c.wait != nil {
+	if r.depth != 1 || r.err != nil || (r.buf != nil && r.r < r.w) || r.wait != nil {
 		return
 	}
-	if err := c.fill(); err != nil {
-		c.wait = err
+	if r.buf == nil {
+		r.buf = bufPool.Get().(*[]byte)
+	}
+	n, err := r.src.Read(*r.buf)
+	r.r, r.w = 0, n
+	if err != nil {
+		r.wait = err
 	}
 }
-
-// resume makes a new parser after Idle and has it read the stream's
-// opening again from reopen, not from the input.
-func (r *Reader) resume() error {
-	r.dec = newDecoder(&r.cr)
-	r.cr.pre = r.reopen
-	tok, err := r.dec.Token()
-	r.cr.pre = ""
-	if _, ok := tok.(xml.StartElement); !ok || err != nil {
-		return r.fail(fmt.Errorf("wire: resuming the stream after idle: %v", err))
-	}
-	return nil
-}
-
-// reopenTag writes a start tag with start's name and namespace
-// declarations, the default one first. The stream element's prefix is the
-// one declared for the streams namespace ("stream" if several are).
-func reopenTag(start xml.StartElement) string {
-	prefix := ""
-	var def, decls []byte
-	for _, a := range start.Attr {
-		switch {
-		case a.Name.Space == "xmlns":
-			if a.Value == ns.Stream && (prefix == "" || a.Name.Local == "stream") {
-				prefix = a.Name.Local
-			}
-			decls = append(decls, " xmlns:"+a.Name.Local+"='"...)
-			decls = append(xmlenc.AppendEscaped(decls, a.Value), '\'')
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			def = append(xmlenc.AppendEscaped(append(def[:0], " xmlns='"...), a.Value), '\'')
-		}
-	}
-	b := []byte("<")
-	if prefix != "" {
-		b = append(b, prefix+":"...)
-	}
-	b = append(b, start.Name.Local...)
-	b = append(append(append(b, def...), decls...), '>')
-	if string(b) == usualReopen {
-		return usualReopen
-	}
-	return string(b)
-}
-
-// usualReopen is what reopenTag returns for the usual header, shared
-// rather than kept once per stream.
-const usualReopen = "<stream:stream xmlns='" + ns.Client + "' xmlns:stream='" + ns.Stream + "'>"
 
 // LastSize returns how many bytes of input the last complete top-level
-// element took (give or take the byte that ended the whitespace before it).
+// element took.
 func (r *Reader) LastSize() int { return r.last }
 
 // Depth returns 1 between top-level elements and more inside one.
 func (r *Reader) Depth() int { return r.depth }
-
-// AllowElement raises the size limit of the current top-level element to
-// n bytes of input, counted from its start tag as before; it never
-// lowers it. The next element has the Limits' size again. It does
-// nothing between elements, nor once the element has gone over its limit
-// (the parser may have read that far ahead of the tokens handed out):
-// the caller decides right after NextElement, from what the start tag
-// says.
-func (r *Reader) AllowElement(n int) {
-	if r.depth >= 2 && !r.cr.capped && n > r.cr.max {
-		r.cr.max = n
-	}
-}
-
-// reset starts the budget of the next element: nothing counted, the
-// Limits' size.
-func (r *Reader) reset() {
-	r.cr.n = 0
-	r.cr.max = r.lim.MaxStanzaBytes
-}
-
-func (r *Reader) restricted(tok xml.Token) error {
-	what := "markup"
-	switch tok.(type) {
-	case xml.Comment:
-		what = "comment"
-	case xml.ProcInst:
-		what = "processing instruction"
-	case xml.Directive:
-		what = "DTD or other directive"
-	}
-	return r.fail(&stanza.StreamError{Condition: stanza.StreamRestrictedXML, Text: what + " is not allowed (RFC 6120 §11.1)"})
-}
 
 func (r *Reader) fail(err error) error {
 	r.err = err
 	return err
 }
 
-// token reads the next token and turns the decoder's failures into the
-// stream errors of RFC 6120 §4.9.3, or into the transport's own error.
-func (r *Reader) token() (xml.Token, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	tok, err := r.dec.Token()
-	if err == nil {
-		return tok, nil
-	}
-	var se *stanza.StreamError
-	switch {
-	case r.cr.capped:
-		err = &stanza.StreamError{Condition: stanza.StreamPolicyViolation,
-			Text: fmt.Sprintf("element larger than %d bytes", r.cr.max)}
-	case r.cr.ioErr != nil:
-		err = r.cr.ioErr
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-	case errors.As(err, &se):
-		err = se
-	default:
-		msg := err.Error()
-		var syn *xml.SyntaxError
-		if errors.As(err, &syn) {
-			msg = syn.Msg
-		}
-		err = &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: sendable(msg)}
-	}
-	r.err = err
-	return nil, err
+func notWellFormed(text string) error {
+	return &stanza.StreamError{Condition: stanza.StreamNotWellFormed, Text: text}
 }
 
-// sendable returns the parser's message with each character that XML
-// cannot carry, and each byte that is not UTF-8, replaced by U+FFFD.
-// encoding/xml quotes the offending input in some messages (a bad name, a
-// bad entity), and a stream error whose text cannot be encoded could not
-// be sent at all.
-func sendable(msg string) string {
-	if xmlenc.Valid(msg) == nil {
-		return msg
+func restricted(what string) error {
+	return &stanza.StreamError{Condition: stanza.StreamRestrictedXML, Text: what + " is not allowed (RFC 6120 §11.1)"}
+}
+
+func policy(limit int) error {
+	return &stanza.StreamError{Condition: stanza.StreamPolicyViolation,
+		Text: fmt.Sprintf("element larger than %d bytes", limit)}
+}
+
+// streamError turns a parse failure into the stream error of RFC 6120
+// §4.9.3 it calls for.
+func streamError(err error) error {
+	var se *xmltree.SyntaxError
+	if !errors.As(err, &se) {
+		return err
 	}
-	return strings.Map(func(r rune) rune {
-		// An invalid byte arrives here as utf8.RuneError, which is valid.
-		if xmlenc.Valid(string(r)) != nil {
-			return utf8.RuneError
+	cond := stanza.StreamNotWellFormed
+	switch se.Cond {
+	case xmltree.Restricted:
+		cond = stanza.StreamRestrictedXML
+	case xmltree.TooDeep:
+		return &stanza.StreamError{Condition: stanza.StreamPolicyViolation, Text: se.Msg}
+	}
+	return &stanza.StreamError{Condition: cond, Text: sendable(se.Msg)}
+}
+
+// sendable returns s with each character that XML cannot carry, and each
+// byte that is not UTF-8, replaced by U+FFFD: the parser's messages quote
+// input (an entity's name), and a stream error whose text cannot be
+// encoded could not be sent at all.
+func sendable(s string) string {
+	return strings.ToValidUTF8(strings.Map(func(c rune) rune {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0xFFFE || c == 0xFFFF {
+			return 0xFFFD
 		}
-		return r
-	}, msg)
+		return c
+	}, s), "\uFFFD")
 }

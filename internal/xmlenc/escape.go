@@ -200,16 +200,16 @@ func IsName(s string) bool {
 				return false
 			}
 		}
-		if !isNameStart(r) && (i == 0 || !isNameChar(r)) {
+		if !IsNameStart(r) && (i == 0 || !IsNameChar(r)) {
 			return false
 		}
 	}
 	return true
 }
 
-// isNameStart reports whether r is a NameStartChar of XML 1.0 (5th
+// IsNameStart reports whether r is a NameStartChar of XML 1.0 (5th
 // edition) other than ':'.
-func isNameStart(r rune) bool {
+func IsNameStart(r rune) bool {
 	switch {
 	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', r == '_':
 		return true
@@ -224,8 +224,8 @@ func isNameStart(r rune) bool {
 		(0x10000 <= r && r <= 0xEFFFF)
 }
 
-// isNameChar reports whether r is a NameChar that is not a NameStartChar.
-func isNameChar(r rune) bool {
+// IsNameChar reports whether r is a NameChar that is not a NameStartChar.
+func IsNameChar(r rune) bool {
 	return r == '-' || r == '.' || ('0' <= r && r <= '9') || r == 0xB7 ||
 		(0x300 <= r && r <= 0x36F) || (0x203F <= r && r <= 0x2040)
 }

@@ -1,0 +1,301 @@
+package xmltree
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// The differential fuzz test: every input is parsed by Parser and by
+// encoding/xml's Decoder (Strict, resolving namespaces), around the same
+// context (a stream header's declarations). Both must take the same
+// decision and, when both accept, report the same tokens — except where
+// encoding/xml is laxer or otherwise differs from XML 1.0 (5th edition)
+// and Namespaces in XML 1.0: deviations lists each such case, with the
+// reason, and how a disagreement is recognised as it.
+
+// fuzzContext is what the tests parse inside: a stream header's
+// declarations.
+var fuzzContext = []Binding{{Prefix: "", URI: "jabber:client"}, {Prefix: "stream", URI: "http://etherx.jabber.org/streams"}}
+
+const (
+	stdOpen  = "<wrap xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+	stdClose = "</wrap>"
+)
+
+// tok is a token in a form both parsers' tokens compare in.
+type tok struct {
+	kind  Kind
+	name  xml.Name
+	attrs string // each "{space}local=value", in order
+	text  string
+}
+
+func (t tok) String() string {
+	switch t.kind {
+	case Start:
+		return fmt.Sprintf("<{%s}%s %s>", t.name.Space, t.name.Local, t.attrs)
+	case End:
+		return fmt.Sprintf("</{%s}%s>", t.name.Space, t.name.Local)
+	}
+	return fmt.Sprintf("%q", t.text)
+}
+
+func attrString(attrs []xml.Attr) string {
+	var b strings.Builder
+	for _, a := range attrs {
+		fmt.Fprintf(&b, "{%s}%s=%q ", a.Name.Space, a.Name.Local, a.Value)
+	}
+	return b.String()
+}
+
+// appendTok appends t, joining adjacent text (the parsers split
+// character data at different places).
+func appendTok(toks []tok, t tok) []tok {
+	if t.kind == Text {
+		if t.text == "" {
+			return toks
+		}
+		if n := len(toks); n > 0 && toks[n-1].kind == Text {
+			toks[n-1].text += t.text
+			return toks
+		}
+	}
+	return append(toks, t)
+}
+
+func oursTokens(el *Element) []tok {
+	var toks []tok
+	for _, n := range el.Nodes {
+		t := tok{kind: n.Kind, name: n.Name, text: n.Text}
+		if n.Kind == Start {
+			t.attrs = attrString(el.Attrs[n.A0:n.A1])
+		}
+		toks = appendTok(toks, t)
+	}
+	return toks
+}
+
+// errRestrictedStd marks markup encoding/xml reports as tokens and the
+// restricted XML of RFC 6120 §11 forbids.
+var errRestrictedStd = errors.New("restricted markup")
+
+// stdTokens parses s with encoding/xml inside the context; it accepts
+// only exactly one element with nothing around it.
+func stdTokens(s string) ([]tok, error) {
+	d := xml.NewDecoder(strings.NewReader(stdOpen + s + stdClose))
+	d.Strict = true
+	if _, err := d.Token(); err != nil {
+		return nil, err
+	}
+	var toks []tok
+	depth, elements := 0, 0
+	for {
+		t, err := d.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				elements++
+			}
+			depth++
+			toks = appendTok(toks, tok{kind: Start, name: t.Name, attrs: attrString(t.Attr)})
+		case xml.EndElement:
+			if depth == 0 {
+				// The wrapper's end: nothing may follow.
+				if _, err := d.Token(); err != io.EOF {
+					return nil, errors.New("input after the wrapper")
+				}
+				if elements != 1 {
+					return nil, fmt.Errorf("%d elements", elements)
+				}
+				return toks, nil
+			}
+			depth--
+			toks = appendTok(toks, tok{kind: End, name: t.Name})
+		case xml.CharData:
+			if depth == 0 {
+				return nil, errors.New("text outside the element")
+			}
+			toks = appendTok(toks, tok{kind: Text, text: string(t)})
+		default:
+			return nil, errRestrictedStd
+		}
+	}
+}
+
+// deviation is a known difference between encoding/xml and the
+// specifications this package follows.
+type deviation struct {
+	what, reason string
+	// applies reports whether a disagreement is this deviation: ours is
+	// Parser's error (nil: accepted), std encoding/xml's.
+	applies func(in string, ours *SyntaxError, std error) bool
+}
+
+// oursRefuses matches our refusals whose message contains one of msgs,
+// where encoding/xml accepts.
+func oursRefuses(msgs ...string) func(string, *SyntaxError, error) bool {
+	return func(_ string, ours *SyntaxError, std error) bool {
+		if ours == nil || std != nil {
+			return false
+		}
+		for _, m := range msgs {
+			if strings.Contains(ours.Msg, m) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+var deviations = []deviation{
+	{"undeclared prefix", "Namespaces in XML 1.0 §5: a prefix must be declared; encoding/xml keeps the prefix as the namespace",
+		oursRefuses("undeclared prefix")},
+	{"attribute given twice", "XML 1.0 §3.1 and Namespaces in XML 1.0 §6.3 (also after prefixes are resolved); encoding/xml keeps both",
+		oursRefuses("given twice")},
+	{"reserved prefixes and namespaces", "Namespaces in XML 1.0 §3: xml and xmlns are reserved, a prefix cannot be undeclared; encoding/xml does not check",
+		oursRefuses("the prefix xmlns", "the prefix xml ", "the xml namespace", "the xmlns namespace", "an empty namespace for the prefix")},
+	{"names with two colons", "Namespaces in XML 1.0 §3: a QName has at most one colon; encoding/xml splits at the first",
+		oursRefuses("two colons", "a prefix without a local name", "expected a name")},
+	{"']]>' in character data", "XML 1.0 §2.4 forbids it outside CDATA sections; encoding/xml does not check",
+		oursRefuses("']]>'")},
+	{"white space between attributes", "XML 1.0 §3.1 requires it; encoding/xml does not",
+		oursRefuses("expected white space before an attribute")},
+	{"name characters", "XML 1.0 5th edition §2.3 NameStartChar and NameChar; encoding/xml uses the older tables of Appendix B (both ways)",
+		func(in string, ours *SyntaxError, std error) bool {
+			return hasNonASCIIName(in) || (ours != nil && std == nil && (strings.Contains(ours.Msg, "expected") || strings.Contains(ours.Msg, "does not match") || strings.Contains(ours.Msg, "begins no reference")) && hasNonASCII(in))
+		}},
+	{"entity references", "RFC 6120 §11.1: references to entities other than the five predefined are restricted XML; encoding/xml refuses them as unknown entities",
+		func(_ string, ours *SyntaxError, std error) bool {
+			return ours != nil && ours.Cond == Restricted && std != nil
+		}},
+}
+
+func hasNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// hasNonASCIIName reports whether a non-ASCII character follows '<',
+// '</', white space, ':' or '&' directly, or a name character: the places
+// a name is read.
+func hasNonASCIIName(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i] < utf8.RuneSelf {
+			continue
+		}
+		prev := s[i-1]
+		if prev == '<' || prev == '/' || prev == ':' || prev == '&' || isSpace(prev) || (prev < utf8.RuneSelf && nameChar[prev]) {
+			return true
+		}
+	}
+	return false
+}
+
+// attrNormalised reports whether two token lists differ only in white
+// space inside attribute values, which XML 1.0 §3.3.3 normalises to
+// spaces and encoding/xml keeps.
+func attrNormalised(ours, std []tok) bool {
+	if len(ours) != len(std) {
+		return false
+	}
+	sp := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ", `\t`, " ", `\n`, " ", `\r`, " ")
+	for k := range ours {
+		o, s := ours[k], std[k]
+		// A namespace is an attribute value too.
+		if o.kind != s.kind || o.name.Local != s.name.Local || sp.Replace(o.name.Space) != sp.Replace(s.name.Space) || o.text != s.text {
+			return false
+		}
+		if o.attrs != s.attrs && sp.Replace(o.attrs) != sp.Replace(s.attrs) {
+			return false
+		}
+	}
+	return true
+}
+
+// check compares the two parsers on in.
+func check(t *testing.T, in string) {
+	t.Helper()
+	var p Parser
+	p.SetContext(fuzzContext)
+	var el Element
+	oursErr := p.Parse(in, &el)
+	var ours *SyntaxError
+	if oursErr != nil && !errors.As(oursErr, &ours) {
+		t.Fatalf("%q: error of the wrong type: %v", in, oursErr)
+	}
+	std, stdErr := stdTokens(in)
+	if (oursErr == nil) == (stdErr == nil) {
+		if oursErr != nil {
+			return
+		}
+		got := oursTokens(&el)
+		if fmt.Sprint(got) == fmt.Sprint(std) || attrNormalised(got, std) {
+			return
+		}
+		t.Fatalf("%q: tokens differ\nours: %v\nstd:  %v", in, got, std)
+	}
+	for _, d := range deviations {
+		if d.applies(in, ours, stdErr) {
+			return
+		}
+	}
+	t.Fatalf("%q: decisions differ: ours %v, encoding/xml %v", in, oursErr, stdErr)
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		check(t, in)
+	})
+}
+
+// seeds are the fuzzers' starting points, and TestAgreesWithStd's cases.
+var seeds = []string{
+	`<message to='a@b/c' id='1' type='chat'><body>hi &amp; &lt;bye&gt;</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>`,
+	`<presence><show>away</show><status xml:lang='en'>out</status><priority>3</priority><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='v='/></presence>`,
+	`<iq type='result' id='x'><query xmlns='jabber:iq:roster' ver='1'><item jid='a@b' subscription='both'><group>G</group></item></query></iq>`,
+	`<a xmlns:p='urn:p' p:x='1' x='2'><p:b/><![CDATA[ <x> & ]]></a>`,
+	`<a>&#65;&#x42;&#x1F600;</a>`,
+	`<a b="it's">"q"</a>`,
+	"<a b='x\r\ny\tz'>l1\r\nl2\rl3</a>",
+	`<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`,
+	`<a xmlns=''><b/></a>`,
+	`<a><!-- c --></a>`,
+	`<a><?pi x?></a>`,
+	`<a>&foo;</a>`,
+	`<a x='1' x='2'/>`,
+	`<a p:x='1'/>`,
+	`<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>`,
+	`<a>]]></a>`,
+	`<a></b>`,
+	`<a>`,
+	`<é/>`,
+	`<a>€ 漢字 😀</a>`,
+	"<a>\xff</a>",
+	"<a>\x01</a>",
+	`<a b='<'/>`,
+	`<a/><b/>`,
+}
+
+func TestAgreesWithStd(t *testing.T) {
+	for _, s := range seeds {
+		check(t, s)
+	}
+}

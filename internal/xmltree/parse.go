@@ -1,0 +1,768 @@
+package xmltree
+
+import (
+	"encoding/xml"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleyim/parley/internal/xmlenc"
+)
+
+// The namespaces Namespaces in XML 1.0 reserves.
+const (
+	xmlURI   = "http://www.w3.org/XML/1998/namespace"
+	xmlnsURI = "http://www.w3.org/2000/xmlns/"
+)
+
+// scanMax is how many attributes, or bindings in scope, are compared by
+// scanning; past it, maps keep the checks linear.
+const scanMax = 16
+
+// Parser parses elements, keeping its scratch space from one to the
+// next. The zero Parser has an empty context and no depth limit. A Parser
+// is not safe for concurrent use.
+type Parser struct {
+	// MaxDepth, when positive, is the deepest an element may be nested
+	// below the one parsed; deeper is a TooDeep error.
+	MaxDepth int
+
+	ctx []Binding
+
+	data string
+	el   *Element
+	open []int32 // the Start nodes of the elements open, innermost last
+	// marks[k] is len(scope) before the declarations of open[k].
+	marks []int32
+	// scope lists the bindings in force, an index into el.Binds each,
+	// innermost last. While there are few it is searched backwards;
+	// once it grows past scanMax, byPrefix maps each prefix to its
+	// position in scope, and shadow[k] is the position the prefix of
+	// scope[k] had before (-1: none), to restore when it goes.
+	scope    []int32
+	shadow   []int32
+	byPrefix map[string]int32
+	raw      []rawAttr
+	buf      []byte
+}
+
+// rawAttr is an attribute as written, before prefixes are resolved.
+type rawAttr struct {
+	prefix, local, value string
+	off                  int
+}
+
+// SetContext sets the namespace declarations in force around each
+// element parsed (a stream header's), replacing earlier ones. The
+// bindings' Depth is ignored.
+func (p *Parser) SetContext(b []Binding) {
+	p.ctx = append(p.ctx[:0], b...)
+	for i := range p.ctx {
+		p.ctx[i].Depth = -1
+	}
+}
+
+// Context returns the bindings SetContext set.
+func (p *Parser) Context() []Binding { return p.ctx }
+
+// Parse parses data, which must hold exactly one element, into el
+// (emptied first). On error el holds what was parsed so far.
+func (p *Parser) Parse(data string, el *Element) error {
+	el.Reset()
+	el.Data = data
+	p.data, p.el = data, el
+	p.open, p.marks = p.open[:0], p.marks[:0]
+	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
+	for _, b := range p.ctx {
+		p.push(b)
+	}
+	err := p.parse()
+	p.data, p.el = "", nil
+	return err
+}
+
+// ParseStartTag parses data, which must hold exactly one start tag (a
+// stream header, which the stream's end closes), into el: its Start node,
+// without an End, and the bindings it declares, at Depth 0.
+func (p *Parser) ParseStartTag(data string, el *Element) error {
+	el.Reset()
+	el.Data = data
+	p.data, p.el = data, el
+	p.open, p.marks = p.open[:0], p.marks[:0]
+	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
+	for _, b := range p.ctx {
+		p.push(b)
+	}
+	defer func() { p.data, p.el = "", nil }()
+	if len(data) < 2 || data[0] != '<' {
+		return p.fail(NotWellFormed, "expected a start tag", 0)
+	}
+	j, err := p.startTag(0)
+	if err != nil {
+		return err
+	}
+	if len(p.open) != 1 {
+		return p.fail(NotWellFormed, "an empty-element tag where a start tag must be", 0)
+	}
+	if j != len(data) {
+		return p.fail(NotWellFormed, "content after the start tag", j)
+	}
+	return nil
+}
+
+func (p *Parser) parse() error {
+	data := p.data
+	if len(data) == 0 || data[0] != '<' {
+		return p.fail(NotWellFormed, "expected an element", 0)
+	}
+	i := 0
+	var err error
+	for {
+		if data[i] != '<' {
+			if i, err = p.text(i); err != nil {
+				return err
+			}
+			continue
+		}
+		if i+1 >= len(data) {
+			return p.unexpectedEnd()
+		}
+		switch data[i+1] {
+		case '/':
+			i, err = p.endTag(i)
+		case '!':
+			i, err = p.bang(i)
+		case '?':
+			return p.fail(Restricted, "processing instruction is not allowed (RFC 6120 §11.1)", i)
+		default:
+			i, err = p.startTag(i)
+		}
+		if err != nil {
+			return err
+		}
+		if len(p.open) == 0 {
+			if i != len(data) {
+				return p.fail(NotWellFormed, "content after the element", i)
+			}
+			return nil
+		}
+		if i >= len(data) {
+			return p.unexpectedEnd()
+		}
+	}
+}
+
+func (p *Parser) fail(c Cond, msg string, off int) error {
+	return &SyntaxError{Cond: c, Msg: msg, Offset: off}
+}
+
+func (p *Parser) unexpectedEnd() error {
+	return p.fail(NotWellFormed, "unexpected end of the element", len(p.data))
+}
+
+// bang reads what starts with "<!": a CDATA section; anything else is
+// restricted (a comment, a DTD) or not well-formed.
+func (p *Parser) bang(i int) (int, error) {
+	data := p.data
+	rest := data[i:]
+	switch {
+	case strings.HasPrefix(rest, "<![CDATA["):
+		if len(p.open) == 0 {
+			return 0, p.fail(NotWellFormed, "CDATA section outside the element", i)
+		}
+		start := i + len("<![CDATA[")
+		end := strings.Index(data[start:], "]]>")
+		if end < 0 {
+			return 0, p.unexpectedEnd()
+		}
+		s, err := p.chars(start, start+end)
+		if err != nil {
+			return 0, err
+		}
+		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: s})
+		return start + end + 3, nil
+	case strings.HasPrefix(rest, "<!--"):
+		return 0, p.fail(Restricted, "comment is not allowed (RFC 6120 §11.1)", i)
+	case strings.HasPrefix(rest, "<!DOCTYPE"):
+		return 0, p.fail(Restricted, "DTD is not allowed (RFC 6120 §11.1)", i)
+	case len(rest) < len("<![CDATA[") && (strings.HasPrefix("<![CDATA[", rest) || strings.HasPrefix("<!--", rest) || strings.HasPrefix("<!DOCTYPE", rest)):
+		return 0, p.unexpectedEnd()
+	}
+	return 0, p.fail(NotWellFormed, "markup declaration is not allowed", i)
+}
+
+// chars returns data[from:to], the content of a CDATA section, checked and
+// with its line ends normalised.
+func (p *Parser) chars(from, to int) (string, error) {
+	data := p.data
+	cr := false
+	for j := from; j < to; {
+		c := data[j]
+		if c < utf8.RuneSelf {
+			if c < 0x20 {
+				switch c {
+				case '\r':
+					cr = true
+				case '\t', '\n':
+				default:
+					return "", p.badChar(j)
+				}
+			}
+			j++
+			continue
+		}
+		size, ok := validUTF8(data, j)
+		if !ok {
+			return "", p.badChar(j)
+		}
+		j += size
+	}
+	if !cr {
+		return data[from:to], nil
+	}
+	p.buf = appendNormalised(p.buf[:0], data[from:to])
+	return string(p.buf), nil
+}
+
+// appendNormalised appends s with each "\r\n" and lone "\r" turned into
+// "\n" (XML 1.0 §2.11).
+func appendNormalised(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' {
+			c = '\n'
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// validUTF8 decodes the character at data[i] (not ASCII) and reports its
+// size and whether it is valid UTF-8 and a Char of XML 1.0.
+func validUTF8(data string, i int) (int, bool) {
+	r, size := utf8.DecodeRuneInString(data[i:])
+	if r == utf8.RuneError && size == 1 {
+		return 1, false
+	}
+	return size, r <= 0xD7FF || (r >= 0xE000 && r <= 0xFFFD) || r >= 0x10000
+}
+
+func (p *Parser) badChar(i int) error {
+	if i < len(p.data) && p.data[i] >= utf8.RuneSelf {
+		if _, ok := validUTF8(p.data, i); ok {
+			return p.fail(NotWellFormed, "character not allowed here", i)
+		}
+		r, size := utf8.DecodeRuneInString(p.data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return p.fail(NotWellFormed, "invalid UTF-8", i)
+		}
+	}
+	return p.fail(NotWellFormed, "character not allowed in XML 1.0", i)
+}
+
+// Character classes of ASCII bytes, for text and attribute values.
+const (
+	plain    = iota // copied as is
+	special         // '<', '&', '\r', ']', a quote, white space in a value…: looked at
+	forbiden        // a control character XML forbids
+)
+
+// textClass and valueClass classify ASCII bytes in character data and in
+// attribute values; bytes from 0x80 are UTF-8, decoded and checked.
+var textClass, valueClass = func() (t, v [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c], v[c] = special, special
+		case c == '\t' || c == '\n':
+			v[c] = special
+		case c == '\r':
+			t[c], v[c] = special, special
+		case c < 0x20:
+			t[c], v[c] = forbiden, forbiden
+		case c == '<' || c == '&':
+			t[c], v[c] = special, special
+		case c == ']':
+			t[c] = special
+		case c == '\'' || c == '"':
+			v[c] = special
+		}
+	}
+	return t, v
+}()
+
+// text reads character data from data[i] up to the next '<'.
+func (p *Parser) text(i int) (int, error) {
+	data := p.data
+	j := i
+	for j < len(data) && textClass[data[j]] == plain {
+		j++
+	}
+	if j < len(data) && data[j] == '<' {
+		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: data[i:j]})
+		return j, nil
+	}
+	// Something to look at: characters to check, and references or
+	// line ends that change the text, copied from the first of them.
+	copying := false
+	for j < len(data) {
+		c := data[j]
+		if textClass[c] == plain {
+			if copying {
+				p.buf = append(p.buf, c)
+			}
+			j++
+			continue
+		}
+		switch {
+		case c == '<':
+			s := data[i:j]
+			if copying {
+				s = string(p.buf)
+			}
+			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: s})
+			return j, nil
+		case c >= utf8.RuneSelf:
+			size, ok := validUTF8(data, j)
+			if !ok {
+				return 0, p.badChar(j)
+			}
+			if copying {
+				p.buf = append(p.buf, data[j:j+size]...)
+			}
+			j += size
+		case c == ']':
+			if strings.HasPrefix(data[j:], "]]>") {
+				return 0, p.fail(NotWellFormed, "']]>' in character data", j)
+			}
+			if copying {
+				p.buf = append(p.buf, c)
+			}
+			j++
+		case c == '&' || c == '\r':
+			if !copying {
+				copying = true
+				p.buf = append(p.buf[:0], data[i:j]...)
+			}
+			if c == '\r' {
+				p.buf = append(p.buf, '\n')
+				j++
+				if j < len(data) && data[j] == '\n' {
+					j++
+				}
+				continue
+			}
+			var err error
+			if p.buf, j, err = p.reference(p.buf, j); err != nil {
+				return 0, err
+			}
+		default:
+			return 0, p.badChar(j)
+		}
+	}
+	return 0, p.unexpectedEnd()
+}
+
+// reference appends what the reference at data[i] ('&') stands for and
+// returns the index after its ';'.
+func (p *Parser) reference(b []byte, i int) ([]byte, int, error) {
+	data := p.data
+	j := i + 1
+	if j < len(data) && data[j] == '#' {
+		j++
+		hex := j < len(data) && data[j] == 'x'
+		if hex {
+			j++
+		}
+		start := j
+		var v rune
+		for ; j < len(data); j++ {
+			c := data[j]
+			var d rune
+			switch {
+			case '0' <= c && c <= '9':
+				d = rune(c - '0')
+			case hex && 'a' <= c && c <= 'f':
+				d = rune(c-'a') + 10
+			case hex && 'A' <= c && c <= 'F':
+				d = rune(c-'A') + 10
+			default:
+				d = -1
+			}
+			if d < 0 {
+				break
+			}
+			if v <= utf8.MaxRune {
+				if hex {
+					v = v*16 + d
+				} else {
+					v = v*10 + d
+				}
+			}
+		}
+		if j >= len(data) {
+			return b, 0, p.unexpectedEnd()
+		}
+		if j == start || data[j] != ';' {
+			return b, 0, p.fail(NotWellFormed, "malformed character reference", i)
+		}
+		if !isChar(v) {
+			return b, 0, p.fail(NotWellFormed, "character reference to a character XML forbids", i)
+		}
+		return utf8.AppendRune(b, v), j + 1, nil
+	}
+	k := j
+	for k < len(data) && k-j < 8 && data[k] != ';' {
+		k++
+	}
+	if k < len(data) && data[k] == ';' {
+		switch data[j:k] {
+		case "lt":
+			return append(b, '<'), k + 1, nil
+		case "gt":
+			return append(b, '>'), k + 1, nil
+		case "amp":
+			return append(b, '&'), k + 1, nil
+		case "apos":
+			return append(b, '\''), k + 1, nil
+		case "quot":
+			return append(b, '"'), k + 1, nil
+		}
+	}
+	// Not one of the five: a reference to an entity no DTD can declare
+	// here, or no reference at all.
+	end, ok := p.ncname(j)
+	if ok && end < len(data) && data[end] == ';' {
+		return b, 0, p.fail(Restricted, "entity reference &"+data[j:end]+"; is not allowed (RFC 6120 §11.1)", i)
+	}
+	if end >= len(data) {
+		return b, 0, p.unexpectedEnd()
+	}
+	return b, 0, p.fail(NotWellFormed, "'&' that begins no reference", i)
+}
+
+// isChar reports whether r is a Char of XML 1.0 (§2.2).
+func isChar(r rune) bool {
+	if r < 0x20 {
+		return r == '\t' || r == '\n' || r == '\r'
+	}
+	return r <= 0xD7FF || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= utf8.MaxRune)
+}
+
+// ASCII name characters: nameStart for the first, nameChar for the rest
+// (':' is neither: it separates a prefix).
+var nameStart, nameChar = func() (s, c [utf8.RuneSelf]bool) {
+	for b := range utf8.RuneSelf {
+		switch {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', b == '_':
+			s[b], c[b] = true, true
+		case '0' <= b && b <= '9', b == '-', b == '.':
+			c[b] = true
+		}
+	}
+	return s, c
+}()
+
+// ncname returns the end of the NCName at data[i], and whether there is
+// one (a name character to start it).
+func (p *Parser) ncname(i int) (int, bool) {
+	data := p.data
+	j := i
+	for j < len(data) {
+		c := data[j]
+		if c < utf8.RuneSelf {
+			if !nameChar[c] || (j == i && !nameStart[c]) {
+				break
+			}
+			j++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(data[j:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		if !xmlenc.IsNameStart(r) && (j == i || !xmlenc.IsNameChar(r)) {
+			break
+		}
+		j += size
+	}
+	return j, j > i
+}
+
+// qname reads a qualified name at data[i]: an NCName, or two joined by a
+// colon.
+func (p *Parser) qname(i int) (prefix, local string, end int, err error) {
+	data := p.data
+	j, ok := p.ncname(i)
+	if !ok {
+		if i >= len(data) {
+			return "", "", 0, p.unexpectedEnd()
+		}
+		return "", "", 0, p.fail(NotWellFormed, "expected a name", i)
+	}
+	if j < len(data) && data[j] == ':' {
+		k, ok := p.ncname(j + 1)
+		if !ok {
+			if j+1 >= len(data) {
+				return "", "", 0, p.unexpectedEnd()
+			}
+			return "", "", 0, p.fail(NotWellFormed, "a prefix without a local name", j)
+		}
+		if k < len(data) && data[k] == ':' {
+			return "", "", 0, p.fail(NotWellFormed, "a name with two colons", k)
+		}
+		return data[i:j], data[j+1 : k], k, nil
+	}
+	return "", data[i:j], j, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *Parser) skipSpace(i int) int {
+	for i < len(p.data) && isSpace(p.data[i]) {
+		i++
+	}
+	return i
+}
+
+// startTag reads the start tag (or empty-element tag) at data[i].
+func (p *Parser) startTag(i int) (int, error) {
+	data := p.data
+	depth := int32(len(p.open))
+	if p.MaxDepth > 0 && int(depth) > p.MaxDepth {
+		return 0, p.fail(TooDeep, "elements nested too deep", i)
+	}
+	prefix, local, j, err := p.qname(i + 1)
+	if err != nil {
+		return 0, err
+	}
+	p.raw = p.raw[:0]
+	empty := false
+	for {
+		k := p.skipSpace(j)
+		if k >= len(data) {
+			return 0, p.unexpectedEnd()
+		}
+		c := data[k]
+		if c == '>' {
+			j = k + 1
+			break
+		}
+		if c == '/' {
+			if k+1 >= len(data) {
+				return 0, p.unexpectedEnd()
+			}
+			if data[k+1] != '>' {
+				return 0, p.fail(NotWellFormed, "expected '>' after '/'", k+1)
+			}
+			j, empty = k+2, true
+			break
+		}
+		if k == j {
+			return 0, p.fail(NotWellFormed, "expected white space before an attribute", k)
+		}
+		apfx, aloc, k, err := p.qname(k)
+		if err != nil {
+			return 0, err
+		}
+		k = p.skipSpace(k)
+		if k >= len(data) {
+			return 0, p.unexpectedEnd()
+		}
+		if data[k] != '=' {
+			return 0, p.fail(NotWellFormed, "expected '=' after an attribute name", k)
+		}
+		k = p.skipSpace(k + 1)
+		if k >= len(data) {
+			return 0, p.unexpectedEnd()
+		}
+		q := data[k]
+		if q != '\'' && q != '"' {
+			return 0, p.fail(NotWellFormed, "expected a quoted attribute value", k)
+		}
+		v, end, err := p.value(k+1, q)
+		if err != nil {
+			return 0, err
+		}
+		p.raw = append(p.raw, rawAttr{prefix: apfx, local: aloc, value: v, off: k})
+		j = end
+	}
+	if err := p.uniqueNames(); err != nil {
+		return 0, err
+	}
+	mark := int32(len(p.scope))
+	el := p.el
+	for _, a := range p.raw {
+		switch {
+		case a.prefix == "xmlns":
+			err = p.declare(a.local, a.value, depth, a.off)
+		case a.prefix == "" && a.local == "xmlns":
+			err = p.declare("", a.value, depth, a.off)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	n := Node{Kind: Start, Prefix: prefix, Off: int32(i), Depth: depth, Outer: notUsed}
+	n.Name.Local = local
+	if n.Bind, err = p.resolve(prefix, i); err != nil {
+		return 0, err
+	}
+	n.Name.Space = p.uri(n.Bind)
+	n.Outer = min(n.Outer, p.bindDepth(n.Bind))
+	n.A0 = int32(len(el.Attrs))
+	for _, a := range p.raw {
+		attr := xml.Attr{Name: xml.Name{Local: a.local}, Value: a.value}
+		b := NoBinding
+		switch {
+		case a.prefix == "xmlns":
+			attr.Name.Space = "xmlns"
+		case a.prefix != "":
+			if b, err = p.resolve(a.prefix, a.off); err != nil {
+				return 0, err
+			}
+			attr.Name.Space = p.uri(b)
+			n.Outer = min(n.Outer, p.bindDepth(b))
+		}
+		el.Attrs = append(el.Attrs, attr)
+		el.AttrBind = append(el.AttrBind, b)
+	}
+	n.A1 = int32(len(el.Attrs))
+	if err := p.uniqueExpanded(el.Attrs[n.A0:n.A1], el.AttrBind[n.A0:n.A1]); err != nil {
+		return 0, err
+	}
+	idx := int32(len(el.Nodes))
+	el.Nodes = append(el.Nodes, n)
+	if empty {
+		el.Nodes[idx].EndOff = int32(j)
+		p.closeElement(idx, mark)
+		return j, nil
+	}
+	p.open = append(p.open, idx)
+	p.marks = append(p.marks, mark)
+	return j, nil
+}
+
+// closeElement appends the End node of the element whose Start is
+// el.Nodes[idx], drops its declarations from scope, and passes what it
+// uses from outside to its parent.
+func (p *Parser) closeElement(idx, mark int32) {
+	el := p.el
+	n := &el.Nodes[idx]
+	n.Close = int32(len(el.Nodes))
+	end := Node{Kind: End, Name: n.Name, Prefix: n.Prefix, Depth: n.Depth}
+	outer := n.Outer
+	el.Nodes = append(el.Nodes, end)
+	p.pop(mark)
+	if len(p.open) > 0 {
+		parent := &el.Nodes[p.open[len(p.open)-1]]
+		parent.Outer = min(parent.Outer, outer)
+	}
+}
+
+// endTag reads the end tag at data[i] ("</").
+func (p *Parser) endTag(i int) (int, error) {
+	data := p.data
+	if len(p.open) == 0 {
+		return 0, p.fail(NotWellFormed, "end tag outside the element", i)
+	}
+	prefix, local, j, err := p.qname(i + 2)
+	if err != nil {
+		return 0, err
+	}
+	top := len(p.open) - 1
+	idx := p.open[top]
+	n := &p.el.Nodes[idx]
+	if prefix != n.Prefix || local != n.Name.Local {
+		return 0, p.fail(NotWellFormed, "end tag </"+qualified(prefix, local)+"> does not match <"+qualified(n.Prefix, n.Name.Local)+">", i)
+	}
+	j = p.skipSpace(j)
+	if j >= len(data) {
+		return 0, p.unexpectedEnd()
+	}
+	if data[j] != '>' {
+		return 0, p.fail(NotWellFormed, "expected '>' to end the end tag", j)
+	}
+	n.EndOff = int32(j + 1)
+	mark := p.marks[top]
+	p.open, p.marks = p.open[:top], p.marks[:top]
+	p.closeElement(idx, mark)
+	return j + 1, nil
+}
+
+func qualified(prefix, local string) string {
+	if prefix == "" {
+		return local
+	}
+	return prefix + ":" + local
+}
+
+// value reads an attribute value from data[i] up to the quote q and
+// returns it normalised (XML 1.0 §3.3.3: references replaced, each white
+// space character a space, "\r\n" one space) and the index after q.
+func (p *Parser) value(i int, q byte) (string, int, error) {
+	data := p.data
+	j := i
+	for j < len(data) && valueClass[data[j]] == plain {
+		j++
+	}
+	if j < len(data) && data[j] == q {
+		return data[i:j], j + 1, nil
+	}
+	copying := false
+	for j < len(data) {
+		c := data[j]
+		if valueClass[c] == plain {
+			if copying {
+				p.buf = append(p.buf, c)
+			}
+			j++
+			continue
+		}
+		switch {
+		case c == q:
+			if copying {
+				return string(p.buf), j + 1, nil
+			}
+			return data[i:j], j + 1, nil
+		case c == '\'' || c == '"':
+			if copying {
+				p.buf = append(p.buf, c)
+			}
+			j++
+		case c >= utf8.RuneSelf:
+			size, ok := validUTF8(data, j)
+			if !ok {
+				return "", 0, p.badChar(j)
+			}
+			if copying {
+				p.buf = append(p.buf, data[j:j+size]...)
+			}
+			j += size
+		case c == '<':
+			return "", 0, p.fail(NotWellFormed, "'<' in an attribute value", j)
+		case c == '&' || c == '\t' || c == '\n' || c == '\r':
+			if !copying {
+				copying = true
+				p.buf = append(p.buf[:0], data[i:j]...)
+			}
+			if c == '&' {
+				var err error
+				if p.buf, j, err = p.reference(p.buf, j); err != nil {
+					return "", 0, err
+				}
+				continue
+			}
+			p.buf = append(p.buf, ' ')
+			j++
+			if c == '\r' && j < len(data) && data[j] == '\n' {
+				j++
+			}
+		default:
+			return "", 0, p.badChar(j)
+		}
+	}
+	return "", 0, p.unexpectedEnd()
+}
