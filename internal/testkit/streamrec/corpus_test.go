@@ -36,3 +36,16 @@ func TestCut(t *testing.T) {
 	_, _, _, err := streamrec.Cut([]byte("<s><a>"))
 	assert.Error(t, err, "input ending inside an element")
 }
+
+func TestLoadCorpus(t *testing.T) {
+	t.Parallel()
+	streams, err := streamrec.Load("../../wire/testdata/streams")
+	require.NoError(t, err)
+	for _, s := range streams {
+		_, elements, _, err := streamrec.Cut(s.Data)
+		require.NoError(t, err, s.Name)
+		assert.NotEmpty(t, elements, s.Name)
+	}
+	_, err = streamrec.Load(t.TempDir())
+	assert.Error(t, err, "an empty folder")
+}
