@@ -30,6 +30,7 @@ func fuzzStanza(f *testing.F, decode func(d *xml.Decoder, start xml.StartElement
 	for _, s := range append(fuzzSeeds, wideFuzzSeeds()...) {
 		f.Add([]byte(s))
 	}
+	addCorpusSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, start, ok := firstStart(data)
 		if !ok {
@@ -100,6 +101,7 @@ func FuzzDecodeStreamError(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
+	addCorpusSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, start, ok := firstStart(data)
 		if !ok {
@@ -150,6 +152,7 @@ func FuzzRawAttr(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	addCorpusSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRaw(data)
 		if err != nil {

@@ -191,6 +191,11 @@ func FuzzIdleResume(f *testing.F) {
 	f.Add("<a xmlns:p='urn:x'><p:b p:c='1'/></a><stream:error/>", []byte{1, 2, 3}, true)
 	f.Add("<a/></stream>", []byte{4}, true)
 	f.Add("  <a>&lt;</a>\n<!-- c -->", []byte{2, 9}, true)
+	for _, s := range corpusSeeds(f) {
+		// Cuts inside tags, inside text and between elements.
+		f.Add(s.body, []byte{7, 100, 1, 255, 33}, true)
+		f.Add(s.body, []byte{200, 2, 90}, false)
+	}
 	f.Fuzz(func(t *testing.T, body string, cuts []byte, fill bool) {
 		lim := Limits{MaxStanzaBytes: 256, MaxDepth: 4}
 		whole := NewReader(strings.NewReader(header+body), lim)

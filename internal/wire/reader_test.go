@@ -219,6 +219,9 @@ func FuzzReader(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	for _, s := range corpusSeeds(f) {
+		f.Add(s.body)
+	}
 	f.Fuzz(func(t *testing.T, body string) {
 		r := NewReader(strings.NewReader(header+body), Limits{MaxStanzaBytes: 256, MaxDepth: 4})
 		if _, err := r.ReadHeader(); err != nil {
@@ -301,6 +304,9 @@ func FuzzReadHeader(f *testing.F) {
 		"<?xml version='1.0'?> <?xml version='1.0'?>", "text", "<stream:stream xmlns:stream='urn:x'>",
 	} {
 		f.Add(s)
+	}
+	for _, s := range corpusSeeds(f) {
+		f.Add(s.opening)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		r := NewReader(strings.NewReader(in), Limits{MaxStanzaBytes: 256})
