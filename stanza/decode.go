@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/parleyim/parley/internal/ns"
+	"github.com/parleyim/parley/internal/xmltree"
 	"github.com/parleyim/parley/jid"
 )
 
@@ -123,10 +124,17 @@ func (d Decoder) Decode(r xml.TokenReader, start xml.StartElement) (Stanza, erro
 // never taken for stanza-level faults.
 type tokens struct {
 	r xml.TokenReader
+	// el, when set, is the element read as nodes (tree.go), and i the
+	// next node.
+	el *xmltree.Element
+	i  int
 }
 
 // next returns the next token; io.EOF inside an element is unexpected.
 func (t *tokens) next() (xml.Token, error) {
+	if t.el != nil {
+		return t.treeNext()
+	}
 	tok, err := t.r.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -139,6 +147,10 @@ func (t *tokens) next() (xml.Token, error) {
 
 // skip reads through the end of the element whose start has been read.
 func (t *tokens) skip() error {
+	if t.el != nil {
+		t.treeSkip()
+		return nil
+	}
 	for depth := 1; depth > 0; {
 		tok, err := t.next()
 		if err != nil {
@@ -157,6 +169,9 @@ func (t *tokens) skip() error {
 // text reads through the end of the element whose start has been read and
 // returns its character data; text inside child elements is left out.
 func (t *tokens) text() (string, error) {
+	if t.el != nil {
+		return t.treeText(), nil
+	}
 	var s string
 	var b []byte
 	for depth := 1; depth > 0; {
@@ -192,6 +207,9 @@ func (t *tokens) text() (string, error) {
 // raw reads the element whose start has been read as a Raw. A content
 // error is returned in bad, with err nil.
 func (t *tokens) raw(start *xml.StartElement) (raw *Raw, bad, err error) {
+	if t.el != nil {
+		return t.treeRaw(), nil, nil
+	}
 	raw, bad, err = readRaw(t.r, start)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stanza: reading: %w", err)
@@ -232,6 +250,9 @@ type stanzaReader struct {
 
 func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement, lang string) {
 	s.tokens.r = r
+	if el := treeOf(r); el != nil {
+		s.tokens.el, s.tokens.i = el, 1
+	}
 	s.kind = start.Name.Local
 	s.h.Lang = lang
 	for _, a := range start.Attr {
@@ -293,6 +314,9 @@ func (s *stanzaReader) extension(start *xml.StartElement) (*Raw, error) {
 // the stanza's end element. The caller reads through the child's end
 // before asking for the next one.
 func (s *stanzaReader) child() (*xml.StartElement, error) {
+	if s.el != nil {
+		return s.treeChild(), nil
+	}
 	for {
 		tok, err := s.next()
 		if err != nil {

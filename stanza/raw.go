@@ -21,16 +21,23 @@ import (
 // AppendXML.
 //
 // A Raw is self-contained: it declares every namespace it uses, so it means
-// the same wherever it is written. It does not retain the buffer it was
-// read from. Comments inside the element are dropped; the prefixes of
-// prefixed names may be renamed, and namespace declarations do not appear
-// in TokenReader's tokens (so prefixes quoted in attribute values or text
-// are not resolvable from tokens).
+// the same wherever it is written. A Raw received on a stream keeps the
+// element's bytes as they came, with the declarations it inherits from
+// its ancestors added to its start tag: a part of its stanza's bytes
+// (read once into one string, shared by everything decoded from that
+// stanza), never the read buffer. A Raw read from tokens is written
+// anew: comments are dropped and the prefixes of prefixed names may be
+// renamed. Namespace declarations do not appear in TokenReader's tokens
+// (so prefixes quoted in attribute values or text are not resolvable
+// from tokens).
 //
 // A Raw is immutable once built and safe for concurrent use.
 type Raw struct {
 	name xml.Name
-	data string // one element, serialised by xmlenc.Writer
+	// data is one element: serialised by xmlenc.Writer, or as received
+	// (tree.go), then with the declarations it inherits added.
+	data     string
+	received bool
 }
 
 // Name returns the element's name; Space is the namespace URI.
@@ -51,6 +58,9 @@ func (r *Raw) TokenReader() xml.TokenReader {
 // Attr returns the value of the element's attribute named local in no
 // namespace, or "" if it has none.
 func (r *Raw) Attr(local string) string {
+	if r.received && local != "xmlns" {
+		return wireAttr(r.data, local)
+	}
 	if v, ok := scanAttr(r.data, local); ok {
 		return v
 	}

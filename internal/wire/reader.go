@@ -19,6 +19,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmltree"
@@ -307,6 +308,10 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 	if (*r.buf)[r.r] != '<' {
 		return xml.StartElement{}, r.fail(notWellFormed("text between stanzas"))
 	}
+	if r.parseBuffered() {
+		r.depth, r.next = 2, 1
+		return r.startOf(0), nil
+	}
 	r.fr.Reset()
 	data, err := r.frame(r.lim.MaxStanzaBytes, true)
 	if err != nil {
@@ -327,6 +332,25 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 	r.last = len(data)
 	r.depth, r.next = 2, 1
 	return r.startOf(0), nil
+}
+
+// parseBuffered is NextElement's fast path: when the whole element is in
+// the buffer, within the size limit, it is parsed in place, without a
+// Framer, and only its bytes are copied out (the nodes' strings moved to
+// the copy). It reports false, having consumed nothing, for anything
+// else: an element not complete in the buffer, over the limit, not
+// well-formed, or the stream's end, which the Framer then sorts out.
+func (r *Reader) parseBuffered() bool {
+	view := unsafe.String(&(*r.buf)[r.r], r.w-r.r)
+	n, err := r.p.ParsePrefix(view, &r.el)
+	if err != nil || n > r.lim.MaxStanzaBytes {
+		return false
+	}
+	data := strings.Clone(view[:n]) // a copy: view is the buffer
+	r.el.Rebase(view, data)
+	r.r += n
+	r.last = n
+	return true
 }
 
 // startOf returns node i, a Start, as a token; its attributes are a slice

@@ -299,3 +299,48 @@ func TestAgreesWithStd(t *testing.T) {
 		check(t, s)
 	}
 }
+
+// FuzzPlainWord checks the word-at-a-time test against the byte tables:
+// it never calls a word plain that has a byte the tables do not.
+func FuzzPlainWord(f *testing.F) {
+	f.Add(uint64(0x6161616161616161))
+	f.Add(uint64(0x3c61616161616161))
+	f.Add(uint64(0x0961616161616161))
+	f.Fuzz(func(t *testing.T, x uint64) {
+		s := string([]byte{byte(x), byte(x >> 8), byte(x >> 16), byte(x >> 24), byte(x >> 32), byte(x >> 40), byte(x >> 48), byte(x >> 56)})
+		for _, c := range []struct {
+			st    stops
+			class *[256]uint8
+		}{{textStops, &textClass}, {valueStops, &valueClass}} {
+			if !plainWord(load64(s, 0), c.st) {
+				continue
+			}
+			for i := 0; i < 8; i++ {
+				if c.class[s[i]] != plain {
+					t.Fatalf("%q called plain, byte %d is not", s, i)
+				}
+			}
+		}
+	})
+}
+
+func TestPlainWordAllBytes(t *testing.T) {
+	// Each byte value in each position, in a word otherwise plain.
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			s := string(b)
+			for _, tc := range []struct {
+				st    stops
+				class *[256]uint8
+			}{{textStops, &textClass}, {valueStops, &valueClass}} {
+				got := plainWord(load64(s, 0), tc.st)
+				want := tc.class[c] == plain && c >= 0x20
+				if got != want {
+					t.Fatalf("byte %#x at %d: plain %v, want %v", c, pos, got, want)
+				}
+			}
+		}
+	}
+}

@@ -43,6 +43,8 @@ type Parser struct {
 	byPrefix map[string]int32
 	raw      []rawAttr
 	buf      []byte
+	prefix   bool // ParsePrefix: stop after the element, at end
+	end      int
 }
 
 // rawAttr is an attribute as written, before prefixes are resolved.
@@ -78,6 +80,33 @@ func (p *Parser) Parse(data string, el *Element) error {
 	err := p.parse()
 	p.data, p.el = "", nil
 	return err
+}
+
+// ParsePrefix parses the element that data begins with, which may be
+// followed by anything, into el (emptied first), and returns the length
+// of the element. It fails where the element is not complete in data, as
+// where it is not well-formed: a caller that may have only part of an
+// element frames it with a Framer after a failure, to tell the two
+// apart.
+func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
+	el.Reset()
+	el.Data = data
+	p.data, p.el = data, el
+	p.open, p.marks = p.open[:0], p.marks[:0]
+	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
+	for _, b := range p.ctx {
+		p.push(b)
+	}
+	p.prefix = true
+	err := p.parse()
+	p.prefix = false
+	n := p.end
+	p.data, p.el = "", nil
+	if err != nil {
+		return 0, err
+	}
+	el.Data = data[:n]
+	return n, nil
 }
 
 // ParseStartTag parses data, which must hold exactly one start tag (a
@@ -140,6 +169,10 @@ func (p *Parser) parse() error {
 			return err
 		}
 		if len(p.open) == 0 {
+			if p.prefix {
+				p.end = i
+				return nil
+			}
 			if i != len(data) {
 				return p.fail(NotWellFormed, "content after the element", i)
 			}
@@ -297,7 +330,14 @@ var textClass, valueClass = func() (t, v [256]uint8) {
 func (p *Parser) text(i int) (int, error) {
 	data := p.data
 	j := i
-	for j < len(data) && textClass[data[j]] == plain {
+	for j < len(data) {
+		if j+8 <= len(data) && plainWord(load64(data, j), textStops) {
+			j += 8
+			continue
+		}
+		if textClass[data[j]] != plain {
+			break
+		}
 		j++
 	}
 	if j < len(data) && data[j] == '<' {
@@ -705,7 +745,14 @@ func qualified(prefix, local string) string {
 func (p *Parser) value(i int, q byte) (string, int, error) {
 	data := p.data
 	j := i
-	for j < len(data) && valueClass[data[j]] == plain {
+	for j < len(data) {
+		if j+8 <= len(data) && plainWord(load64(data, j), valueStops) {
+			j += 8
+			continue
+		}
+		if valueClass[data[j]] != plain {
+			break
+		}
 		j++
 	}
 	if j < len(data) && data[j] == q {

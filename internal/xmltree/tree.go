@@ -28,6 +28,7 @@ package xmltree
 import (
 	"encoding/xml"
 	"fmt"
+	"unsafe"
 )
 
 // Kind is the kind of a Node.
@@ -135,4 +136,45 @@ type SyntaxError struct {
 // Error returns "xmltree: " and the message, with the offset.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("xmltree: %s (at byte %d)", e.Msg, e.Offset)
+}
+
+// Rebase makes e's strings that point into old, the string e was parsed
+// from, point at the same offsets into cp instead: a copy of old's first
+// len(cp) bytes, which must hold every such string. It is for a caller
+// that parsed from a view of a buffer it will reuse, and copies out only
+// the element.
+func (e *Element) Rebase(old, cp string) {
+	if len(old) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.StringData(old)))
+	end := base + uintptr(len(old))
+	move := func(s *string) {
+		if len(*s) == 0 {
+			return
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(*s)))
+		if p >= base && p < end {
+			off := int(p - base)
+			*s = cp[off : off+len(*s)]
+		}
+	}
+	move(&e.Data)
+	for i := range e.Nodes {
+		n := &e.Nodes[i]
+		move(&n.Name.Space)
+		move(&n.Name.Local)
+		move(&n.Prefix)
+		move(&n.Text)
+	}
+	for i := range e.Attrs {
+		a := &e.Attrs[i]
+		move(&a.Name.Space)
+		move(&a.Name.Local)
+		move(&a.Value)
+	}
+	for i := range e.Binds {
+		move(&e.Binds[i].Prefix)
+		move(&e.Binds[i].URI)
+	}
 }
