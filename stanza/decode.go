@@ -128,6 +128,12 @@ type tokens struct {
 	// next node.
 	el *xmltree.Element
 	i  int
+	// foreign is, over nodes, how many children of the stanza are in a
+	// namespace other than NS: the extensions it will likely have, for
+	// which slab (Raws allocated together) and the Extensions slice are
+	// made at once.
+	foreign int
+	slab    []Raw
 }
 
 // next returns the next token; io.EOF inside an element is unexpected.
@@ -250,24 +256,30 @@ type stanzaReader struct {
 
 func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement, lang string) {
 	s.tokens.r = r
-	if el := treeOf(r); el != nil {
-		s.tokens.el, s.tokens.i = el, 1
-	}
 	s.kind = start.Name.Local
 	s.h.Lang = lang
+	if el := treeOf(r); el != nil {
+		s.initTree(el)
+		return
+	}
 	for _, a := range start.Attr {
-		switch {
-		case a.Name.Space == "" && a.Name.Local == "id":
-			s.h.ID = a.Value
-		case a.Name.Space == "" && a.Name.Local == "type":
-			s.typ = a.Value
-		case a.Name.Space == "" && a.Name.Local == "from":
-			s.h.From = s.jid("from", a.Value)
-		case a.Name.Space == "" && a.Name.Local == "to":
-			s.h.To = s.jid("to", a.Value)
-		case a.Name.Local == "lang" && (a.Name.Space == ns.XML || a.Name.Space == "xml"):
-			s.h.Lang = a.Value
-		}
+		s.header(a.Name, a.Value)
+	}
+}
+
+// header reads one attribute of the stanza element.
+func (s *stanzaReader) header(name xml.Name, v string) {
+	switch {
+	case name.Space == "" && name.Local == "id":
+		s.h.ID = v
+	case name.Space == "" && name.Local == "type":
+		s.typ = v
+	case name.Space == "" && name.Local == "from":
+		s.h.From = s.jid("from", v)
+	case name.Space == "" && name.Local == "to":
+		s.h.To = s.jid("to", v)
+	case name.Local == "lang" && (name.Space == ns.XML || name.Space == "xml"):
+		s.h.Lang = v
 	}
 }
 

@@ -173,7 +173,7 @@ func DecodeMessage(r xml.TokenReader, start xml.StartElement) (*Message, error) 
 func decodeMessage(r xml.TokenReader, start xml.StartElement, lang string) (*Message, error) {
 	var s stanzaReader
 	s.init(r, &start, lang)
-	m := &Message{Type: MessageType(s.typ)}
+	m := &Message{Type: MessageType(s.typ), Extensions: s.extensions()}
 	if !m.Type.valid() || m.Type == "" {
 		m.Type = MessageNormal
 	}

@@ -117,7 +117,7 @@ func DecodePresence(r xml.TokenReader, start xml.StartElement) (*Presence, error
 func decodePresence(r xml.TokenReader, start xml.StartElement, lang string) (*Presence, error) {
 	var s stanzaReader
 	s.init(r, &start, lang)
-	p := &Presence{Type: PresenceType(s.typ)}
+	p := &Presence{Type: PresenceType(s.typ), Extensions: s.extensions()}
 	if !p.Type.valid() {
 		s.fault(BadRequest, "unknown presence type "+strconv.Quote(s.typ), nil)
 	}

@@ -36,6 +36,28 @@ func treeOf(r xml.TokenReader) *xmltree.Element {
 	return nil
 }
 
+// initTree is init over nodes: the header from the stanza element's
+// attributes, and the count of its foreign children.
+func (s *stanzaReader) initTree(el *xmltree.Element) {
+	s.tokens.el, s.tokens.i = el, 1
+	top := &el.Nodes[0]
+	for k := top.A0; k < top.A1; k++ {
+		a := &el.Attrs[k]
+		s.header(el.AttrName(a), el.Str(a.Value))
+	}
+	for k := 1; k < len(el.Nodes); {
+		n := &el.Nodes[k]
+		if n.Kind == xmltree.Start {
+			if el.URI(n.Bind) != NS {
+				s.foreign++
+			}
+			k = int(n.Close) + 1
+			continue
+		}
+		k++
+	}
+}
+
 // treeNext is next over nodes.
 func (t *tokens) treeNext() (xml.Token, error) {
 	if t.i >= len(t.el.Nodes) {
@@ -45,22 +67,16 @@ func (t *tokens) treeNext() (xml.Token, error) {
 	t.i++
 	switch n.Kind {
 	case xmltree.Start:
-		return t.startOf(n), nil
+		return xml.StartElement{Name: t.el.Name(n), Attr: t.el.AppendAttrs(nil, n)}, nil
 	case xmltree.End:
-		return xml.EndElement{Name: n.Name}, nil
+		return xml.EndElement{Name: t.el.Name(n)}, nil
 	}
-	return xml.CharData(n.Text), nil
+	return xml.CharData(t.el.Str(n.Text)), nil
 }
 
 // errTreeEnd is reading past the element's end, which the decoders never
 // do.
 var errTreeEnd = errors.New("stanza: reading past the element's end")
-
-// startOf returns a Start node as a token; its attributes are a slice of
-// the element's.
-func (t *tokens) startOf(n *xmltree.Node) xml.StartElement {
-	return xml.StartElement{Name: n.Name, Attr: t.el.Attrs[n.A0:n.A1:n.A1]}
-}
 
 // treeSkip is skip over nodes: past the End of the element whose Start
 // was read last at the current depth.
@@ -92,13 +108,14 @@ func (t *tokens) treeText() string {
 			if depth != 1 {
 				continue
 			}
+			text := t.el.Str(n.Text)
 			switch {
 			case s == "" && b == nil:
-				s = n.Text
+				s = text
 			case b == nil:
-				b = append([]byte(s), n.Text...)
+				b = append([]byte(s), text...)
 			default:
-				b = append(b, n.Text...)
+				b = append(b, text...)
 			}
 		}
 	}
@@ -116,7 +133,7 @@ func (s *stanzaReader) treeChild() *xml.StartElement {
 		s.i++
 		switch n.Kind {
 		case xmltree.Start:
-			s.cur = s.startOf(n)
+			s.cur = s.el.StartOf(n)
 			return &s.cur
 		case xmltree.End:
 			return nil
@@ -131,18 +148,51 @@ func (t *tokens) treeRaw() *Raw {
 	idx := t.i - 1
 	n := &t.el.Nodes[idx]
 	t.i = int(n.Close) + 1
-	return newTreeRaw(t.el, idx)
+	r := t.newRaw()
+	setTreeRaw(r, t.el, idx)
+	return r
 }
 
-// newTreeRaw makes a Raw of the element el.Nodes[idx]: its bytes as
+// newRaw returns a Raw from the slab, made for the stanza's foreign
+// children the first time, or a Raw of its own once they are used up.
+func (t *tokens) newRaw() *Raw {
+	if t.slab == nil && t.foreign > 0 {
+		t.slab = make([]Raw, t.foreign)
+	}
+	if len(t.slab) > 0 {
+		r := &t.slab[0]
+		t.slab = t.slab[1:]
+		return r
+	}
+	return new(Raw)
+}
+
+// extensions returns the Extensions slice for a stanza about to read its
+// children: nil, or over nodes, one with room for its foreign children.
+func (t *tokens) extensions() []Payload {
+	if t.foreign == 0 {
+		return nil
+	}
+	return make([]Payload, 0, t.foreign)
+}
+
+// setTreeRaw makes r a Raw of the element el.Nodes[idx]: its bytes as
 // received, and, when it uses namespace declarations made outside it, a
 // start tag that makes them itself.
-func newTreeRaw(el *xmltree.Element, idx int) *Raw {
+func setTreeRaw(r *Raw, el *xmltree.Element, idx int) {
 	n := &el.Nodes[idx]
 	data := el.Data[n.Off:n.EndOff]
-	if n.Outer >= n.Depth {
-		return &Raw{name: n.Name, data: data, received: true}
+	if n.Outer < n.Depth {
+		data = inherited(el, idx)
 	}
+	*r = Raw{name: el.Name(n), data: data, received: true}
+}
+
+// inherited returns the bytes of el.Nodes[idx], which uses namespace
+// declarations made outside it, with a start tag that makes them.
+func inherited(el *xmltree.Element, idx int) string {
+	n := &el.Nodes[idx]
+	data := el.Data[n.Off:n.EndOff]
 	// The declarations in force from outside that the element and its
 	// descendants use, each once.
 	var used []int32
@@ -164,20 +214,19 @@ func newTreeRaw(el *xmltree.Element, idx int) *Raw {
 		}
 		add(m.Bind)
 		for a := m.A0; a < m.A1; a++ {
-			add(el.AttrBind[a])
+			add(el.Attrs[a].Bind)
 		}
 		if len(used) > 16 {
-			// Many: fall back on declaring everything once, by the
-			// slower path that keeps this linear.
-			return newTreeRawMany(el, idx)
+			// Many: a set instead of a scan keeps this linear.
+			return inheritedMany(el, idx)
 		}
 	}
-	return &Raw{name: n.Name, data: withDecls(data, n, el, used), received: true}
+	return withDecls(data, n, el, used)
 }
 
-// newTreeRawMany is newTreeRaw for an element that uses many declarations
-// made outside it, with a set instead of a scan.
-func newTreeRawMany(el *xmltree.Element, idx int) *Raw {
+// inheritedMany is inherited for an element that uses many declarations
+// made outside it.
+func inheritedMany(el *xmltree.Element, idx int) string {
 	n := &el.Nodes[idx]
 	seen := make(map[int32]bool)
 	var used []int32
@@ -186,7 +235,10 @@ func newTreeRawMany(el *xmltree.Element, idx int) *Raw {
 		if m.Kind != xmltree.Start || m.Outer >= n.Depth {
 			continue
 		}
-		binds := append([]int32{m.Bind}, el.AttrBind[m.A0:m.A1]...)
+		binds := []int32{m.Bind}
+		for a := m.A0; a < m.A1; a++ {
+			binds = append(binds, el.Attrs[a].Bind)
+		}
 		for _, b := range binds {
 			if b >= 0 && el.Binds[b].Depth < n.Depth && !seen[b] {
 				seen[b] = true
@@ -194,15 +246,15 @@ func newTreeRawMany(el *xmltree.Element, idx int) *Raw {
 			}
 		}
 	}
-	return &Raw{name: n.Name, data: withDecls(el.Data[n.Off:n.EndOff], n, el, used), received: true}
+	return withDecls(el.Data[n.Off:n.EndOff], n, el, used)
 }
 
 // withDecls returns data, an element's bytes, with declarations of the
 // bindings used written into its start tag after the name.
 func withDecls(data string, n *xmltree.Node, el *xmltree.Element, used []int32) string {
-	name := 1 + len(n.Name.Local)
-	if n.Prefix != "" {
-		name += len(n.Prefix) + 1
+	name := 1 + int(n.Local.Len)
+	if n.Prefix.Len > 0 {
+		name += int(n.Prefix.Len) + 1
 	}
 	b := make([]byte, 0, len(data)+64)
 	b = append(b, data[:name]...)
@@ -278,5 +330,5 @@ func normaliseValue(v string, copy bool) string {
 	if err := p.Parse("<a v='"+strings.ReplaceAll(v, "'", "&apos;")+"'/>", &el); err != nil || len(el.Attrs) != 1 {
 		return ""
 	}
-	return strings.Clone(el.Attrs[0].Value)
+	return strings.Clone(el.Str(el.Attrs[0].Value))
 }

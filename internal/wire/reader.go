@@ -83,6 +83,7 @@ type Reader struct {
 
 	lim   Limits
 	allow func(xml.StartElement) int
+	attrs []xml.Attr // the top element's, for NextElement
 	fr    xmltree.Framer
 	p     xmltree.Parser
 	el    xmltree.Element
@@ -233,16 +234,17 @@ func (r *Reader) header(data string) (Header, error) {
 	if err := p.ParseStartTag(data, &el); err != nil {
 		return Header{}, r.fail(streamError(err))
 	}
-	n := el.Nodes[0]
-	if n.Name.Local != "stream" {
-		return Header{}, r.fail(notWellFormed("expected <stream:stream>, got <" + n.Name.Local + ">"))
+	n := &el.Nodes[0]
+	name := el.Name(n)
+	if name.Local != "stream" {
+		return Header{}, r.fail(notWellFormed("expected <stream:stream>, got <" + name.Local + ">"))
 	}
-	if n.Name.Space != ns.Stream {
+	if name.Space != ns.Stream {
 		return Header{}, r.fail(&stanza.StreamError{Condition: stanza.StreamInvalidNamespace,
-			Text: "stream element in namespace " + n.Name.Space})
+			Text: "stream element in namespace " + name.Space})
 	}
 	h := Header{}
-	for _, a := range el.Attrs[n.A0:n.A1] {
+	for _, a := range el.AppendAttrs(nil, n) {
 		switch {
 		case a.Name.Space == "" && a.Name.Local == "to":
 			h.To = a.Value
@@ -266,9 +268,9 @@ func (r *Reader) header(data string) (Header, error) {
 		ctx = append(ctx, xmltree.Binding{Prefix: internName(b.Prefix), URI: internName(b.URI)})
 	}
 	r.p.SetContext(ctx)
-	r.closeTag = "</" + n.Name.Local + ">"
-	if n.Prefix != "" {
-		r.closeTag = "</" + strings.Clone(n.Prefix) + ":" + n.Name.Local + ">"
+	r.closeTag = "</" + name.Local + ">"
+	if prefix := el.Str(n.Prefix); prefix != "" {
+		r.closeTag = "</" + prefix + ":" + name.Local + ">"
 	}
 	r.depth = 1
 	return h, nil
@@ -353,11 +355,19 @@ func (r *Reader) parseBuffered() bool {
 	return true
 }
 
-// startOf returns node i, a Start, as a token; its attributes are a slice
-// of the element's, valid until the next element.
+// startOf returns node i, a Start, as a token. The top element's
+// attributes are in the Reader's scratch space, valid until the next
+// element; others' are the token's own.
 func (r *Reader) startOf(i int) xml.StartElement {
 	n := &r.el.Nodes[i]
-	return xml.StartElement{Name: n.Name, Attr: r.el.Attrs[n.A0:n.A1:n.A1]}
+	if i != 0 {
+		return xml.StartElement{Name: r.el.Name(n), Attr: r.el.AppendAttrs(nil, n)}
+	}
+	if n.A0 == n.A1 {
+		return xml.StartElement{Name: r.el.Name(n)}
+	}
+	r.attrs = r.el.AppendAttrs(r.attrs[:0], n)
+	return xml.StartElement{Name: r.el.Name(n), Attr: r.attrs[:len(r.attrs):len(r.attrs)]}
 }
 
 // XMLTree returns the current top-level element whole, and ends it: the
@@ -392,9 +402,9 @@ func (r *Reader) Token() (xml.Token, error) {
 		return r.startOf(i), nil
 	case xmltree.End:
 		r.depth--
-		return xml.EndElement{Name: n.Name}, nil
+		return xml.EndElement{Name: r.el.Name(n)}, nil
 	}
-	return xml.CharData(n.Text), nil
+	return xml.CharData(r.el.Str(n.Text)), nil
 }
 
 // frame reads the element that starts at the front of the buffer, as far
@@ -454,8 +464,7 @@ func (r *Reader) allowed() int {
 	if err := p.ParseStartTag(string(r.acc[:end]), &el); err != nil {
 		return 0
 	}
-	n := el.Nodes[0]
-	return r.allow(xml.StartElement{Name: n.Name, Attr: el.Attrs[n.A0:n.A1]})
+	return r.allow(el.StartOf(&el.Nodes[0]))
 }
 
 // more reads into the buffer, which holds no unread bytes.

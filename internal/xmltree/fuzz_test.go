@@ -70,10 +70,17 @@ func appendTok(toks []tok, t tok) []tok {
 
 func oursTokens(el *Element) []tok {
 	var toks []tok
-	for _, n := range el.Nodes {
-		t := tok{kind: n.Kind, name: n.Name, text: n.Text}
-		if n.Kind == Start {
-			t.attrs = attrString(el.Attrs[n.A0:n.A1])
+	for i := range el.Nodes {
+		n := &el.Nodes[i]
+		t := tok{kind: n.Kind}
+		switch n.Kind {
+		case Start:
+			t.name = el.Name(n)
+			t.attrs = attrString(el.AppendAttrs(nil, n))
+		case End:
+			t.name = el.Name(n)
+		case Text:
+			t.text = el.Str(n.Text)
 		}
 		toks = appendTok(toks, t)
 	}

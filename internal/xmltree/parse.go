@@ -1,7 +1,6 @@
 package xmltree
 
 import (
-	"encoding/xml"
 	"strings"
 	"unicode/utf8"
 
@@ -41,16 +40,10 @@ type Parser struct {
 	scope    []int32
 	shadow   []int32
 	byPrefix map[string]int32
-	raw      []rawAttr
-	buf      []byte
-	prefix   bool // ParsePrefix: stop after the element, at end
+	aoff     []int  // where each attribute of the tag being read is
+	dec      []byte // the element's text and values that references or line ends changed
+	prefix   bool   // ParsePrefix: stop after the element, at end
 	end      int
-}
-
-// rawAttr is an attribute as written, before prefixes are resolved.
-type rawAttr struct {
-	prefix, local, value string
-	off                  int
 }
 
 // SetContext sets the namespace declarations in force around each
@@ -77,9 +70,19 @@ func (p *Parser) Parse(data string, el *Element) error {
 	for _, b := range p.ctx {
 		p.push(b)
 	}
+	p.dec = p.dec[:0]
 	err := p.parse()
-	p.data, p.el = "", nil
+	p.finish()
 	return err
+}
+
+// finish ends a parse: the decoded text is copied out of the scratch
+// space, once for the whole element.
+func (p *Parser) finish() {
+	if len(p.dec) > 0 {
+		p.el.Decoded = string(p.dec)
+	}
+	p.data, p.el = "", nil
 }
 
 // ParsePrefix parses the element that data begins with, which may be
@@ -98,10 +101,11 @@ func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 		p.push(b)
 	}
 	p.prefix = true
+	p.dec = p.dec[:0]
 	err := p.parse()
 	p.prefix = false
 	n := p.end
-	p.data, p.el = "", nil
+	p.finish()
 	if err != nil {
 		return 0, err
 	}
@@ -121,7 +125,8 @@ func (p *Parser) ParseStartTag(data string, el *Element) error {
 	for _, b := range p.ctx {
 		p.push(b)
 	}
-	defer func() { p.data, p.el = "", nil }()
+	p.dec = p.dec[:0]
+	defer p.finish()
 	if len(data) < 2 || data[0] != '<' {
 		return p.fail(NotWellFormed, "expected a start tag", 0)
 	}
@@ -207,11 +212,11 @@ func (p *Parser) bang(i int) (int, error) {
 		if end < 0 {
 			return 0, p.unexpectedEnd()
 		}
-		s, err := p.chars(start, start+end)
+		sp, err := p.chars(start, start+end)
 		if err != nil {
 			return 0, err
 		}
-		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: s})
+		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp})
 		return start + end + 3, nil
 	case strings.HasPrefix(rest, "<!--"):
 		return 0, p.fail(Restricted, "comment is not allowed (RFC 6120 §11.1)", i)
@@ -225,7 +230,7 @@ func (p *Parser) bang(i int) (int, error) {
 
 // chars returns data[from:to], the content of a CDATA section, checked and
 // with its line ends normalised.
-func (p *Parser) chars(from, to int) (string, error) {
+func (p *Parser) chars(from, to int) (Span, error) {
 	data := p.data
 	cr := false
 	for j := from; j < to; {
@@ -237,7 +242,7 @@ func (p *Parser) chars(from, to int) (string, error) {
 					cr = true
 				case '\t', '\n':
 				default:
-					return "", p.badChar(j)
+					return Span{}, p.badChar(j)
 				}
 			}
 			j++
@@ -245,15 +250,16 @@ func (p *Parser) chars(from, to int) (string, error) {
 		}
 		size, ok := validUTF8(data, j)
 		if !ok {
-			return "", p.badChar(j)
+			return Span{}, p.badChar(j)
 		}
 		j += size
 	}
 	if !cr {
-		return data[from:to], nil
+		return span(from, to), nil
 	}
-	p.buf = appendNormalised(p.buf[:0], data[from:to])
-	return string(p.buf), nil
+	base := len(p.dec)
+	p.dec = appendNormalised(p.dec, data[from:to])
+	return decoded(base, len(p.dec)), nil
 }
 
 // appendNormalised appends s with each "\r\n" and lone "\r" turned into
@@ -341,28 +347,29 @@ func (p *Parser) text(i int) (int, error) {
 		j++
 	}
 	if j < len(data) && data[j] == '<' {
-		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: data[i:j]})
+		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: span(i, j)})
 		return j, nil
 	}
 	// Something to look at: characters to check, and references or
 	// line ends that change the text, copied from the first of them.
 	copying := false
+	base := len(p.dec)
 	for j < len(data) {
 		c := data[j]
 		if textClass[c] == plain {
 			if copying {
-				p.buf = append(p.buf, c)
+				p.dec = append(p.dec, c)
 			}
 			j++
 			continue
 		}
 		switch {
 		case c == '<':
-			s := data[i:j]
+			sp := span(i, j)
 			if copying {
-				s = string(p.buf)
+				sp = decoded(base, len(p.dec))
 			}
-			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: s})
+			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp})
 			return j, nil
 		case c >= utf8.RuneSelf:
 			size, ok := validUTF8(data, j)
@@ -370,7 +377,7 @@ func (p *Parser) text(i int) (int, error) {
 				return 0, p.badChar(j)
 			}
 			if copying {
-				p.buf = append(p.buf, data[j:j+size]...)
+				p.dec = append(p.dec, data[j:j+size]...)
 			}
 			j += size
 		case c == ']':
@@ -378,16 +385,16 @@ func (p *Parser) text(i int) (int, error) {
 				return 0, p.fail(NotWellFormed, "']]>' in character data", j)
 			}
 			if copying {
-				p.buf = append(p.buf, c)
+				p.dec = append(p.dec, c)
 			}
 			j++
 		case c == '&' || c == '\r':
 			if !copying {
 				copying = true
-				p.buf = append(p.buf[:0], data[i:j]...)
+				p.dec = append(p.dec, data[i:j]...)
 			}
 			if c == '\r' {
-				p.buf = append(p.buf, '\n')
+				p.dec = append(p.dec, '\n')
 				j++
 				if j < len(data) && data[j] == '\n' {
 					j++
@@ -395,7 +402,7 @@ func (p *Parser) text(i int) (int, error) {
 				continue
 			}
 			var err error
-			if p.buf, j, err = p.reference(p.buf, j); err != nil {
+			if p.dec, j, err = p.reference(p.dec, j); err != nil {
 				return 0, err
 			}
 		default:
@@ -533,29 +540,29 @@ func (p *Parser) ncname(i int) (int, bool) {
 
 // qname reads a qualified name at data[i]: an NCName, or two joined by a
 // colon.
-func (p *Parser) qname(i int) (prefix, local string, end int, err error) {
+func (p *Parser) qname(i int) (prefix, local Span, end int, err error) {
 	data := p.data
 	j, ok := p.ncname(i)
 	if !ok {
 		if i >= len(data) {
-			return "", "", 0, p.unexpectedEnd()
+			return Span{}, Span{}, 0, p.unexpectedEnd()
 		}
-		return "", "", 0, p.fail(NotWellFormed, "expected a name", i)
+		return Span{}, Span{}, 0, p.fail(NotWellFormed, "expected a name", i)
 	}
 	if j < len(data) && data[j] == ':' {
 		k, ok := p.ncname(j + 1)
 		if !ok {
 			if j+1 >= len(data) {
-				return "", "", 0, p.unexpectedEnd()
+				return Span{}, Span{}, 0, p.unexpectedEnd()
 			}
-			return "", "", 0, p.fail(NotWellFormed, "a prefix without a local name", j)
+			return Span{}, Span{}, 0, p.fail(NotWellFormed, "a prefix without a local name", j)
 		}
 		if k < len(data) && data[k] == ':' {
-			return "", "", 0, p.fail(NotWellFormed, "a name with two colons", k)
+			return Span{}, Span{}, 0, p.fail(NotWellFormed, "a name with two colons", k)
 		}
-		return data[i:j], data[j+1 : k], k, nil
+		return span(i, j), span(j+1, k), k, nil
 	}
-	return "", data[i:j], j, nil
+	return Span{Off: int32(i)}, span(i, j), j, nil
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -568,6 +575,11 @@ func (p *Parser) skipSpace(i int) int {
 }
 
 // startTag reads the start tag (or empty-element tag) at data[i].
+// is reports whether sp holds s, while parsing.
+func (p *Parser) is(sp Span, s string) bool {
+	return int(sp.Len) == len(s) && !sp.Dec && p.data[sp.Off:sp.Off+sp.Len] == s
+}
+
 func (p *Parser) startTag(i int) (int, error) {
 	data := p.data
 	depth := int32(len(p.open))
@@ -578,7 +590,10 @@ func (p *Parser) startTag(i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p.raw = p.raw[:0]
+	el := p.el
+	a0 := len(el.Attrs)
+	p.aoff = p.aoff[:0]
+	decls, prefixed := false, false
 	empty := false
 	for {
 		k := p.skipSpace(j)
@@ -607,14 +622,19 @@ func (p *Parser) startTag(i int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		if k < len(data) && data[k] == '=' {
+			k++
+		} else {
+			k = p.skipSpace(k)
+			if k >= len(data) {
+				return 0, p.unexpectedEnd()
+			}
+			if data[k] != '=' {
+				return 0, p.fail(NotWellFormed, "expected '=' after an attribute name", k)
+			}
+			k++
+		}
 		k = p.skipSpace(k)
-		if k >= len(data) {
-			return 0, p.unexpectedEnd()
-		}
-		if data[k] != '=' {
-			return 0, p.fail(NotWellFormed, "expected '=' after an attribute name", k)
-		}
-		k = p.skipSpace(k + 1)
 		if k >= len(data) {
 			return 0, p.unexpectedEnd()
 		}
@@ -626,52 +646,63 @@ func (p *Parser) startTag(i int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		p.raw = append(p.raw, rawAttr{prefix: apfx, local: aloc, value: v, off: k})
+		a := Attr{Prefix: apfx, Local: aloc, Value: v, Bind: NoBinding}
+		switch {
+		case apfx.Len == 0 && p.is(aloc, "xmlns"):
+			decls, a.Bind = true, declBinding
+		case apfx.Len == 0:
+		case p.is(apfx, "xmlns"):
+			decls, a.Bind = true, declBinding
+		default:
+			prefixed = true
+		}
+		el.Attrs = append(el.Attrs, a)
+		p.aoff = append(p.aoff, k)
 		j = end
 	}
-	if err := p.uniqueNames(); err != nil {
-		return 0, err
-	}
-	mark := int32(len(p.scope))
-	el := p.el
-	for _, a := range p.raw {
-		switch {
-		case a.prefix == "xmlns":
-			err = p.declare(a.local, a.value, depth, a.off)
-		case a.prefix == "" && a.local == "xmlns":
-			err = p.declare("", a.value, depth, a.off)
-		}
-		if err != nil {
+	attrs := el.Attrs[a0:]
+	if len(attrs) > 1 {
+		if err := p.uniqueNames(attrs); err != nil {
 			return 0, err
 		}
 	}
-	n := Node{Kind: Start, Prefix: prefix, Off: int32(i), Depth: depth, Outer: notUsed}
-	n.Name.Local = local
-	if n.Bind, err = p.resolve(prefix, i); err != nil {
+	mark := int32(len(p.scope))
+	if decls {
+		for k := range attrs {
+			a := &attrs[k]
+			if a.Bind == declBinding {
+				pfx := ""
+				if a.Prefix.Len > 0 {
+					pfx = p.str(a.Local)
+				}
+				if err := p.declare(pfx, p.str(a.Value), depth, p.aoff[k]); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	n := Node{Kind: Start, Prefix: prefix, Local: local, Off: int32(i), Depth: depth, Outer: notUsed}
+	if n.Bind, err = p.resolve(p.str(prefix), i); err != nil {
 		return 0, err
 	}
-	n.Name.Space = p.uri(n.Bind)
 	n.Outer = min(n.Outer, p.bindDepth(n.Bind))
-	n.A0 = int32(len(el.Attrs))
-	for _, a := range p.raw {
-		attr := xml.Attr{Name: xml.Name{Local: a.local}, Value: a.value}
-		b := NoBinding
-		switch {
-		case a.prefix == "xmlns":
-			attr.Name.Space = "xmlns"
-		case a.prefix != "":
-			if b, err = p.resolve(a.prefix, a.off); err != nil {
+	n.A0, n.A1 = int32(a0), int32(len(el.Attrs))
+	if prefixed {
+		for k := range attrs {
+			a := &attrs[k]
+			if a.Prefix.Len == 0 || a.Bind == declBinding {
+				continue
+			}
+			b, err := p.resolve(p.str(a.Prefix), p.aoff[k])
+			if err != nil {
 				return 0, err
 			}
-			attr.Name.Space = p.uri(b)
+			a.Bind = b
 			n.Outer = min(n.Outer, p.bindDepth(b))
 		}
-		el.Attrs = append(el.Attrs, attr)
-		el.AttrBind = append(el.AttrBind, b)
-	}
-	n.A1 = int32(len(el.Attrs))
-	if err := p.uniqueExpanded(el.Attrs[n.A0:n.A1], el.AttrBind[n.A0:n.A1]); err != nil {
-		return 0, err
+		if err := p.uniqueExpanded(attrs); err != nil {
+			return 0, err
+		}
 	}
 	idx := int32(len(el.Nodes))
 	el.Nodes = append(el.Nodes, n)
@@ -692,7 +723,7 @@ func (p *Parser) closeElement(idx, mark int32) {
 	el := p.el
 	n := &el.Nodes[idx]
 	n.Close = int32(len(el.Nodes))
-	end := Node{Kind: End, Name: n.Name, Prefix: n.Prefix, Depth: n.Depth}
+	end := Node{Kind: End, Local: n.Local, Prefix: n.Prefix, Bind: n.Bind, Depth: n.Depth, Close: idx}
 	outer := n.Outer
 	el.Nodes = append(el.Nodes, end)
 	p.pop(mark)
@@ -715,8 +746,8 @@ func (p *Parser) endTag(i int) (int, error) {
 	top := len(p.open) - 1
 	idx := p.open[top]
 	n := &p.el.Nodes[idx]
-	if prefix != n.Prefix || local != n.Name.Local {
-		return 0, p.fail(NotWellFormed, "end tag </"+qualified(prefix, local)+"> does not match <"+qualified(n.Prefix, n.Name.Local)+">", i)
+	if p.str(prefix) != p.str(n.Prefix) || p.str(local) != p.str(n.Local) {
+		return 0, p.fail(NotWellFormed, "end tag </"+qualified(p.str(prefix), p.str(local))+"> does not match <"+qualified(p.str(n.Prefix), p.str(n.Local))+">", i)
 	}
 	j = p.skipSpace(j)
 	if j >= len(data) {
@@ -742,7 +773,7 @@ func qualified(prefix, local string) string {
 // value reads an attribute value from data[i] up to the quote q and
 // returns it normalised (XML 1.0 §3.3.3: references replaced, each white
 // space character a space, "\r\n" one space) and the index after q.
-func (p *Parser) value(i int, q byte) (string, int, error) {
+func (p *Parser) value(i int, q byte) (Span, int, error) {
 	data := p.data
 	j := i
 	for j < len(data) {
@@ -756,14 +787,15 @@ func (p *Parser) value(i int, q byte) (string, int, error) {
 		j++
 	}
 	if j < len(data) && data[j] == q {
-		return data[i:j], j + 1, nil
+		return span(i, j), j + 1, nil
 	}
 	copying := false
+	base := len(p.dec)
 	for j < len(data) {
 		c := data[j]
 		if valueClass[c] == plain {
 			if copying {
-				p.buf = append(p.buf, c)
+				p.dec = append(p.dec, c)
 			}
 			j++
 			continue
@@ -771,45 +803,54 @@ func (p *Parser) value(i int, q byte) (string, int, error) {
 		switch {
 		case c == q:
 			if copying {
-				return string(p.buf), j + 1, nil
+				return decoded(base, len(p.dec)), j + 1, nil
 			}
-			return data[i:j], j + 1, nil
+			return span(i, j), j + 1, nil
 		case c == '\'' || c == '"':
 			if copying {
-				p.buf = append(p.buf, c)
+				p.dec = append(p.dec, c)
 			}
 			j++
 		case c >= utf8.RuneSelf:
 			size, ok := validUTF8(data, j)
 			if !ok {
-				return "", 0, p.badChar(j)
+				return Span{}, 0, p.badChar(j)
 			}
 			if copying {
-				p.buf = append(p.buf, data[j:j+size]...)
+				p.dec = append(p.dec, data[j:j+size]...)
 			}
 			j += size
 		case c == '<':
-			return "", 0, p.fail(NotWellFormed, "'<' in an attribute value", j)
+			return Span{}, 0, p.fail(NotWellFormed, "'<' in an attribute value", j)
 		case c == '&' || c == '\t' || c == '\n' || c == '\r':
 			if !copying {
 				copying = true
-				p.buf = append(p.buf[:0], data[i:j]...)
+				p.dec = append(p.dec, data[i:j]...)
 			}
 			if c == '&' {
 				var err error
-				if p.buf, j, err = p.reference(p.buf, j); err != nil {
-					return "", 0, err
+				if p.dec, j, err = p.reference(p.dec, j); err != nil {
+					return Span{}, 0, err
 				}
 				continue
 			}
-			p.buf = append(p.buf, ' ')
+			p.dec = append(p.dec, ' ')
 			j++
 			if c == '\r' && j < len(data) && data[j] == '\n' {
 				j++
 			}
 		default:
-			return "", 0, p.badChar(j)
+			return Span{}, 0, p.badChar(j)
 		}
 	}
-	return "", 0, p.unexpectedEnd()
+	return Span{}, 0, p.unexpectedEnd()
+}
+
+// str returns the text of sp while parsing: decoded text is still in
+// p.dec, which changes, so what must outlast the parse is copied.
+func (p *Parser) str(sp Span) string {
+	if sp.Dec {
+		return string(p.dec[sp.Off : sp.Off+sp.Len])
+	}
+	return p.data[sp.Off : sp.Off+sp.Len]
 }

@@ -109,17 +109,6 @@ func (p *Parser) resolve(prefix string, off int) (int32, error) {
 	return b, nil
 }
 
-// uri returns the namespace a binding stands for.
-func (p *Parser) uri(b int32) string {
-	switch b {
-	case NoBinding:
-		return ""
-	case XMLBinding:
-		return xmlURI
-	}
-	return p.el.Binds[b].URI
-}
-
 // bindDepth returns the Depth of the declaration b, notUsed for none.
 func (p *Parser) bindDepth(b int32) int32 {
 	if b < 0 {
@@ -130,23 +119,25 @@ func (p *Parser) bindDepth(b int32) int32 {
 
 // uniqueNames checks that no attribute name is written twice in a tag
 // (XML 1.0 §3.1), namespace declarations included.
-func (p *Parser) uniqueNames() error {
-	raw := p.raw
-	if len(raw) <= scanMax {
-		for k := 1; k < len(raw); k++ {
+func (p *Parser) uniqueNames(attrs []Attr) error {
+	dup := func(k int) error {
+		return p.fail(NotWellFormed, "attribute "+qualified(p.str(attrs[k].Prefix), p.str(attrs[k].Local))+" given twice", p.aoff[k])
+	}
+	if len(attrs) <= scanMax {
+		for k := 1; k < len(attrs); k++ {
 			for m := range k {
-				if raw[m].local == raw[k].local && raw[m].prefix == raw[k].prefix {
-					return p.fail(NotWellFormed, "attribute "+qualified(raw[k].prefix, raw[k].local)+" given twice", raw[k].off)
+				if p.str(attrs[m].Local) == p.str(attrs[k].Local) && p.str(attrs[m].Prefix) == p.str(attrs[k].Prefix) {
+					return dup(k)
 				}
 			}
 		}
 		return nil
 	}
-	seen := make(map[[2]string]struct{}, len(raw))
-	for _, a := range raw {
-		key := [2]string{a.prefix, a.local}
+	seen := make(map[[2]string]struct{}, len(attrs))
+	for k, a := range attrs {
+		key := [2]string{p.str(a.Prefix), p.str(a.Local)}
 		if _, ok := seen[key]; ok {
-			return p.fail(NotWellFormed, "attribute "+qualified(a.prefix, a.local)+" given twice", a.off)
+			return dup(k)
 		}
 		seen[key] = struct{}{}
 	}
@@ -155,44 +146,47 @@ func (p *Parser) uniqueNames() error {
 
 // uniqueExpanded checks that no two attributes have the same namespace
 // and local name (Namespaces in XML 1.0 §6.3): prefixes bound to the same
-// namespace do not make two attributes different. Declarations were
-// checked by uniqueNames.
-func (p *Parser) uniqueExpanded(attrs []xml.Attr, binds []int32) error {
-	// Only prefixed attributes can collide after resolution.
-	prefixed := 0
-	for _, b := range binds {
-		if b != NoBinding {
-			prefixed++
+// namespace do not make two attributes different. Only prefixed
+// attributes can collide after resolution; declarations were checked by
+// uniqueNames.
+func (p *Parser) uniqueExpanded(attrs []Attr) error {
+	el := p.el
+	prefixed := func(a *Attr) bool { return a.Bind != NoBinding && a.Bind != declBinding }
+	count := 0
+	for k := range attrs {
+		if prefixed(&attrs[k]) {
+			count++
 		}
 	}
-	if prefixed < 2 {
+	if count < 2 {
 		return nil
 	}
 	dup := func(k int) error {
-		return p.fail(NotWellFormed, "attribute {"+attrs[k].Name.Space+"}"+attrs[k].Name.Local+" given twice", p.raw[k].off)
+		return p.fail(NotWellFormed, "attribute {"+el.URI(attrs[k].Bind)+"}"+p.str(attrs[k].Local)+" given twice", p.aoff[k])
 	}
 	if len(attrs) <= scanMax {
 		for k := 1; k < len(attrs); k++ {
-			if binds[k] == NoBinding {
+			if !prefixed(&attrs[k]) {
 				continue
 			}
 			for m := range k {
-				if binds[m] != NoBinding && attrs[m].Name == attrs[k].Name {
+				if prefixed(&attrs[m]) && p.str(attrs[m].Local) == p.str(attrs[k].Local) && el.URI(attrs[m].Bind) == el.URI(attrs[k].Bind) {
 					return dup(k)
 				}
 			}
 		}
 		return nil
 	}
-	seen := make(map[xml.Name]struct{}, prefixed)
-	for k, a := range attrs {
-		if binds[k] == NoBinding {
+	seen := make(map[xml.Name]struct{}, count)
+	for k := range attrs {
+		if !prefixed(&attrs[k]) {
 			continue
 		}
-		if _, ok := seen[a.Name]; ok {
+		name := xml.Name{Space: el.URI(attrs[k].Bind), Local: p.str(attrs[k].Local)}
+		if _, ok := seen[name]; ok {
 			return dup(k)
 		}
-		seen[a.Name] = struct{}{}
+		seen[name] = struct{}{}
 	}
 	return nil
 }

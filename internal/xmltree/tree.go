@@ -41,21 +41,32 @@ const (
 	End                   // an end tag (also after an empty-element tag)
 )
 
-// Node is one start tag, end tag or run of character data. Fields other
-// than Kind apply to some kinds only, as said.
+// Span is a run of text in an Element: bytes of Data, or, when Dec is
+// set, of Decoded (text that references or line ends changed).
+type Span struct {
+	Off, Len int32
+	Dec      bool
+}
+
+func span(from, to int) Span    { return Span{Off: int32(from), Len: int32(to - from)} }
+func decoded(from, to int) Span { return Span{Off: int32(from), Len: int32(to - from), Dec: true} }
+
+// Node is one start tag, end tag or run of character data. It holds no
+// pointers, so that parsing writes no pointer the garbage collector must
+// see; read its strings through its Element. Fields other than Kind
+// apply to some kinds only, as said.
 type Node struct {
 	Kind Kind
-	// Name is the element's namespace URI and local name (Start, End).
-	Name xml.Name
-	// Prefix is the element's prefix as written (Start, End).
-	Prefix string
+	// Prefix and Local are the element's name as written (Start, End).
+	Prefix, Local Span
 	// Text is the character data, references replaced and line ends
 	// normalised (Text).
-	Text string
+	Text Span
 	// A0 and A1 delimit the element's attributes, Element.Attrs[A0:A1],
 	// namespace declarations included (Start).
 	A0, A1 int32
-	// Close is the index of the element's End node (Start).
+	// Close is the index of the element's End node (Start), or of its
+	// Start node (End).
 	Close int32
 	// Off and EndOff delimit the element in Data, from its '<' to after
 	// the '>' of its end tag (Start).
@@ -64,7 +75,7 @@ type Node struct {
 	Depth int32
 	// Bind is the binding the element's name was resolved with, an index
 	// into Element.Binds, or NoBinding for an element in no namespace
-	// (Start).
+	// (Start, End).
 	Bind int32
 	// Outer is the smallest Depth of a namespace declaration that the
 	// element or a descendant uses for its name or an attribute's; -1 for
@@ -75,11 +86,21 @@ type Node struct {
 	Outer int32
 }
 
+// Attr is an attribute as parsed. Like Node it holds no pointers.
+type Attr struct {
+	Prefix, Local, Value Span
+	// Bind is the binding of the prefix, NoBinding without one, or
+	// declBinding for a namespace declaration.
+	Bind int32
+}
+
 // NoBinding is the Bind of a name in no namespace, and XMLBinding that of
 // the predeclared xml prefix.
 const (
 	NoBinding  int32 = -1
 	XMLBinding int32 = -2
+	// declBinding marks an attribute that is a namespace declaration.
+	declBinding int32 = -3
 )
 
 // notUsed is Outer when no declaration is used.
@@ -98,21 +119,92 @@ type Binding struct {
 type Element struct {
 	// Data is the element's bytes as received.
 	Data string
+	// Decoded holds the text and attribute values that references or
+	// line ends changed, for the Spans with Dec set.
+	Decoded string
 	// Nodes are the element's nodes in document order.
 	Nodes []Node
 	// Attrs holds every Start node's attributes.
-	Attrs []xml.Attr
-	// AttrBind is, for each of Attrs, the binding its prefix was resolved
-	// with: NoBinding for an attribute without a prefix or a namespace
-	// declaration, XMLBinding for the xml prefix.
-	AttrBind []int32
+	Attrs []Attr
 	// Binds are the bindings met, the context's first.
 	Binds []Binding
+
+	scratch []xml.Attr // for StartOf
 }
 
 // Reset empties e, keeping its slices for reuse.
 func (e *Element) Reset() {
-	*e = Element{Nodes: e.Nodes[:0], Attrs: e.Attrs[:0], AttrBind: e.AttrBind[:0], Binds: e.Binds[:0]}
+	e.Data, e.Decoded = "", ""
+	e.Nodes, e.Attrs, e.Binds = e.Nodes[:0], e.Attrs[:0], e.Binds[:0]
+}
+
+// Str returns the text sp stands for.
+func (e *Element) Str(sp Span) string {
+	if sp.Dec {
+		return e.Decoded[sp.Off : sp.Off+sp.Len]
+	}
+	return e.Data[sp.Off : sp.Off+sp.Len]
+}
+
+// URI returns the namespace a binding stands for.
+func (e *Element) URI(b int32) string {
+	switch b {
+	case NoBinding, declBinding:
+		return ""
+	case XMLBinding:
+		return xmlURI
+	}
+	return e.Binds[b].URI
+}
+
+// Name returns the name of a Start or End node, as encoding/xml's
+// Decoder.Token reports it.
+func (e *Element) Name(n *Node) xml.Name {
+	return xml.Name{Space: e.URI(n.Bind), Local: e.Str(n.Local)}
+}
+
+// AttrName returns an attribute's name as encoding/xml's Decoder.Token
+// reports it: a declaration is {Space: "xmlns", Local: prefix} or
+// {Local: "xmlns"}.
+func (e *Element) AttrName(a *Attr) xml.Name {
+	if a.Bind == declBinding && a.Prefix.Len > 0 {
+		return xml.Name{Space: "xmlns", Local: e.Str(a.Local)}
+	}
+	return xml.Name{Space: e.URI(a.Bind), Local: e.Str(a.Local)}
+}
+
+// Attr returns the value of n's attribute local in namespace space (""
+// for an attribute without a prefix), and whether it has one.
+func (e *Element) Attr(n *Node, space, local string) (string, bool) {
+	for k := n.A0; k < n.A1; k++ {
+		a := &e.Attrs[k]
+		if a.Bind == declBinding || int(a.Local.Len) != len(local) {
+			continue
+		}
+		if e.Str(a.Local) == local && e.URI(a.Bind) == space {
+			return e.Str(a.Value), true
+		}
+	}
+	return "", false
+}
+
+// AppendAttrs appends n's attributes as encoding/xml's tokens carry them.
+func (e *Element) AppendAttrs(dst []xml.Attr, n *Node) []xml.Attr {
+	for k := n.A0; k < n.A1; k++ {
+		a := &e.Attrs[k]
+		dst = append(dst, xml.Attr{Name: e.AttrName(a), Value: e.Str(a.Value)})
+	}
+	return dst
+}
+
+// StartOf returns a Start node as a token. Its attributes are in scratch
+// space of e's, valid until the next call.
+func (e *Element) StartOf(n *Node) xml.StartElement {
+	if n.A0 == n.A1 {
+		return xml.StartElement{Name: e.Name(n)}
+	}
+	e.scratch = e.AppendAttrs(e.scratch[:0], n)
+	return xml.StartElement{Name: e.Name(n), Attr: e.scratch[:len(e.scratch):len(e.scratch)]}
 }
 
 // Cond classifies a parse error as the stream error it calls for.
@@ -142,7 +234,8 @@ func (e *SyntaxError) Error() string {
 // from, point at the same offsets into cp instead: a copy of old's first
 // len(cp) bytes, which must hold every such string. It is for a caller
 // that parsed from a view of a buffer it will reuse, and copies out only
-// the element.
+// the element. Only Data and the bindings hold such strings: nodes and
+// attributes hold offsets.
 func (e *Element) Rebase(old, cp string) {
 	if len(old) == 0 {
 		return
@@ -159,20 +252,7 @@ func (e *Element) Rebase(old, cp string) {
 			*s = cp[off : off+len(*s)]
 		}
 	}
-	move(&e.Data)
-	for i := range e.Nodes {
-		n := &e.Nodes[i]
-		move(&n.Name.Space)
-		move(&n.Name.Local)
-		move(&n.Prefix)
-		move(&n.Text)
-	}
-	for i := range e.Attrs {
-		a := &e.Attrs[i]
-		move(&a.Name.Space)
-		move(&a.Name.Local)
-		move(&a.Value)
-	}
+	e.Data = cp
 	for i := range e.Binds {
 		move(&e.Binds[i].Prefix)
 		move(&e.Binds[i].URI)
