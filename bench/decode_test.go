@@ -53,14 +53,14 @@ func decodeParley(data []byte, visit func(any)) error {
 	}
 	dec := stanza.Decoder{Lang: h.Lang}
 	for {
-		start, err := rd.NextElement()
+		name, err := rd.NextName()
 		if errors.Is(err, wire.ErrStreamClosed) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		st, err := dec.Decode(rd, start)
+		st, err := dec.Decode(rd, xml.StartElement{Name: name})
 		if err != nil {
 			return err
 		}

@@ -29,17 +29,20 @@ func (s *Session) readElements() (readResult, error) {
 		if tr.Pollable() && s.rd.Idle(tr.TryRead) {
 			return readIdle, nil
 		}
-		start, err := s.rd.NextElement()
+		// The attributes are read by the decoders, from the element
+		// whole (wire.Reader.XMLTree).
+		name, err := s.rd.NextName()
 		if err != nil {
 			return s.readFailed(err)
 		}
+		start := xml.StartElement{Name: name}
 		s.touch()
 		switch start.Name {
 		case iqName,
 			xml.Name{Space: ns.Client, Local: "message"},
 			xml.Name{Space: ns.Client, Local: "presence"}:
 		case xml.Name{Space: ns.Stream, Local: "error"}:
-			se, err := stanza.DecodeStreamError(s.rd, start)
+			se, err := stanza.DecodeStreamError(s.rd, s.rd.Start())
 			if err != nil {
 				return s.readFailed(err)
 			}
@@ -48,7 +51,7 @@ func (s *Session) readElements() (readResult, error) {
 			s.hangUp()
 			return readEnded, nil
 		case smElement("r"), smElement("a"):
-			if !s.readSM(start) {
+			if !s.readSM(s.rd.Start()) {
 				return readEnded, nil
 			}
 			continue

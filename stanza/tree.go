@@ -133,7 +133,14 @@ func (s *stanzaReader) treeChild() *xml.StartElement {
 		s.i++
 		switch n.Kind {
 		case xmltree.Start:
-			s.cur = s.el.StartOf(n)
+			// The decoders read the attributes of children in NS only
+			// (xml:lang, a thread's parent, an error's type); an
+			// extension is kept whole, so its are not made.
+			if s.el.URI(n.Bind) == NS {
+				s.cur = s.el.StartOf(n)
+			} else {
+				s.cur = xml.StartElement{Name: s.el.Name(n)}
+			}
 			return &s.cur
 		case xmltree.End:
 			return nil

@@ -298,42 +298,54 @@ func internName(s string) string {
 // end element, or take it whole with XMLTree; the size and depth budgets
 // apply per element.
 func (r *Reader) NextElement() (xml.StartElement, error) {
+	if _, err := r.NextName(); err != nil {
+		return xml.StartElement{}, err
+	}
+	return r.startOf(0), nil
+}
+
+// Start returns the start element of the top-level element NextName
+// read, attributes included.
+func (r *Reader) Start() xml.StartElement { return r.startOf(0) }
+
+// NextName is NextElement without the start element's attributes, for a
+// caller that takes the element whole with XMLTree (the attributes are
+// there).
+func (r *Reader) NextName() (xml.Name, error) {
 	if r.depth != 1 {
-		return xml.StartElement{}, errors.New("wire: NextElement inside an element")
+		return xml.Name{}, errors.New("wire: NextElement inside an element")
 	}
 	if r.err != nil {
-		return xml.StartElement{}, r.err
+		return xml.Name{}, r.err
 	}
 	if err := r.skipSpace(); err != nil {
-		return xml.StartElement{}, r.fail(err)
+		return xml.Name{}, r.fail(err)
 	}
 	if (*r.buf)[r.r] != '<' {
-		return xml.StartElement{}, r.fail(notWellFormed("text between stanzas"))
+		return xml.Name{}, r.fail(notWellFormed("text between stanzas"))
 	}
-	if r.parseBuffered() {
-		r.depth, r.next = 2, 1
-		return r.startOf(0), nil
-	}
-	r.fr.Reset()
-	data, err := r.frame(r.lim.MaxStanzaBytes, true)
-	if err != nil {
-		return xml.StartElement{}, r.fail(err)
-	}
-	if r.fr.Closing() {
-		if data != r.closeTag && strings.TrimRight(data[:len(data)-1], " \t\r\n")+">" != r.closeTag {
-			return xml.StartElement{}, r.fail(notWellFormed("end tag " + sendable(data) + " does not close the stream"))
+	if !r.parseBuffered() {
+		r.fr.Reset()
+		data, err := r.frame(r.lim.MaxStanzaBytes, true)
+		if err != nil {
+			return xml.Name{}, r.fail(err)
 		}
-		r.depth = 0
+		if r.fr.Closing() {
+			if data != r.closeTag && strings.TrimRight(data[:len(data)-1], " \t\r\n")+">" != r.closeTag {
+				return xml.Name{}, r.fail(notWellFormed("end tag " + sendable(data) + " does not close the stream"))
+			}
+			r.depth = 0
+			r.last = len(data)
+			r.err = ErrStreamClosed
+			return xml.Name{}, ErrStreamClosed
+		}
+		if err := r.p.Parse(data, &r.el); err != nil {
+			return xml.Name{}, r.fail(streamError(err))
+		}
 		r.last = len(data)
-		r.err = ErrStreamClosed
-		return xml.StartElement{}, ErrStreamClosed
 	}
-	if err := r.p.Parse(data, &r.el); err != nil {
-		return xml.StartElement{}, r.fail(streamError(err))
-	}
-	r.last = len(data)
 	r.depth, r.next = 2, 1
-	return r.startOf(0), nil
+	return r.el.Name(&r.el.Nodes[0]), nil
 }
 
 // parseBuffered is NextElement's fast path: when the whole element is in

@@ -335,38 +335,26 @@ var textClass, valueClass = func() (t, v [256]uint8) {
 // text reads character data from data[i] up to the next '<'.
 func (p *Parser) text(i int) (int, error) {
 	data := p.data
-	j := i
-	for j < len(data) {
-		if j+8 <= len(data) && plainWord(load64(data, j), textStops) {
-			j += 8
-			continue
-		}
-		if textClass[data[j]] != plain {
-			break
-		}
-		j++
-	}
+	j := skipPlain(data, i, textStops, &textClass)
 	if j < len(data) && data[j] == '<' {
 		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: span(i, j)})
 		return j, nil
 	}
 	// Something to look at: characters to check, and references or
-	// line ends that change the text, copied from the first of them.
+	// line ends that change the text. From the first of those, the text
+	// goes to p.dec, a run at a time (from run to the next change).
 	copying := false
-	base := len(p.dec)
+	base, run := len(p.dec), i
 	for j < len(data) {
-		c := data[j]
-		if textClass[c] == plain {
-			if copying {
-				p.dec = append(p.dec, c)
-			}
-			j++
-			continue
+		if j = skipPlain(data, j, textStops, &textClass); j >= len(data) {
+			break
 		}
+		c := data[j]
 		switch {
 		case c == '<':
 			sp := span(i, j)
 			if copying {
+				p.dec = append(p.dec, data[run:j]...)
 				sp = decoded(base, len(p.dec))
 			}
 			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp})
@@ -376,35 +364,28 @@ func (p *Parser) text(i int) (int, error) {
 			if !ok {
 				return 0, p.badChar(j)
 			}
-			if copying {
-				p.dec = append(p.dec, data[j:j+size]...)
-			}
 			j += size
 		case c == ']':
 			if strings.HasPrefix(data[j:], "]]>") {
 				return 0, p.fail(NotWellFormed, "']]>' in character data", j)
 			}
-			if copying {
-				p.dec = append(p.dec, c)
-			}
 			j++
 		case c == '&' || c == '\r':
-			if !copying {
-				copying = true
-				p.dec = append(p.dec, data[i:j]...)
-			}
+			copying = true
+			p.dec = append(p.dec, data[run:j]...)
 			if c == '\r' {
 				p.dec = append(p.dec, '\n')
 				j++
 				if j < len(data) && data[j] == '\n' {
 					j++
 				}
-				continue
+			} else {
+				var err error
+				if p.dec, j, err = p.reference(p.dec, j); err != nil {
+					return 0, err
+				}
 			}
-			var err error
-			if p.dec, j, err = p.reference(p.dec, j); err != nil {
-				return 0, err
-			}
+			run = j
 		default:
 			return 0, p.badChar(j)
 		}
@@ -775,70 +756,50 @@ func qualified(prefix, local string) string {
 // space character a space, "\r\n" one space) and the index after q.
 func (p *Parser) value(i int, q byte) (Span, int, error) {
 	data := p.data
-	j := i
-	for j < len(data) {
-		if j+8 <= len(data) && plainWord(load64(data, j), valueStops) {
-			j += 8
-			continue
-		}
-		if valueClass[data[j]] != plain {
-			break
-		}
-		j++
-	}
+	j := skipPlain(data, i, valueStops, &valueClass)
 	if j < len(data) && data[j] == q {
 		return span(i, j), j + 1, nil
 	}
 	copying := false
-	base := len(p.dec)
+	base, run := len(p.dec), i
 	for j < len(data) {
-		c := data[j]
-		if valueClass[c] == plain {
-			if copying {
-				p.dec = append(p.dec, c)
-			}
-			j++
-			continue
+		if j = skipPlain(data, j, valueStops, &valueClass); j >= len(data) {
+			break
 		}
+		c := data[j]
 		switch {
 		case c == q:
 			if copying {
+				p.dec = append(p.dec, data[run:j]...)
 				return decoded(base, len(p.dec)), j + 1, nil
 			}
 			return span(i, j), j + 1, nil
 		case c == '\'' || c == '"':
-			if copying {
-				p.dec = append(p.dec, c)
-			}
 			j++
 		case c >= utf8.RuneSelf:
 			size, ok := validUTF8(data, j)
 			if !ok {
 				return Span{}, 0, p.badChar(j)
 			}
-			if copying {
-				p.dec = append(p.dec, data[j:j+size]...)
-			}
 			j += size
 		case c == '<':
 			return Span{}, 0, p.fail(NotWellFormed, "'<' in an attribute value", j)
 		case c == '&' || c == '\t' || c == '\n' || c == '\r':
-			if !copying {
-				copying = true
-				p.dec = append(p.dec, data[i:j]...)
-			}
+			copying = true
+			p.dec = append(p.dec, data[run:j]...)
 			if c == '&' {
 				var err error
 				if p.dec, j, err = p.reference(p.dec, j); err != nil {
 					return Span{}, 0, err
 				}
-				continue
-			}
-			p.dec = append(p.dec, ' ')
-			j++
-			if c == '\r' && j < len(data) && data[j] == '\n' {
+			} else {
+				p.dec = append(p.dec, ' ')
 				j++
+				if c == '\r' && j < len(data) && data[j] == '\n' {
+					j++
+				}
 			}
+			run = j
 		default:
 			return Span{}, 0, p.badChar(j)
 		}
