@@ -52,8 +52,8 @@ func readAll(t testing.TB, r *Reader, idle func() bool, fill bool) (events []str
 	for i := 0; i < 10000; i++ {
 		for idle != nil && idle() {
 			idles++
-			if r.buf != nil {
-				t.Fatal("idle reader holds its buffer")
+			if r.buf != nil || r.sc != nil {
+				t.Fatal("idle reader holds its buffer or its parser")
 			}
 			if !fill {
 				break

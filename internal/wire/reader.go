@@ -68,9 +68,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // Reader reads one XML stream from a peer. It is not safe for concurrent
 // use; the session's reader goroutine owns it.
 //
-// Its read buffer comes from a pool. Between top-level elements (see
-// waitInput and Idle) a drained buffer goes back to the pool and the next
-// byte is awaited with a one-byte read, so an idle stream holds no buffer;
+// Its read buffer, and its parser with the nodes of the last element,
+// come from pools. Between top-level elements (see waitInput and Idle) a
+// drained buffer and the parser go back to their pools and the next byte
+// is awaited with a one-byte read, so an idle stream holds neither;
 // inside an element, reads fill the whole buffer.
 type Reader struct {
 	src  io.Reader
@@ -83,10 +84,11 @@ type Reader struct {
 
 	lim   Limits
 	allow func(xml.StartElement) int
-	attrs []xml.Attr // the top element's, for NextElement
 	fr    xmltree.Framer
-	p     xmltree.Parser
-	el    xmltree.Element
+	ctx   []xmltree.Binding // the stream header's declarations
+	// sc is the parser and the current element, from a pool while the
+	// stream is busy; nil while idle (see release).
+	sc    *scratch
 	next  int // the node Token returns next
 	depth int // 0 before the header, 1 inside the stream, more inside an element
 	last  int // input bytes of the last complete top-level element
@@ -96,13 +98,49 @@ type Reader struct {
 	closeTag string
 }
 
+// scratch is what parsing needs and keeps between elements: the parser's
+// stacks and the nodes of the last element.
+type scratch struct {
+	p     xmltree.Parser
+	el    xmltree.Element
+	attrs []xml.Attr // the top element's, for NextElement
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// work returns the parser and element, taken from the pool if the
+// reader let go of them.
+func (r *Reader) work() *scratch {
+	if r.sc == nil {
+		r.sc = scratchPool.Get().(*scratch)
+		r.sc.p.MaxDepth = r.lim.MaxDepth
+		r.sc.p.SetContext(r.ctx)
+	}
+	return r.sc
+}
+
+// release gives the parser and element back to the pool between
+// elements, with nothing in them that keeps a stanza alive.
+func (r *Reader) releaseScratch() {
+	if r.sc == nil {
+		return
+	}
+	sc := r.sc
+	r.sc = nil
+	sc.el.Reset()
+	clear(sc.el.Binds[:cap(sc.el.Binds)])
+	clear(sc.attrs[:cap(sc.attrs)])
+	sc.attrs = sc.attrs[:0]
+	scratchPool.Put(sc)
+	r.acc = nil
+}
+
 // NewReader returns a Reader over r. Bytes are read from r through an
 // internal buffer; when the stream restarts over a new transport (after
 // STARTTLS), make a new Reader, which discards whatever was buffered.
 func NewReader(r io.Reader, lim Limits) *Reader {
 	lim = lim.withDefaults()
 	rd := &Reader{src: r, lim: lim}
-	rd.p.MaxDepth = lim.MaxDepth
 	rd.fr.MaxDepth = lim.MaxDepth
 	return rd
 }
@@ -119,8 +157,8 @@ func (r *Reader) SetAllow(allow func(start xml.StartElement) int) { r.allow = al
 // buffered are kept; the XML parser state is not.
 func (r *Reader) Restart() {
 	r.depth, r.err = 0, nil
-	r.p.SetContext(nil)
-	r.el.Reset()
+	r.ctx = nil
+	r.releaseScratch()
 	r.next = 0
 }
 
@@ -267,7 +305,10 @@ func (r *Reader) header(data string) (Header, error) {
 	for _, b := range el.Binds {
 		ctx = append(ctx, xmltree.Binding{Prefix: internName(b.Prefix), URI: internName(b.URI)})
 	}
-	r.p.SetContext(ctx)
+	r.ctx = ctx
+	if r.sc != nil {
+		r.sc.p.SetContext(ctx)
+	}
 	r.closeTag = "</" + name.Local + ">"
 	if prefix := el.Str(n.Prefix); prefix != "" {
 		r.closeTag = "</" + prefix + ":" + name.Local + ">"
@@ -339,13 +380,14 @@ func (r *Reader) NextName() (xml.Name, error) {
 			r.err = ErrStreamClosed
 			return xml.Name{}, ErrStreamClosed
 		}
-		if err := r.p.Parse(data, &r.el); err != nil {
+		sc := r.work()
+		if err := sc.p.Parse(data, &sc.el); err != nil {
 			return xml.Name{}, r.fail(streamError(err))
 		}
 		r.last = len(data)
 	}
 	r.depth, r.next = 2, 1
-	return r.el.Name(&r.el.Nodes[0]), nil
+	return r.sc.el.Name(&r.sc.el.Nodes[0]), nil
 }
 
 // parseBuffered is NextElement's fast path: when the whole element is in
@@ -356,12 +398,13 @@ func (r *Reader) NextName() (xml.Name, error) {
 // well-formed, or the stream's end, which the Framer then sorts out.
 func (r *Reader) parseBuffered() bool {
 	view := unsafe.String(&(*r.buf)[r.r], r.w-r.r)
-	n, err := r.p.ParsePrefix(view, &r.el)
+	sc := r.work()
+	n, err := sc.p.ParsePrefix(view, &sc.el)
 	if err != nil || n > r.lim.MaxStanzaBytes {
 		return false
 	}
 	data := strings.Clone(view[:n]) // a copy: view is the buffer
-	r.el.Rebase(view, data)
+	sc.el.Rebase(view, data)
 	r.r += n
 	r.last = n
 	return true
@@ -371,15 +414,16 @@ func (r *Reader) parseBuffered() bool {
 // attributes are in the Reader's scratch space, valid until the next
 // element; others' are the token's own.
 func (r *Reader) startOf(i int) xml.StartElement {
-	n := &r.el.Nodes[i]
+	sc := r.sc
+	n := &sc.el.Nodes[i]
 	if i != 0 {
-		return xml.StartElement{Name: r.el.Name(n), Attr: r.el.AppendAttrs(nil, n)}
+		return xml.StartElement{Name: sc.el.Name(n), Attr: sc.el.AppendAttrs(nil, n)}
 	}
 	if n.A0 == n.A1 {
-		return xml.StartElement{Name: r.el.Name(n)}
+		return xml.StartElement{Name: sc.el.Name(n)}
 	}
-	r.attrs = r.el.AppendAttrs(r.attrs[:0], n)
-	return xml.StartElement{Name: r.el.Name(n), Attr: r.attrs[:len(r.attrs):len(r.attrs)]}
+	sc.attrs = sc.el.AppendAttrs(sc.attrs[:0], n)
+	return xml.StartElement{Name: sc.el.Name(n), Attr: sc.attrs[:len(sc.attrs):len(sc.attrs)]}
 }
 
 // XMLTree returns the current top-level element whole, and ends it: the
@@ -391,8 +435,8 @@ func (r *Reader) XMLTree() *xmltree.Element {
 	if r.depth != 2 || r.next != 1 || r.err != nil {
 		return nil
 	}
-	r.depth, r.next = 1, len(r.el.Nodes)
-	return &r.el
+	r.depth, r.next = 1, len(r.sc.el.Nodes)
+	return &r.sc.el
 }
 
 // Token returns the next token inside the current top-level element, and
@@ -402,21 +446,22 @@ func (r *Reader) Token() (xml.Token, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if r.depth < 2 || r.next >= len(r.el.Nodes) {
+	if r.depth < 2 || r.next >= len(r.sc.el.Nodes) {
 		return nil, io.EOF
 	}
+	el := &r.sc.el
 	i := r.next
 	r.next++
-	n := &r.el.Nodes[i]
+	n := &el.Nodes[i]
 	switch n.Kind {
 	case xmltree.Start:
 		r.depth++
 		return r.startOf(i), nil
 	case xmltree.End:
 		r.depth--
-		return xml.EndElement{Name: r.el.Name(n)}, nil
+		return xml.EndElement{Name: el.Name(n)}, nil
 	}
-	return xml.CharData(r.el.Str(n.Text)), nil
+	return xml.CharData(el.Str(n.Text)), nil
 }
 
 // frame reads the element that starts at the front of the buffer, as far
@@ -471,7 +516,7 @@ func (r *Reader) allowed() int {
 		return 0
 	}
 	p := xmltree.Parser{}
-	p.SetContext(r.p.Context())
+	p.SetContext(r.ctx)
 	var el xmltree.Element
 	if err := p.ParseStartTag(string(r.acc[:end]), &el); err != nil {
 		return 0
@@ -583,6 +628,7 @@ func (r *Reader) waitInput() error {
 		return readError(err)
 	}
 	r.release()
+	r.releaseScratch()
 	var one [1]byte
 	for {
 		n, err := r.src.Read(one[:])
@@ -641,6 +687,7 @@ func (r *Reader) Idle(poll func([]byte) (int, error)) bool {
 		if errors.Is(err, ErrNoInput) {
 			r.r, r.w = 0, 0
 			r.release()
+			r.releaseScratch()
 			return true
 		}
 		if err == nil {
