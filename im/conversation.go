@@ -113,6 +113,7 @@ func (m *Manager) convLocked(with jid.JID) *conv {
 		delete(m.convs, old.with)
 		m.log.Debug("im: forgetting the conversation idle longest", "with", old.with)
 	}
+	with = with.Clone() // kept: not the stanza's bytes
 	c = &conv{with: with, thread: stanza.NewID()}
 	m.convs[with] = c
 	m.pushFrontLocked(c)

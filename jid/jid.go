@@ -182,6 +182,16 @@ func (j JID) Bare() JID {
 	return JID{s: j.s[:j.domainEnd], domainStart: j.domainStart, domainEnd: j.domainEnd}
 }
 
+// Clone returns j with its own copy of the address, sharing no memory with
+// the string it was parsed from. A JID parsed from a received stanza
+// shares that stanza's bytes (parsing an address already in normal form
+// copies nothing); clone one that is kept for long, so that it does not
+// keep the whole stanza alive.
+func (j JID) Clone() JID {
+	j.s = strings.Clone(j.s)
+	return j
+}
+
 // IsBare reports whether j has no resourcepart. The zero JID is bare.
 func (j JID) IsBare() bool { return int(j.domainEnd) == len(j.s) }
 

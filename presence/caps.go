@@ -3,6 +3,7 @@ package presence
 import (
 	"context"
 	"encoding/xml"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,8 @@ func (pc *parsedCaps) find(p *stanza.Presence) (disco.Caps, bool) {
 		return res.caps, res.ok
 	}
 	c, err := disco.ParseCaps(r)
+	// Kept: copies, not parts of the stanza's bytes.
+	c = disco.Caps{Hash: strings.Clone(c.Hash), Node: strings.Clone(c.Node), Ver: strings.Clone(c.Ver)}
 	res = capsResult{caps: c, ok: err == nil}
 	key := r.String()
 	if len(key) > maxParsedCapsLen {
@@ -71,7 +74,7 @@ func (pc *parsedCaps) find(p *stanza.Presence) (disco.Caps, bool) {
 	if pc.seen == nil || len(pc.seen) >= maxParsedCaps {
 		pc.seen = make(map[string]capsResult) // full: start over
 	}
-	pc.seen[key] = res
+	pc.seen[strings.Clone(key)] = res
 	pc.mu.Unlock()
 	return res.caps, res.ok
 }

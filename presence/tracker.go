@@ -289,7 +289,14 @@ func (t *Tracker) available(from jid.JID, p *stanza.Presence, caps disco.Caps, n
 		if len(rs) >= t.max {
 			return Event{}, false
 		}
-		rs = append(rs, trackedRes{jid: from})
+		// What the tracker keeps is copied out of the stanza, which
+		// would otherwise stay alive as long as the entry.
+		rs = append(rs, trackedRes{jid: from.Clone()})
+		if len(rs) == 1 {
+			bare = bare.Clone()
+		} else {
+			bare = rs[0].jid.Bare()
+		}
 		t.contacts[bare] = rs
 		t.n++
 		i = len(rs) - 1
@@ -300,8 +307,8 @@ func (t *Tracker) available(from jid.JID, p *stanza.Presence, caps disco.Caps, n
 	changed := isNew || r.show != show || r.priority != prio || r.status != p.Status ||
 		!slices.Equal(r.alts, p.AltStatuses) || r.caps != caps
 	if changed {
-		r.show, r.priority, r.status = show, prio, p.Status
-		r.alts = slices.Clone(p.AltStatuses)
+		r.show, r.priority, r.status = show, prio, strings.Clone(p.Status)
+		r.alts = cloneTexts(p.AltStatuses)
 		r.caps = t.intern(caps)
 	}
 	r.seen, r.seq = now.UnixNano(), t.seq
@@ -327,10 +334,23 @@ func (t *Tracker) intern(c disco.Caps) disco.Caps {
 	if t.interned == nil {
 		t.interned = make(map[disco.Caps]disco.Caps)
 	}
+	c = disco.Caps{Hash: strings.Clone(c.Hash), Node: strings.Clone(c.Node), Ver: strings.Clone(c.Ver)}
 	if len(t.interned) < maxInterned {
 		t.interned[c] = c
 	}
 	return c
+}
+
+// cloneTexts returns a copy of ts sharing no memory with them.
+func cloneTexts(ts []stanza.Text) []stanza.Text {
+	if ts == nil {
+		return nil
+	}
+	out := make([]stanza.Text, len(ts))
+	for i, x := range ts {
+		out[i] = stanza.Text{Lang: strings.Clone(x.Lang), Value: strings.Clone(x.Value)}
+	}
+	return out
 }
 
 // unavailable applies an unavailable presence (or a presence error) p
