@@ -403,8 +403,7 @@ func (r *Reader) parseBuffered() bool {
 	if err != nil || n > r.lim.MaxStanzaBytes {
 		return false
 	}
-	data := strings.Clone(view[:n]) // a copy: view is the buffer
-	sc.el.Rebase(view, data)
+	sc.p.CopyOut(&sc.el) // a copy: view is the buffer
 	r.r += n
 	r.last = n
 	return true

@@ -3,6 +3,7 @@ package xmltree
 import (
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/parleyim/parley/internal/xmlenc"
 )
@@ -87,7 +88,8 @@ func (p *Parser) finish() {
 
 // ParsePrefix parses the element that data begins with, which may be
 // followed by anything, into el (emptied first), and returns the length
-// of the element. It fails where the element is not complete in data, as
+// of the element. el's text and values that references changed are not
+// there until CopyOut. It fails where the element is not complete in data, as
 // where it is not well-formed: a caller that may have only part of an
 // element frames it with a Framer after a failure, to tell the two
 // apart.
@@ -105,12 +107,25 @@ func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 	err := p.parse()
 	p.prefix = false
 	n := p.end
-	p.finish()
+	p.data, p.el = "", nil
 	if err != nil {
 		return 0, err
 	}
 	el.Data = data[:n]
 	return n, nil
+}
+
+// CopyOut gives el, which ParsePrefix has just parsed from a view of a
+// buffer that will be reused, its own copy of its bytes and of its
+// decoded text, in one allocation, and moves the bindings' strings to it.
+func (p *Parser) CopyOut(el *Element) {
+	view := el.Data
+	b := make([]byte, len(view)+len(p.dec))
+	copy(b, view)
+	copy(b[len(view):], p.dec)
+	all := unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
+	el.Rebase(view, all[:len(view)])
+	el.Decoded = all[len(view):]
 }
 
 // ParseStartTag parses data, which must hold exactly one start tag (a
