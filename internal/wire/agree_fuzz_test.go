@@ -1,0 +1,142 @@
+package wire_test
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/parleyim/parley/internal/testkit/streamrec"
+	"github.com/parleyim/parley/stanza"
+)
+
+// agreeHeader opens the streams of FuzzTreeAgreesWithTokens.
+const agreeHeader = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:h='urn:header' version='1.0' xml:lang='en' id='s1'>"
+
+// laxerStd lists what encoding/xml accepts and the reader refuses, by the
+// words of the reader's refusal: the deviations of internal/xmltree's
+// differential fuzz test (the specifications are stricter than
+// encoding/xml), as the stream errors' texts carry them.
+var laxerStd = []string{
+	"undeclared prefix",
+	"given twice",
+	"the prefix xmlns", "the prefix xml ", "the xml namespace", "the xmlns namespace", "an empty namespace for the prefix",
+	"two colons", "a prefix without a local name", "expected a name",
+	"']]>'",
+	"expected white space before an attribute",
+}
+
+// FuzzTreeAgreesWithTokens reads arbitrary stanzas after a stream header
+// as the session does (wire.Reader, whose nodes stanza.Decoder reads) and
+// with a plain encoding/xml Decoder and stanza.Decoder over its tokens,
+// and compares the readings as TestRecordedStreams does. Elements both
+// read must agree. Where one stops before the other it must be for a
+// known reason: the reader refuses what the specifications forbid and
+// encoding/xml lets pass (laxerStd, restricted XML, a depth or size
+// limit, non-ASCII names, whose tables differ both ways), and
+// encoding/xml fails on an element the input cuts off, which the reader
+// reports as the end of input.
+func FuzzTreeAgreesWithTokens(f *testing.F) {
+	for _, s := range []string{
+		"<message to='a@b' type='chat'><body>hi &amp; bye</body><x xmlns='urn:x' a='1'><y/></x></message>",
+		"<message xmlns:p='urn:p'><p:x p:a='1'><p:y/></p:x></message>",
+		"<message><h:x h:a='1'/><foo/></message><iq type='get' id='1'><h:q/></iq>",
+		"<presence><x xmlns='urn:x'><y xmlns='urn:y'/><z xmlns=''/></x><status xml:lang='de'>da</status></presence>",
+		"<message xmlns:p='urn:a'><p:x><p:y xmlns:p='urn:b' p:z='1'/></p:x></message></stream:stream>",
+		"<message><x xmlns='urn:x' a='t\tv' b='&#9;'/></message>",
+		"<message><x p:a='1'/></message>", "<message><x xmlns='urn:x' a='1' a='2'/></message>",
+		"<message><body>]]></body></message>", "<message><x xmlns='urn:x'><!-- c --></x></message>",
+		"<iq type='error' id='2'><error type='cancel'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><h:app/></error></iq>",
+		"<message><body>cut off",
+	} {
+		f.Add(s)
+	}
+	streams, err := streamrec.Load(corpusDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range streams {
+		opening, elements, rest, err := streamrec.Cut(s.Data)
+		if err != nil {
+			f.Fatalf("%s: %v", s.Name, err)
+		}
+		f.Add(string(s.Data[len(opening):]))
+		for _, e := range elements {
+			f.Add(string(e))
+		}
+		f.Add(string(rest))
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		data := []byte(agreeHeader + body)
+		want, werr := readXML(data)
+		got, gerr := readWire(data)
+		if gerr != nil {
+			var se *stanza.StreamError
+			if !errors.As(gerr, &se) {
+				t.Fatalf("the reader failed with %T: %v", gerr, gerr)
+			}
+			if _, err := se.AppendXML(nil); err != nil {
+				t.Fatalf("the stream error cannot be sent: %v", err)
+			}
+		}
+		// The elements both read agree.
+		n := min(len(want.elements), len(got.elements))
+		common := compare(reading{header: want.header, elements: want.elements[:n]}, reading{header: got.header, elements: got.elements[:n]})
+		for _, d := range common {
+			t.Error(d)
+		}
+		switch {
+		case werr == nil && gerr == nil:
+			for _, d := range compare(want, got) {
+				t.Error(d)
+			}
+		case gerr != nil && werr == nil:
+			if !knownRefusal(body, gerr) {
+				t.Fatalf("the reader refuses what encoding/xml reads (%d elements, %s): %v", len(want.elements), want.end, gerr)
+			}
+		case werr != nil && gerr == nil:
+			if !cutOff(werr, got) && !hasNonASCII(body) {
+				t.Fatalf("encoding/xml refuses what the reader reads (%d elements, %s): %v", len(got.elements), got.end, werr)
+			}
+		}
+		if gerr == nil && werr != nil && len(got.elements) < len(want.elements) {
+			t.Fatalf("encoding/xml read %d elements before failing, the reader %d", len(want.elements), len(got.elements))
+		}
+	})
+}
+
+// knownRefusal reports whether err, the reader's, refuses what
+// encoding/xml lets pass for a reason the specifications give.
+func knownRefusal(body string, err error) bool {
+	var se *stanza.StreamError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Condition {
+	case stanza.StreamRestrictedXML, stanza.StreamPolicyViolation:
+		return true
+	}
+	for _, m := range laxerStd {
+		if strings.Contains(se.Text, m) {
+			return true
+		}
+	}
+	return hasNonASCII(body)
+}
+
+// cutOff reports whether err, encoding/xml's, is the end of input inside
+// an element, where the reader saw the input end between elements (it
+// frames an element before it reads it).
+func cutOff(err error, got reading) bool {
+	return got.end == endEOF && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "unexpected EOF"))
+}
+
+func hasNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
