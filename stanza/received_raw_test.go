@@ -211,8 +211,23 @@ func TestReceivedRawStandsAlone(t *testing.T) {
 		{"nested stanza-level declarations", "<message xmlns:p='urn:p'><body>hi</body><p:x/><q:y xmlns:q='urn:q'><p:z/></q:y><x xmlns='urn:x'/></message>", 3},
 		{"iq payload with a header prefix", "<iq type='set' id='1'><h:q><h:item h:jid='a@b'/></h:q></iq>", 1},
 		{"error condition with an outer prefix", "<message type='error' xmlns:p='urn:p'><error type='cancel'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><p:app p:a='1'/></error></message>", 0},
+		{"the xml prefix declared", "<message xmlns:xml='http://www.w3.org/XML/1998/namespace'><x xmlns='urn:x' xml:lang='de'/></message>", 1},
+		{"the stream prefix rebound on the stanza", "<message xmlns:stream='urn:other'><stream:x stream:a='1'/></message>", 1},
+		{"the default rebound on the stanza", "<message xmlns='jabber:client' xmlns:c='jabber:client'><foo c:a='1'><c:bar/></foo></message>", 1},
+		{"a declaration with a reference", "<message xmlns:p='urn:a&amp;b'><p:x/></message>", 1},
+		{"a deep extension using outer prefixes at every level", "<message xmlns:a='urn:a' xmlns:b='urn:b'><a:x><b:y a:k='1'><a:z b:k='2'/></b:y></a:x></message>", 1},
 		{"text with references", "<message><x xmlns='urn:x' a='&lt;&amp;'>&lt;b&gt;&#x20AC;</x></message>", 1},
 	}
+	// Many outer declarations used (past the scan, a set is used).
+	var decls, uses strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&decls, " xmlns:p%d='urn:%d'", i, i%7)
+		fmt.Fprintf(&uses, "<p%d:y p%d:a='%d'/>", i, (i+1)%40, i)
+	}
+	tests = append(tests, struct {
+		name, stanza string
+		raws         int
+	}{"many outer declarations", "<message" + decls.String() + "><x xmlns='urn:x'>" + uses.String() + "</x></message>", 1})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
