@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -389,7 +390,11 @@ func compareStanzas(want, got stanza.Stanza) []string {
 	return diffs
 }
 
-// rawTokens reads r's tokens.
+// rawTokens reads r's tokens. The empty default declaration that an element
+// in no namespace keeps among its attributes is put first: a Raw read
+// from tokens is written anew with its declarations first, a received
+// one keeps the attributes in the order they came, and the order of
+// attributes means nothing.
 func rawTokens(r *stanza.Raw) ([]xml.Token, error) {
 	if r == nil {
 		return nil, nil
@@ -404,8 +409,26 @@ func rawTokens(r *stanza.Raw) ([]xml.Token, error) {
 		if err != nil {
 			return toks, err
 		}
+		if s, ok := tok.(xml.StartElement); ok {
+			s.Attr = slices.Clone(s.Attr)
+			slices.SortStableFunc(s.Attr, func(a, b xml.Attr) int {
+				return cmpBool(b.Name == xml.Name{Local: "xmlns"}, a.Name == xml.Name{Local: "xmlns"})
+			})
+			tok = s
+		}
 		toks = append(toks, xml.CopyToken(tok))
 	}
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // stripRaws returns a copy of st with each payload that is a *stanza.Raw
