@@ -34,8 +34,8 @@ var laxerStd = []string{
 // known reason: the reader refuses what the specifications forbid and
 // encoding/xml lets pass (laxerStd, restricted XML, a depth or size
 // limit, non-ASCII names, whose tables differ both ways), and
-// encoding/xml fails on an element the input cuts off, which the reader
-// reports as the end of input.
+// the input cutting off the last element, where one may fail and the
+// other see the end of input.
 func FuzzTreeAgreesWithTokens(f *testing.F) {
 	for _, s := range []string{
 		"<message to='a@b' type='chat'><body>hi &amp; bye</body><x xmlns='urn:x' a='1'><y/></x></message>",
@@ -91,7 +91,7 @@ func FuzzTreeAgreesWithTokens(f *testing.F) {
 				t.Error(d)
 			}
 		case gerr != nil && werr == nil:
-			if !knownRefusal(body, gerr) {
+			if !knownRefusal(body, gerr) && !refusedCutOff(want, got) {
 				t.Fatalf("the reader refuses what encoding/xml reads (%d elements, %s): %v", len(want.elements), want.end, gerr)
 			}
 		case werr != nil && gerr == nil:
@@ -131,6 +131,13 @@ func knownRefusal(body string, err error) bool {
 // incomplete element first, or just the end).
 func cutOff(err error, want, got reading) bool {
 	return got.end == endEOF && len(got.elements) == len(want.elements)
+}
+
+// refusedCutOff reports whether the reader refused the input's last
+// element, which the input cuts off and encoding/xml read into the end
+// of input: the Framer refuses some faults before an element is whole.
+func refusedCutOff(want, got reading) bool {
+	return want.end == endEOF && len(got.elements) == len(want.elements)
 }
 
 func hasNonASCII(s string) bool {
