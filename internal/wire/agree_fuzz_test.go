@@ -79,8 +79,14 @@ func FuzzTreeAgreesWithTokens(f *testing.F) {
 				t.Fatalf("the stream error cannot be sent: %v", err)
 			}
 		}
-		// The elements both read agree.
+		// The elements both read agree: exactly, unless white space in
+		// attribute values makes their values differ.
 		n := min(len(want.elements), len(got.elements))
+		if whiteSpaceInValue(data) {
+			for i := range n {
+				want.elements[i], got.elements[i] = element{name: want.elements[i].name}, element{name: got.elements[i].name}
+			}
+		}
 		common := compare(reading{header: want.header, elements: want.elements[:n]}, reading{header: got.header, elements: got.elements[:n]})
 		for _, d := range common {
 			t.Error(d)
@@ -103,6 +109,55 @@ func FuzzTreeAgreesWithTokens(f *testing.F) {
 			t.Fatalf("encoding/xml read %d elements before failing, the reader %d", len(want.elements), len(got.elements))
 		}
 	})
+}
+
+// whiteSpaceInValue reports whether a tag in data has a tab, line feed
+// or carriage return written as such in an attribute value: XML 1.0
+// §3.3.3 turns each into a space, which the reader does and encoding/xml
+// does not (nor does a received Raw's TokenReader, which reads the Raw's
+// bytes with encoding/xml, while its Attr normalises). Comments and
+// CDATA sections are passed over.
+func whiteSpaceInValue(data []byte) bool {
+	s := string(data)
+	for i := 0; i < len(s); {
+		rest := s[i:]
+		switch {
+		case strings.HasPrefix(rest, "<![CDATA["), strings.HasPrefix(rest, "<!--"):
+			end := "]]>"
+			if rest[1:4] == "!--" {
+				end = "-->"
+			}
+			k := strings.Index(rest, end)
+			if k < 0 {
+				return false
+			}
+			i += k + len(end)
+		case rest[0] == '<':
+			// A tag, to its '>' outside quotes.
+			var quote byte
+			for i++; i < len(s); i++ {
+				c := s[i]
+				switch {
+				case quote != 0 && c == quote:
+					quote = 0
+				case quote != 0 && (c == '\t' || c == '\n' || c == '\r'):
+					return true
+				case quote == 0 && (c == '\'' || c == '"'):
+					quote = c
+				case quote == 0 && c == '>':
+				default:
+					continue
+				}
+				if quote == 0 && c == '>' {
+					break
+				}
+			}
+			i++
+		default:
+			i++
+		}
+	}
+	return false
 }
 
 // knownRefusal reports whether err, the reader's, refuses what
