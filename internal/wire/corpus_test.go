@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,7 +277,7 @@ func compare(want, got reading) []string {
 }
 
 func compareElements(want, got element) []string {
-	if want.name != got.name {
+	if !sameName(want.name, got.name) {
 		return []string{fmt.Sprintf("name %v, got %v", want.name, got.name)}
 	}
 	switch {
@@ -297,8 +298,9 @@ func compareElements(want, got element) []string {
 
 // sameTokens compares want, read by encoding/xml, with got, read by the
 // Reader. They are equal but for one thing: encoding/xml does not
-// normalise attribute values (XML 1.0 §3.3.3), so where want has a tab,
-// line feed or carriage return written as such, got has a space
+// normalise attribute values (XML 1.0 §3.3.3), namespace declarations
+// included, so where want has a tab, line feed or carriage return
+// written as such, got has a space
 // (Prosody writes them so; a character reference, as ejabberd writes,
 // keeps the character in both).
 func sameTokens(want, got []xml.Token) bool {
@@ -306,6 +308,14 @@ func sameTokens(want, got []xml.Token) bool {
 		return false
 	}
 	for i := range want {
+		we, ok1 := want[i].(xml.EndElement)
+		ge, ok2 := got[i].(xml.EndElement)
+		if ok1 && ok2 {
+			if !sameName(we.Name, ge.Name) {
+				return false
+			}
+			continue
+		}
 		ws, ok1 := want[i].(xml.StartElement)
 		gs, ok2 := got[i].(xml.StartElement)
 		if !ok1 || !ok2 {
@@ -314,17 +324,23 @@ func sameTokens(want, got []xml.Token) bool {
 			}
 			continue
 		}
-		if ws.Name != gs.Name || len(ws.Attr) != len(gs.Attr) {
+		if !sameName(ws.Name, gs.Name) || len(ws.Attr) != len(gs.Attr) {
 			return false
 		}
 		for k, wa := range ws.Attr {
 			ga := gs.Attr[k]
-			if wa.Name != ga.Name || !normalisedValue(wa.Value, ga.Value) {
+			if !sameName(wa.Name, ga.Name) || !normalisedValue(wa.Value, ga.Value) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// sameName reports whether got is want, but for the normalisation of its
+// namespace, which was an attribute value (xmlns='…') too.
+func sameName(want, got xml.Name) bool {
+	return want.Local == got.Local && normalisedValue(want.Space, got.Space)
 }
 
 // normalisedValue reports whether got is want, or want with some of its
@@ -389,7 +405,11 @@ func compareStanzas(want, got stanza.Stanza) []string {
 	return diffs
 }
 
-// rawTokens reads r's tokens.
+// rawTokens reads r's tokens. The empty default declaration that an element
+// in no namespace keeps among its attributes is put first: a Raw read
+// from tokens is written anew with its declarations first, a received
+// one keeps the attributes in the order they came, and the order of
+// attributes means nothing.
 func rawTokens(r *stanza.Raw) ([]xml.Token, error) {
 	if r == nil {
 		return nil, nil
@@ -404,8 +424,26 @@ func rawTokens(r *stanza.Raw) ([]xml.Token, error) {
 		if err != nil {
 			return toks, err
 		}
+		if s, ok := tok.(xml.StartElement); ok {
+			s.Attr = slices.Clone(s.Attr)
+			slices.SortStableFunc(s.Attr, func(a, b xml.Attr) int {
+				return cmpBool(b.Name == xml.Name{Local: "xmlns"}, a.Name == xml.Name{Local: "xmlns"})
+			})
+			tok = s
+		}
 		toks = append(toks, xml.CopyToken(tok))
 	}
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // stripRaws returns a copy of st with each payload that is a *stanza.Raw
