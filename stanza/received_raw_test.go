@@ -290,3 +290,23 @@ func TestReceivedRawAttr(t *testing.T) {
 	}
 	assert.Equal(t, "", r.Attr("xmlns"), "a declaration is no attribute")
 }
+
+// TestReceivedRawSpaceInValue: a value written with a tab or line end is a
+// value with spaces (XML 1.0 §3.3.3). A received Raw whose bytes say
+// otherwise is written anew, so that Attr, TokenReader and String agree
+// on it; one whose values need no normalising keeps its bytes.
+func TestReceivedRawSpaceInValue(t *testing.T) {
+	t.Parallel()
+	st := decodeTree(t, rawHeader+"<message><x xmlns='urn:x' a='t\tv\r\nw'><y b='1\n2'/></x><z xmlns='urn:z' c='&#9;kept'/></message>")
+	raws := extensions(t, st)
+	require.Len(t, raws, 2)
+	x, z := raws[0], raws[1]
+	assert.Equal(t, "t v w", x.Attr("a"))
+	toks := readerTokens(t, x.TokenReader())
+	assert.Contains(t, toks[0], "{{ a} t v w}", "TokenReader's value is Attr's")
+	assert.Contains(t, strings.Join(toks, " "), "{{ b} 1 2}", "also in a child")
+	assert.NotContains(t, x.String(), "\t")
+	assert.Equal(t, standalone(t, x.String()), toks, "String parses to the same tokens")
+	assert.Equal(t, "\tkept", z.Attr("c"), "a reference keeps its character")
+	assert.Equal(t, `<z xmlns='urn:z' c='&#9;kept'/>`, z.String(), "nothing to normalise: the bytes as received")
+}

@@ -3,6 +3,7 @@ package stanza
 import (
 	"encoding/xml"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/parleyim/parley/internal/xmlenc"
@@ -188,11 +189,56 @@ func (t *tokens) extensions() []Payload {
 // start tag that makes them itself.
 func setTreeRaw(r *Raw, el *xmltree.Element, idx int) {
 	n := &el.Nodes[idx]
+	for k := idx; k < int(n.Close); k++ {
+		if el.Nodes[k].SpaceInValue {
+			// The bytes say a tab or line end where the value has a
+			// space: written anew from the nodes, the Raw says what its
+			// values are to every reader.
+			if raw, ok := rewrittenRaw(el, idx); ok {
+				*r = *raw
+				return
+			}
+			break
+		}
+	}
 	data := el.Data[n.Off:n.EndOff]
 	if n.Outer < n.Depth {
 		data = inherited(el, idx)
 	}
 	*r = Raw{name: el.Name(n), data: data, received: true}
+}
+
+// rewrittenRaw makes a Raw of el.Nodes[idx] from its nodes, as ReadRaw
+// does from tokens.
+func rewrittenRaw(el *xmltree.Element, idx int) (*Raw, bool) {
+	n := &el.Nodes[idx]
+	start := xml.StartElement{Name: el.Name(n), Attr: el.AppendAttrs(nil, n)}
+	raw, bad, err := readRaw(&subtree{el: el, i: idx + 1, end: int(n.Close)}, &start)
+	if err != nil || bad != nil {
+		return nil, false
+	}
+	return raw, true
+}
+
+// subtree reads the tokens of the nodes from i through end.
+type subtree struct {
+	el     *xmltree.Element
+	i, end int
+}
+
+func (t *subtree) Token() (xml.Token, error) {
+	if t.i > t.end {
+		return nil, io.EOF
+	}
+	n := &t.el.Nodes[t.i]
+	t.i++
+	switch n.Kind {
+	case xmltree.Start:
+		return xml.StartElement{Name: t.el.Name(n), Attr: t.el.AppendAttrs(nil, n)}, nil
+	case xmltree.End:
+		return xml.EndElement{Name: t.el.Name(n)}, nil
+	}
+	return xml.CharData(t.el.Str(n.Text)), nil
 }
 
 // inherited returns the bytes of el.Nodes[idx], which uses namespace

@@ -42,6 +42,7 @@ type Parser struct {
 	shadow   []int32
 	byPrefix map[string]int32
 	aoff     []int  // where each attribute of the tag being read is
+	spaced   bool   // a value of the tag being read had white space made a space
 	dec      []byte // the element's text and values that references or line ends changed
 	prefix   bool   // ParsePrefix: stop after the element, at end
 	end      int
@@ -589,6 +590,7 @@ func (p *Parser) startTag(i int) (int, error) {
 	el := p.el
 	a0 := len(el.Attrs)
 	p.aoff = p.aoff[:0]
+	p.spaced = false
 	decls, prefixed := false, false
 	empty := false
 	for {
@@ -677,7 +679,7 @@ func (p *Parser) startTag(i int) (int, error) {
 			}
 		}
 	}
-	n := Node{Kind: Start, Prefix: prefix, Local: local, Off: int32(i), Depth: depth, Outer: notUsed}
+	n := Node{Kind: Start, Prefix: prefix, Local: local, Off: int32(i), Depth: depth, Outer: notUsed, SpaceInValue: p.spaced}
 	if n.Bind, err = p.resolve(p.str(prefix), i); err != nil {
 		return 0, err
 	}
@@ -809,6 +811,7 @@ func (p *Parser) value(i int, q byte) (Span, int, error) {
 				}
 			} else {
 				p.dec = append(p.dec, ' ')
+				p.spaced = true
 				j++
 				if c == '\r' && j < len(data) && data[j] == '\n' {
 					j++

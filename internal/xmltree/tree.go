@@ -84,6 +84,11 @@ type Node struct {
 	// itself, and its bytes alone do not say what its prefixes mean
 	// (Start).
 	Outer int32
+	// SpaceInValue is set on a Start node when one of its attribute
+	// values had a tab, line end or carriage return written as such,
+	// which the value has as a space (XML 1.0 §3.3.3) but the element's
+	// bytes do not.
+	SpaceInValue bool
 }
 
 // Attr is an attribute as parsed. Like Node it holds no pointers.
