@@ -371,7 +371,7 @@ func isTagSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c ==
 // references replaced and white space turned into spaces; copy says to
 // copy it even when nothing changes.
 func normaliseValue(v string, copy bool) string {
-	if strings.IndexAny(v, "&\t\n\r") < 0 {
+	if !strings.ContainsAny(v, "&\t\n\r") {
 		if copy {
 			return strings.Clone(v)
 		}
