@@ -71,8 +71,8 @@ func BenchmarkNegotiate(b *testing.B) {
 // queue and the mux to a no-op handler, from a peer that writes 60 KiB at
 // a time or one stanza per write, over net.Pipe (which the reader cannot
 // poll: it waits in Read) and over loopback TCP with and without TLS
-// (where it polls, and hands over to a fresh goroutine whenever it has
-// read all there is: see readLoop).
+// (where it polls, and hands over to a fresh goroutine whenever the
+// stream has been silent for a millisecond: see readLoop).
 func BenchmarkReadLoop(b *testing.B) {
 	for _, conn := range []string{"pipe", "tcp", "tls"} {
 		for _, batch := range []bool{true, false} {

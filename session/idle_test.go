@@ -121,6 +121,29 @@ func TestIdleReaderWaitsInPoller(t *testing.T) {
 	}
 }
 
+// An element whose rest comes after a silence longer than the reader's
+// wait in place is still read whole: the reader's read deadline (idle.go)
+// passes inside the element, and the read goes on without it. The pause
+// is 10 ms of wall time after the first half was sent, so the deadline,
+// set at most 2×idleWait after it was read, has passed.
+func TestReaderWaitsOutSlowElement(t *testing.T) {
+	for _, withTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", withTLS), func(t *testing.T) {
+			cfg := clientConfig(t)
+			got := messages(cfg)
+			s, p := establishOver(t, cfg, withTLS)
+			p.Send(chat("one"))
+			receive(t, got, "one")
+			two := chat("two")
+			p.Send(two[:len(two)/2])
+			time.Sleep(10 * idleWait)
+			p.Send(two[len(two)/2:])
+			receive(t, got, "two")
+			require.NoError(t, s.Err())
+		})
+	}
+}
+
 // Input that crypto/tls holds, decrypted or as whole records read along
 // with earlier ones, is read before the reader waits on the socket: here
 // one record holds a stanza that fills the reader's buffer to the byte
@@ -265,11 +288,12 @@ func readAll(t *testing.T, c net.Conn, n int) string {
 	return string(buf)
 }
 
-// The idle hand-over (idle.go) asks crypto/tls for input with a Read
-// whose deadline has passed. Go checks the deadline before the system
-// call: such a Read returns what is already buffered, and otherwise fails
-// with os.ErrDeadlineExceeded and takes nothing from the socket. If a Go
-// release changes that, this test fails.
+// The idle hand-over (idle.go) reads with a deadline that may pass
+// before or during a Read, and then reads on. Go checks the deadline
+// before the system call: a Read whose deadline has passed returns what
+// is already buffered, and otherwise fails with os.ErrDeadlineExceeded
+// and takes nothing from the socket. If a Go release changes that, this
+// test fails.
 func TestRuntimeReadDeadlineBeforeSyscall(t *testing.T) {
 	if c, _ := scripted.Loopback(t); newPoller(c) == nil {
 		t.Skip("sockets cannot be polled here: the reader waits in Read, with no deadline")
@@ -333,7 +357,7 @@ func TestRuntimeReadDeadlineBeforeSyscall(t *testing.T) {
 // crypto/tls's timeout is not sticky: after a Read that failed with
 // os.ErrDeadlineExceeded, clearing the deadline lets the next Read
 // succeed, and the connection works both ways. The idle hand-over
-// (idle.go) relies on it after every probe that finds nothing.
+// (idle.go) relies on it whenever the stream was silent for its wait.
 func TestRuntimeTLSTimeoutNotSticky(t *testing.T) {
 	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(version), func(t *testing.T) {
@@ -352,6 +376,42 @@ func TestRuntimeTLSTimeoutNotSticky(t *testing.T) {
 				require.NoError(t, err, "writing works")
 				assert.Equal(t, msg, readAll(t, server, len(msg)))
 			}
+		})
+	}
+}
+
+// A read deadline that passes while crypto/tls has read part of a record
+// loses nothing: once the rest arrives, the next Read returns the whole
+// record. The idle hand-over (idle.go) relies on it when the stream falls
+// silent in the middle of a record.
+func TestRuntimeTLSTimeoutMidRecord(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			client, _, server, held, raw := tlsPair(t, version)
+			held.hold()
+			_, err := io.WriteString(server, "one record")
+			require.NoError(t, err)
+			held.mu.Lock()
+			record := held.buf
+			held.buf, held.held = nil, false
+			held.mu.Unlock()
+			half := len(record) / 2
+			_, err = held.Conn.Write(record[:half])
+			require.NoError(t, err)
+
+			p := waitReadable(t, raw)
+
+			// The deadline passes while crypto/tls waits for the rest.
+			require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Millisecond)))
+			n, err := client.Read(make([]byte, 64))
+			assert.Zero(t, n)
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			require.NoError(t, client.SetReadDeadline(time.Time{}))
+			assert.False(t, p.readable(), "crypto/tls took the half record from the socket")
+
+			_, err = held.Conn.Write(record[half:])
+			require.NoError(t, err)
+			assert.Equal(t, "one record", readAll(t, client, len("one record")))
 		})
 	}
 }

@@ -2,11 +2,7 @@
 
 package session
 
-import (
-	"net"
-
-	"github.com/parleyim/parley/internal/wire"
-)
+import "net"
 
 // poller is not implemented here, and transports are not pollable: the
 // reader waits for input in Read (idle.go). Were its methods called, they would
@@ -14,7 +10,6 @@ import (
 // Read.
 type poller struct{}
 
-func newPoller(net.Conn) *poller         { return nil }
-func (*poller) read([]byte) (int, error) { return 0, wire.ErrNoInput }
-func (*poller) wait() error              { return nil }
-func (*poller) readable() bool           { return false }
+func newPoller(net.Conn) *poller { return nil }
+func (*poller) wait() error      { return nil }
+func (*poller) readable() bool   { return false }

@@ -3,27 +3,20 @@
 package session
 
 import (
-	"io"
 	"net"
-	"os"
 	"syscall"
-
-	"github.com/parleyim/parley/internal/wire"
 )
 
-// poller looks at a socket's input without blocking, or waits for some
-// without reading it, through the runtime's network poller: the socket's
-// end of the idle hand-over (idleInput, idle.go). Its functions are made
-// once per connection, so that polling allocates nothing.
+// poller waits for a socket's input without reading it, or looks whether
+// there is some without blocking, through the runtime's network poller:
+// the socket's end of the idle hand-over (idleInput, idle.go). Its
+// functions are made once per connection, so that polling allocates
+// nothing.
 type poller struct {
 	rc syscall.RawConn
 
-	p      []byte // read's buffer
-	n      int
-	err    error
 	peek   [1]byte
 	ready  bool
-	readFn func(fd uintptr) bool
 	waitFn func(fd uintptr) bool
 	peekFn func(fd uintptr) bool
 }
@@ -45,23 +38,12 @@ func newPoller(c net.Conn) *poller {
 		return nil
 	}
 	p := &poller{rc: rc}
-	p.readFn = p.readOnce
 	p.waitFn = p.peekOnce
 	p.peekFn = func(fd uintptr) bool {
 		p.ready = p.peekOnce(fd)
 		return true
 	}
 	return p
-}
-
-// readOnce reads once without blocking; it is never asked to wait.
-func (p *poller) readOnce(fd uintptr) bool {
-	for {
-		p.n, p.err = syscall.Read(int(fd), p.p)
-		if p.err != syscall.EINTR {
-			return true
-		}
-	}
 }
 
 // peekOnce reports whether the socket has a byte, the end of input or an
@@ -79,26 +61,6 @@ func (p *poller) peekOnce(fd uintptr) bool {
 // wouldBlock reports whether err says a non-blocking call found nothing.
 func wouldBlock(err error) bool {
 	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
-}
-
-// read reads what the socket has, or returns wire.ErrNoInput.
-func (p *poller) read(b []byte) (int, error) {
-	p.p = b
-	err := p.rc.Read(p.readFn)
-	p.p = nil
-	n, rerr := p.n, p.err
-	p.n, p.err = 0, nil
-	switch {
-	case err != nil:
-		return 0, err
-	case wouldBlock(rerr):
-		return 0, wire.ErrNoInput
-	case rerr != nil:
-		return 0, os.NewSyscallError("read", rerr)
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
 }
 
 // readable reports, without blocking, whether the socket has something

@@ -15,7 +15,7 @@ import (
 // requests awaiting them (pending.go), other stanzas to the dispatch
 // queue (queue.go), a stream error or the server's close end the stream.
 // Where the transport can be polled, it returns readIdle when no input
-// is waiting between two elements, for the reader to hand over
+// came for a while between two elements, for the reader to hand over
 // (idle.go). It returns readLost with the error when the connection
 // broke under a session that can resume it (resume.go), and readEnded
 // when the stream has ended.
@@ -26,7 +26,7 @@ func (s *Session) readElements() (readResult, error) {
 	}
 	s.rd.SetAllow(s.allowFn)
 	for {
-		if tr.Pollable() && s.rd.Idle(tr.TryRead) {
+		if tr.Pollable() && s.rd.Idle(tr.ReadSoon) {
 			return readIdle, nil
 		}
 		// The attributes are read by the decoders, from the element
@@ -93,7 +93,7 @@ type readResult int
 
 const (
 	readEnded readResult = iota // the stream has ended
-	readIdle                    // no input is waiting: hand over
+	readIdle                    // the stream was silent for a while: hand over
 	readLost                    // the connection broke: resume
 )
 

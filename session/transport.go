@@ -42,29 +42,31 @@ type transport interface {
 	// CloseTag is what closes a stream.
 	CloseTag() string
 
-	// Pollable, TryRead and Wait are the idle hand-over (idle.go).
-	// Pollable reports whether TryRead and Wait work; if not, the reader
+	// Pollable, ReadSoon and Wait are the idle hand-over (idle.go).
+	// Pollable reports whether ReadSoon and Wait work; if not, the reader
 	// waits for input in Read.
 	Pollable() bool
-	// TryRead is Read that returns wire.ErrNoInput at once where Read
-	// would block. Only the reader goroutine calls it.
-	TryRead(p []byte) (int, error)
+	// ReadSoon is Read that returns wire.ErrNoInput when no input came
+	// for a while. Only the reader goroutine calls it, between elements.
+	ReadSoon(p []byte) (int, error)
 	// Wait blocks until Read would not block (input, end of input or an
 	// error), without reading. Only the reader goroutine calls it, after
-	// TryRead returned wire.ErrNoInput.
+	// ReadSoon returned wire.ErrNoInput.
 	Wait() error
 }
 
 // tcpTransport is a net.Conn, plain or TLS, carrying RFC 6120 streams.
 type tcpTransport struct {
-	conn  net.Conn // what is read and written: the TLS conn once TLS is on
-	raw   net.Conn // the connection underneath, closed by Close
-	trace *tracer
+	// idleInput's conn is what is read and written (the TLS conn once
+	// TLS is on), its raw the connection underneath, closed by Close.
 	idleInput
+	tls   *tls.Conn // nil without TLS
+	trace *tracer
 }
 
 func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
-	tr := &tcpTransport{conn: c, raw: c, trace: t}
+	tr := &tcpTransport{trace: t}
+	tr.conn, tr.raw = c, c
 	if tc, ok := c.(*tls.Conn); ok {
 		tr.tls = tc
 		tr.raw = tc.NetConn()
@@ -74,8 +76,7 @@ func newTCPTransport(c net.Conn, t *tracer) *tcpTransport {
 }
 
 func (t *tcpTransport) Read(p []byte) (int, error) {
-	t.endProbe()
-	n, err := t.conn.Read(p)
+	n, err := t.read(p)
 	if n > 0 {
 		t.trace.chunk("RECV ", p[:n])
 	}
@@ -121,8 +122,8 @@ func (t *tcpTransport) SetWriteDeadline(d time.Time) error { return t.raw.SetWri
 
 func (t *tcpTransport) Pollable() bool { return t.pollable() }
 
-func (t *tcpTransport) TryRead(p []byte) (int, error) {
-	n, err := t.tryRead(p)
+func (t *tcpTransport) ReadSoon(p []byte) (int, error) {
+	n, err := t.readSoon(p)
 	if n > 0 {
 		t.trace.chunk("RECV ", p[:n])
 	}
