@@ -657,12 +657,13 @@ func (r *Reader) release() {
 }
 
 // ErrNoInput is what a poll function given to Idle returns when no input
-// is waiting.
+// came.
 var ErrNoInput = errors.New("wire: no input waiting")
 
 // Idle reports whether the reader is between top-level elements with no
 // input waiting, neither in its own buffer nor from poll, which reads like
-// io.Reader but returns ErrNoInput at once instead of blocking. Whitespace
+// io.Reader but returns ErrNoInput instead of blocking (the session's
+// waits a millisecond or two for input first: session/idle.go). Whitespace
 // is consumed on the way. When Idle returns true the reader has let go of
 // its read buffer. Idle and Fill are this package's part of the session's
 // idle hand-over, whose reasons session/idle.go gives.
