@@ -66,13 +66,7 @@ func (t *tokens) treeNext() (xml.Token, error) {
 	}
 	n := &t.el.Nodes[t.i]
 	t.i++
-	switch n.Kind {
-	case xmltree.Start:
-		return xml.StartElement{Name: t.el.Name(n), Attr: t.el.AppendAttrs(nil, n)}, nil
-	case xmltree.End:
-		return xml.EndElement{Name: t.el.Name(n)}, nil
-	}
-	return xml.CharData(t.el.Str(n.Text)), nil
+	return t.el.Token(n), nil
 }
 
 // errTreeEnd is reading past the element's end, which the decoders never
@@ -232,13 +226,7 @@ func (t *subtree) Token() (xml.Token, error) {
 	}
 	n := &t.el.Nodes[t.i]
 	t.i++
-	switch n.Kind {
-	case xmltree.Start:
-		return xml.StartElement{Name: t.el.Name(n), Attr: t.el.AppendAttrs(nil, n)}, nil
-	case xmltree.End:
-		return xml.EndElement{Name: t.el.Name(n)}, nil
-	}
-	return xml.CharData(t.el.Str(n.Text)), nil
+	return t.el.Token(n), nil
 }
 
 // inherited returns the bytes of el.Nodes[idx], which uses namespace

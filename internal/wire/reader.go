@@ -342,12 +342,12 @@ func (r *Reader) NextElement() (xml.StartElement, error) {
 	if _, err := r.NextName(); err != nil {
 		return xml.StartElement{}, err
 	}
-	return r.startOf(0), nil
+	return r.top(), nil
 }
 
 // Start returns the start element of the top-level element NextName
 // read, attributes included.
-func (r *Reader) Start() xml.StartElement { return r.startOf(0) }
+func (r *Reader) Start() xml.StartElement { return r.top() }
 
 // NextName is NextElement without the start element's attributes, for a
 // caller that takes the element whole with XMLTree (the attributes are
@@ -409,15 +409,12 @@ func (r *Reader) parseBuffered() bool {
 	return true
 }
 
-// startOf returns node i, a Start, as a token. The top element's
+// top returns the top element's Start, as a token; its
 // attributes are in the Reader's scratch space, valid until the next
-// element; others' are the token's own.
-func (r *Reader) startOf(i int) xml.StartElement {
+// element.
+func (r *Reader) top() xml.StartElement {
 	sc := r.sc
-	n := &sc.el.Nodes[i]
-	if i != 0 {
-		return xml.StartElement{Name: sc.el.Name(n), Attr: sc.el.AppendAttrs(nil, n)}
-	}
+	n := &sc.el.Nodes[0]
 	if n.A0 == n.A1 {
 		return xml.StartElement{Name: sc.el.Name(n)}
 	}
@@ -449,18 +446,15 @@ func (r *Reader) Token() (xml.Token, error) {
 		return nil, io.EOF
 	}
 	el := &r.sc.el
-	i := r.next
+	n := &el.Nodes[r.next]
 	r.next++
-	n := &el.Nodes[i]
 	switch n.Kind {
 	case xmltree.Start:
 		r.depth++
-		return r.startOf(i), nil
 	case xmltree.End:
 		r.depth--
-		return xml.EndElement{Name: el.Name(n)}, nil
 	}
-	return xml.CharData(el.Str(n.Text)), nil
+	return el.Token(n), nil
 }
 
 // frame reads the element that starts at the front of the buffer, as far

@@ -61,18 +61,24 @@ func (p *Parser) SetContext(b []Binding) {
 // Context returns the bindings SetContext set.
 func (p *Parser) Context() []Binding { return p.ctx }
 
-// Parse parses data, which must hold exactly one element, into el
-// (emptied first). On error el holds what was parsed so far.
-func (p *Parser) Parse(data string, el *Element) error {
+// begin starts a parse of data into el: el emptied, the stacks emptied,
+// the context in force.
+func (p *Parser) begin(data string, el *Element) {
 	el.Reset()
 	el.Data = data
 	p.data, p.el = data, el
 	p.open, p.marks = p.open[:0], p.marks[:0]
 	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
+	p.dec = p.dec[:0]
 	for _, b := range p.ctx {
 		p.push(b)
 	}
-	p.dec = p.dec[:0]
+}
+
+// Parse parses data, which must hold exactly one element, into el
+// (emptied first). On error el holds what was parsed so far.
+func (p *Parser) Parse(data string, el *Element) error {
+	p.begin(data, el)
 	err := p.parse()
 	p.finish()
 	return err
@@ -95,16 +101,8 @@ func (p *Parser) finish() {
 // element frames it with a Framer after a failure, to tell the two
 // apart.
 func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
-	el.Reset()
-	el.Data = data
-	p.data, p.el = data, el
-	p.open, p.marks = p.open[:0], p.marks[:0]
-	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
-	for _, b := range p.ctx {
-		p.push(b)
-	}
+	p.begin(data, el)
 	p.prefix = true
-	p.dec = p.dec[:0]
 	err := p.parse()
 	p.prefix = false
 	n := p.end
@@ -133,15 +131,7 @@ func (p *Parser) CopyOut(el *Element) {
 // stream header, which the stream's end closes), into el: its Start node,
 // without an End, and the bindings it declares, at Depth 0.
 func (p *Parser) ParseStartTag(data string, el *Element) error {
-	el.Reset()
-	el.Data = data
-	p.data, p.el = data, el
-	p.open, p.marks = p.open[:0], p.marks[:0]
-	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
-	for _, b := range p.ctx {
-		p.push(b)
-	}
-	p.dec = p.dec[:0]
+	p.begin(data, el)
 	defer p.finish()
 	if len(data) < 2 || data[0] != '<' {
 		return p.fail(NotWellFormed, "expected a start tag", 0)

@@ -202,6 +202,18 @@ func (e *Element) AppendAttrs(dst []xml.Attr, n *Node) []xml.Attr {
 	return dst
 }
 
+// Token returns a node as a token of its own, as encoding/xml's
+// Decoder.Token would give it.
+func (e *Element) Token(n *Node) xml.Token {
+	switch n.Kind {
+	case Start:
+		return xml.StartElement{Name: e.Name(n), Attr: e.AppendAttrs(nil, n)}
+	case End:
+		return xml.EndElement{Name: e.Name(n)}
+	}
+	return xml.CharData(e.Str(n.Text))
+}
+
 // StartOf returns a Start node as a token. Its attributes are in scratch
 // space of e's, valid until the next call.
 func (e *Element) StartOf(n *Node) xml.StartElement {
