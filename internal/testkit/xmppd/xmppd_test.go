@@ -264,7 +264,11 @@ func TestIdleSessionSurvives(t *testing.T) {
 			t.Parallel()
 			s := xmppd.Start(t, kind, xmppd.Options{})
 			conn := login(t, s.Addr, s.Domain, s.TLSConfig(), "alice", s.Users["alice"])
+			// login's deadline covers the login; the idle time is the
+			// test's, and the ping gets a deadline of its own.
+			require.NoError(t, conn.SetDeadline(time.Time{}))
 			time.Sleep(8 * time.Second)
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 			_, err := conn.Write([]byte("<iq type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq>"))
 			require.NoError(t, err)
 			reply := readUntil(t, conn, "id='ping1'", `id="ping1"`, "</stream:stream>")
