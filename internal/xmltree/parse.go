@@ -58,9 +58,6 @@ func (p *Parser) SetContext(b []Binding) {
 	}
 }
 
-// Context returns the bindings SetContext set.
-func (p *Parser) Context() []Binding { return p.ctx }
-
 // begin starts a parse of data into el: el emptied, the stacks emptied,
 // the context in force.
 func (p *Parser) begin(data string, el *Element) {
