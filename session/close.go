@@ -62,6 +62,7 @@ func (s *Session) Close(ctx context.Context) error {
 		return s.wait(ctx)
 	}
 	s.queue.startReadingOn()
+	s.readOn() // the server's close must be read
 	s.awaitResumption(ctx)
 	if !s.isEnded() {
 		for _, h := range s.mux.closeHooks() {

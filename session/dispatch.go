@@ -12,15 +12,13 @@ import (
 // stanzas, one stanza at a time in arrival order, until the queue is
 // empty; then it exits (queue.go).
 func (s *Session) dispatch() {
-	var msgHs []MessageHandler
-	var presHs []PresenceHandler
+	var hs handlerScratch
 	for {
 		it, ok := s.queue.pop()
 		if !ok {
 			return
 		}
-		switch st := it.st.(type) {
-		case nil:
+		if it.st == nil {
 			if it.resumed { // queueResumed's item
 				for _, h := range s.mux.startHooks() {
 					s.safely(func() { h(s.ctx, s, true) })
@@ -28,18 +26,34 @@ func (s *Session) dispatch() {
 				continue
 			}
 			s.runEndHooks() // queueEnd's item, the last
-		case *stanza.IQ:
-			s.handleIQ(st)
-		case *stanza.Message:
-			msgHs = s.mux.messageHandlers(msgHs[:0], st)
-			for _, h := range msgHs {
-				s.safely(func() { h.HandleMessage(s.ctx, s, st) })
-			}
-		case *stanza.Presence:
-			presHs = s.mux.presenceHandlers(presHs[:0], st)
-			for _, h := range presHs {
-				s.safely(func() { h.HandlePresence(s.ctx, s, st) })
-			}
+			continue
+		}
+		s.handle(it.st, &hs)
+	}
+}
+
+// handlerScratch holds the handler lists of one dispatcher from one
+// stanza to the next.
+type handlerScratch struct {
+	msg  []MessageHandler
+	pres []PresenceHandler
+}
+
+// handle runs the handlers of one stanza: the dispatcher's, or the
+// reader's (readInline).
+func (s *Session) handle(st stanza.Stanza, hs *handlerScratch) {
+	switch st := st.(type) {
+	case *stanza.IQ:
+		s.handleIQ(st)
+	case *stanza.Message:
+		hs.msg = s.mux.messageHandlers(hs.msg[:0], st)
+		for _, h := range hs.msg {
+			s.safely(func() { h.HandleMessage(s.ctx, s, st) })
+		}
+	case *stanza.Presence:
+		hs.pres = s.mux.presenceHandlers(hs.pres[:0], st)
+		for _, h := range hs.pres {
+			s.safely(func() { h.HandlePresence(s.ctx, s, st) })
 		}
 	}
 }

@@ -147,6 +147,8 @@ func (s *Session) readLoop(wait bool) {
 		case readIdle:
 			go s.readLoop(true)
 			return
+		case readHandedOff:
+			return
 		case readLost:
 			if s.resume(err) {
 				wait = false

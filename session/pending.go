@@ -249,8 +249,10 @@ func (s *Session) SendIQ(ctx context.Context, iq *stanza.IQ) (*stanza.IQ, error)
 	if err != nil {
 		return nil, err
 	}
-	// A reader held back by a full queue must read on to find the reply.
+	// A reader held back by a full queue, or running a handler, must
+	// read on to find the reply.
 	s.queue.wake()
+	s.readOn()
 	defer s.pending.forget(req.ID, p)
 
 	if err := s.Send(ctx, &req); err != nil {

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/parleyim/parley/stanza"
 )
@@ -26,7 +27,15 @@ var ErrHandlerBlocked = errors.New("session: a handler blocked too long: incomin
 //     the server's close, and what comes before it is still delivered;
 //   - the dispatcher goroutine exists only while there is work: push
 //     says when to start one, and pop tells it to exit when the queue is
-//     empty, so an idle session has none.
+//     empty, so an idle session has none;
+//   - and when the queue is empty and no dispatcher runs, the reader runs
+//     the handlers of the stanza it read itself (claimInline), saving the
+//     wake-up of another goroutine for every message that arrives alone.
+//     While it does, nothing reads the stream; whatever needs input read
+//     (a request waiting for its reply or for an ack, Close, a handler
+//     that runs longer than inlineBudget) hands the reading to a new
+//     reader goroutine (readOn), and the old one, once its handler
+//     returns, is the dispatcher of what the new one queues.
 type dispatchQueue struct {
 	mu      sync.Mutex
 	cond    sync.Cond // on mu: space was freed, or a rule changed
@@ -36,6 +45,8 @@ type dispatchQueue struct {
 	readOn  bool // Close was called: no back-pressure
 	stopped bool // the session ended: push gives up
 	held    bool // the reader waits in push for room (back-pressure)
+	inline  bool // the reader runs handlers (claimInline): nothing reads
+	handed  bool // while inline, the reading went to a new goroutine
 }
 
 type queued struct {
@@ -81,7 +92,40 @@ func (q *dispatchQueue) push(st stanza.Stanza, size, bound, hardCap int, pending
 func (q *dispatchQueue) readerHeld() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.held
+	return q.held || q.inline && !q.handed
+}
+
+// claimInline reports whether the reader may run the handlers of the
+// stanza it read itself: nothing is queued and no dispatcher runs. If so,
+// the reader is the dispatcher until endInline.
+func (q *dispatchQueue) claimInline() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.running || len(q.items) > 0 || q.stopped {
+		return false
+	}
+	q.running, q.inline = true, true
+	return true
+}
+
+// endInline is the reader's, once the handlers it ran returned. It
+// reports whether the caller still reads the stream (false: the reading
+// was handed over meanwhile, and the caller is the dispatcher of what
+// was queued since), and, if it does, whether a dispatcher must be
+// started for items queued meanwhile.
+func (q *dispatchQueue) endInline() (reading, start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.inline = false
+	if q.handed {
+		q.handed = false
+		return false, false
+	}
+	if len(q.items) > 0 {
+		return true, true // running stays set for the new dispatcher
+	}
+	q.running = false
+	return true, false
 }
 
 // hold marks the queue as served before anything is pushed: the
@@ -143,6 +187,59 @@ func (q *dispatchQueue) wake() {
 	q.mu.Lock()
 	q.cond.Broadcast()
 	q.mu.Unlock()
+}
+
+// inlineBudget is how long the reader runs a stanza's handlers (see
+// claimInline) before the reading goes to a new goroutine regardless.
+// Handlers that answer at once (most: they update state, or send) take
+// microseconds; one that waits longer for anything outside the session
+// (a database, a channel) must not stop the stream from being read: the
+// server's ack requests and pings, the replies other goroutines wait for.
+const inlineBudget = 5 * time.Millisecond
+
+// readOn makes sure the stream is read: when the reader runs handlers
+// (claimInline), a new reader goroutine takes the reading over. Whatever
+// is about to wait for input calls it: a request waiting for its reply
+// or for an ack, Close; and the inlineBudget timer.
+func (s *Session) readOn() {
+	q := &s.queue
+	q.mu.Lock()
+	if !q.inline || q.handed {
+		q.mu.Unlock()
+		return
+	}
+	q.handed = true
+	// The old reader becomes a dispatcher when its handlers return
+	// (readInline), and then leaves bg: counted before it can see
+	// handed, and before the new reader can end and Close wait for bg
+	// (as in queueEnd).
+	s.bg.Add(1)
+	q.mu.Unlock()
+	go s.readLoop(false)
+}
+
+// readInline runs the handlers of st on the reader goroutine (the queue
+// said so: claimInline), within inlineBudget. It reports whether this
+// goroutine still reads the stream; when it does not, it ran the
+// dispatcher for what the new reader queued meanwhile, and must exit.
+func (s *Session) readInline(st stanza.Stanza) (reading bool) {
+	if s.inlineTimer == nil {
+		s.inlineTimer = time.AfterFunc(inlineBudget, s.readOn)
+	} else {
+		s.inlineTimer.Reset(inlineBudget)
+	}
+	s.handle(st, &s.inlineHs)
+	s.inlineTimer.Stop()
+	reading, start := s.queue.endInline()
+	if !reading {
+		defer s.bg.Done() // readOn's Add
+		s.dispatch()
+		return false
+	}
+	if start && !s.goBackground(s.dispatch) {
+		s.queue.drop()
+	}
+	return true
 }
 
 // startReadingOn lifts back-pressure for good (Close was called).

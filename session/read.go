@@ -82,6 +82,12 @@ func (s *Session) readElements() (readResult, error) {
 			s.deliverReply(iq)
 			continue
 		}
+		if s.queue.claimInline() {
+			if !s.readInline(st) {
+				return readHandedOff, nil
+			}
+			continue
+		}
 		if !s.enqueue(st, s.rd.LastSize()) {
 			return readEnded, nil
 		}
@@ -92,9 +98,10 @@ func (s *Session) readElements() (readResult, error) {
 type readResult int
 
 const (
-	readEnded readResult = iota // the stream has ended
-	readIdle                    // the stream was silent for a while: hand over
-	readLost                    // the connection broke: resume
+	readEnded     readResult = iota // the stream has ended
+	readIdle                        // the stream was silent for a while: hand over
+	readLost                        // the connection broke: resume
+	readHandedOff                   // another goroutine reads now (readOn)
 )
 
 // readFailed is what the reader does when reading failed with err: a

@@ -65,6 +65,11 @@ type Session struct {
 	alive    keepalive     // silence on either side (keepalive.go)
 	sm       streamMgmt    // stream management (sm.go)
 
+	// The reader's, for the handlers it runs itself (readInline): the
+	// inlineBudget timer and the handler lists.
+	inlineTimer *time.Timer
+	inlineHs    handlerScratch
+
 	// Resumption (resume.go): how to dial again (nil for a session made
 	// with New), whether the connection started with TLS, and how many
 	// times the stream was resumed.

@@ -384,9 +384,9 @@ func (m *streamMgmt) covered(seq uint32) bool {
 	return int32(m.acked-seq) >= 0
 }
 
-// oweAck arranges for the server's <r/> to be answered by a background
-// goroutine (the reader never writes); requests that come while one is
-// owed are answered together.
+// oweAck arranges for the server's <r/> to be answered, ackAnswerDelay
+// later, by a background goroutine (the reader never writes); requests
+// that come meanwhile are answered by the same <a/>.
 func (s *Session) oweAck() {
 	m := &s.sm
 	m.mu.Lock()
@@ -396,21 +396,38 @@ func (s *Session) oweAck() {
 	if owed {
 		return
 	}
-	s.goBackground(func() {
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
-		defer cancel()
-		if s.acquire(ctx) != nil {
-			return
-		}
-		defer s.release()
-		m.mu.Lock()
-		m.owed = false
-		m.mu.Unlock()
-		if s.write.closed || s.write.down {
-			return // the answer after resumption is the <resume/>'s h
-		}
-		_ = s.writeManaged(ctx, s.appendAck(nil))
-	})
+	time.AfterFunc(ackAnswerDelay, func() { s.goBackground(s.answerAck) })
+}
+
+// ackAnswerDelay is how long the answer to an <r/> waits. Prosody asks
+// again as soon as an answer comes while any stanza it sent is
+// unacknowledged, so while messages stream in, answers written at once
+// bring a new request every few messages: the two ends trade an <r/> and
+// an <a/>, a wake-up and a write on each side, all the time, which cost a
+// receiving client more than its messages did (bench/). Waiting bounds
+// that to one exchange per ackAnswerDelay. XEP-0198 sets no time for the
+// answer; servers wait for it for tens of seconds.
+const ackAnswerDelay = 10 * time.Millisecond
+
+// answerAck writes the <a/> oweAck arranged.
+func (s *Session) answerAck() {
+	m := &s.sm
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.keepAliveTimeout())
+	defer cancel()
+	err := s.acquire(ctx)
+	// Requests that came until now are answered by the h written below
+	// (or, when the slot could not be had, by the next answer).
+	m.mu.Lock()
+	m.owed = false
+	m.mu.Unlock()
+	if err != nil {
+		return
+	}
+	defer s.release()
+	if s.write.closed || s.write.down {
+		return // the answer after resumption is the <resume/>'s h
+	}
+	_ = s.writeManaged(ctx, s.appendAck(nil))
 }
 
 // appendAck appends <a h/> with the count of handled stanzas.
@@ -464,6 +481,7 @@ func (s *Session) sendManaged(ctx context.Context, b []byte) (uint32, error) {
 			m.mu.Unlock()
 		}
 		s.release()
+		s.readOn() // the ack must be read
 		select {
 		case <-ch:
 		case <-ctx.Done():
@@ -589,6 +607,7 @@ func (s *Session) SendAcked(ctx context.Context, st stanza.Stanza) error {
 		if !asked {
 			asked = true
 			_ = s.requestAck(ctx)
+			s.readOn() // the ack must be read
 		}
 		select {
 		case <-ch:

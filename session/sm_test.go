@@ -686,3 +686,43 @@ func TestDecodeSent(t *testing.T) {
 		assert.Equal(t, string(b), string(again), fmt.Sprintf("%T", st))
 	}
 }
+
+// TestSMAckAnsweredWhileHandlerBlocks: a handler that blocks does not
+// stop the stream from being read: the server's <r/> that follows is
+// answered while the handler still blocks (the reader ran the handler
+// itself and hands the reading over after inlineBudget), and what came
+// meanwhile reaches the handlers afterwards, in order.
+func TestSMAckAnsweredWhileHandlerBlocks(t *testing.T) {
+	cfg := smConfig(t)
+	cfg.Mux = NewMux()
+	release := make(chan struct{})
+	handled := make(chan string, 3)
+	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(_ context.Context, _ *Session, m *stanza.Message) {
+		if m.Body == "block" {
+			<-release
+		}
+		handled <- m.Body
+	})
+	answered := make(chan string, 1)
+	s, err := dialSM(t, cfg, func(p *peer) {
+		loginSM(p, "id='s-1' resume='true'")
+		p.Send("<message from='romeo@example.com/x' type='chat'><body>block</body></message>")
+		p.Send("<message from='romeo@example.com/x' type='chat'><body>2</body></message>")
+		p.Send("<message from='romeo@example.com/x' type='chat'><body>3</body></message>")
+		p.Send("<r xmlns='" + ns.SM + "'/>")
+		answered <- p.Expect("a").Attr("h")
+		p.ExpectClosed()
+	})
+	require.NoError(t, err)
+	select {
+	case h := <-answered:
+		assert.Equal(t, "3", h)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server's <r/> went unanswered while a handler blocked")
+	}
+	close(release)
+	for _, want := range []string{"block", "2", "3"} {
+		assert.Equal(t, want, <-handled)
+	}
+	require.NoError(t, s.Close(context.Background()))
+}

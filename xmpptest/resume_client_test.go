@@ -2,6 +2,7 @@ package xmpptest_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -345,15 +346,19 @@ func TestSessionsResumptionRefused(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("alice's session did not end")
 	}
-	var ue *session.UnackedError
-	require.ErrorAs(t, alice.s.Err(), &ue)
 	require.ErrorIs(t, alice.s.Err(), session.ErrResumeRefused)
+	// What was unacknowledged is handed back in an *UnackedError. When
+	// the cut found nothing of hers unacknowledged (the server acked all
+	// she had sent, and the cut fell on its own writes), there is none.
 	handedBack := map[int]bool{}
-	for _, st := range ue.Stanzas {
-		if m, ok := st.(*stanza.Message); ok {
-			k, err := strconv.Atoi(strings.TrimPrefix(m.Body, "n"))
-			require.NoError(t, err)
-			handedBack[k] = true
+	if ue := (*session.UnackedError)(nil); errors.As(alice.s.Err(), &ue) {
+		require.NotEmpty(t, ue.Stanzas)
+		for _, st := range ue.Stanzas {
+			if m, ok := st.(*stanza.Message); ok {
+				k, err := strconv.Atoi(strings.TrimPrefix(m.Body, "n"))
+				require.NoError(t, err)
+				handedBack[k] = true
+			}
 		}
 	}
 

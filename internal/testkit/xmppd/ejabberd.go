@@ -215,13 +215,13 @@ func (b ejabberdBackend) ctl(ctx context.Context, s *Server, args ...string) (st
 func (b ejabberdBackend) addUsers(ctx context.Context, s *Server, users map[string]string) error {
 	conflicts, ibrErr := registerAccounts(ctx, s.Addr, s.Domain, s.CertPool, users)
 	if ibrErr != nil {
-		err := inParallel(users, func(user, pass string) error { return b.addUser(ctx, s, user, pass) })
+		err := inParallel(users, 0, func(user, pass string) error { return b.addUser(ctx, s, user, pass) })
 		if err != nil {
 			return errors.Join(ibrErr, err)
 		}
 		return nil
 	}
-	return inParallel(pick(users, conflicts), func(user, pass string) error {
+	return inParallel(pick(users, conflicts), 0, func(user, pass string) error {
 		out, err := b.ctl(ctx, s, "change_password", user, s.Domain, pass)
 		if err != nil {
 			return fmt.Errorf("xmppd: ejabberdctl change_password %s: %w: %s", user, err, out)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"text/template"
@@ -113,12 +114,14 @@ func (b prosodyBackend) configure(s *Server, ports []int) error {
 	return nil
 }
 
-// addUsers runs prosodyctl register for each account, in parallel. It
-// writes the account straight into the data folder and overwrites an
-// existing password; the running server reads accounts from there at each
-// login, so it works before and after launch.
+// addUsers runs prosodyctl register for each account, two per core at a
+// time: each is a Lua process of its own, and a hundred at once on a
+// loaded machine took longer than startTimeout. It writes the account
+// straight into the data folder and overwrites an existing password; the
+// running server reads accounts from there at each login, so it works
+// before and after launch.
 func (b prosodyBackend) addUsers(ctx context.Context, s *Server, users map[string]string) error {
-	return inParallel(users, func(user, pass string) error { return b.addUser(ctx, s, user, pass) })
+	return inParallel(users, 2*runtime.NumCPU(), func(user, pass string) error { return b.addUser(ctx, s, user, pass) })
 }
 
 func (b prosodyBackend) addUser(ctx context.Context, s *Server, user, pass string) error {

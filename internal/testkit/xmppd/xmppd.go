@@ -394,11 +394,20 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
-// inParallel runs f for every account at once and joins the errors.
-func inParallel(users map[string]string, f func(user, pass string) error) error {
+// inParallel runs f for every account, at most limit at a time (0: all
+// at once), and joins the errors.
+func inParallel(users map[string]string, limit int, f func(user, pass string) error) error {
+	if limit <= 0 {
+		limit = len(users)
+	}
+	sem := make(chan struct{}, max(limit, 1))
 	errs := make(chan error, len(users))
 	for user, pass := range users {
-		go func() { errs <- f(user, pass) }()
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs <- f(user, pass)
+		}()
 	}
 	var all []error
 	for range users {
