@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,5 +305,62 @@ func TestResendRequestsAcks(t *testing.T) {
 	close(queued)
 	waitResumed(t, s, resumed)
 	assert.Equal(t, []string{"message", "message", "r", "message", "message", "r", "message", "r"}, <-got)
+	require.NoError(t, s.Close(ctx))
+}
+
+// Time the reader spends not reading, held by a full queue behind a
+// blocked handler, is not held against the server: its <a/> waits unread
+// behind stanzas the client has no room for, and the connection is not
+// taken for dead however often the ack timeout passes meanwhile.
+func TestAckTimeoutSparesHeldReader(t *testing.T) {
+	cfg := smConfig(t)
+	cfg.AckEvery, cfg.AckTimeout = 1, 50*time.Millisecond
+	cfg.QueueBytes = 256
+	losses := &lossLog{}
+	cfg.Logger = slog.New(losses)
+	release := make(chan struct{})
+	var handled atomic.Int32
+	mux, resumed := resumedCounter()
+	mux.HandleMessageFunc(MessageRoute{}, func(context.Context, *Session, *stanza.Message) {
+		<-release
+		handled.Add(1)
+	})
+	cfg.Mux = mux
+	const fillers = 20
+	s, err := dialSM(t, cfg, func(p *peer) {
+		loginSM(p, "id='s-1' resume='true'")
+		for i := range fillers {
+			p.Send(fmt.Sprintf("<message from='romeo@example.com/x' type='chat'><body>filler %d</body></message>", i))
+		}
+		p.Expect("message")
+		p.Expect("r")
+		p.Send("<a xmlns='" + ns.SM + "' h='1'/>")
+		count := 1
+		p.Serve(func(p *peer, el *stanza.Raw) bool {
+			switch el.Name().Local {
+			case "message":
+				count++
+			case "r":
+				p.Send(fmt.Sprintf("<a xmlns='%s' h='%d'/>", ns.SM, count))
+			}
+			return true
+		})
+	})
+	require.NoError(t, err)
+	require.Eventually(t, s.queue.readerHeld, 10*time.Second, time.Millisecond, "the reader never waited for room")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.Send(ctx, smChat("asked")))
+	time.Sleep(10 * cfg.AckTimeout) // the ack timeout passes, several times
+	close(release)
+	require.NoError(t, s.SendAcked(ctx, smChat("after")))
+	require.Eventually(t, func() bool { return handled.Load() == fillers }, 10*time.Second, time.Millisecond)
+	select {
+	case <-resumed:
+		t.Fatal("the connection was taken for dead while the reader was held")
+	default:
+	}
+	assert.Zero(t, s.Stats().Resumed)
+	assert.Empty(t, losses.all())
 	require.NoError(t, s.Close(ctx))
 }
