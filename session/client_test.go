@@ -185,7 +185,8 @@ func TestClientReconnects(t *testing.T) {
 func TestClientSendWaitsWithCtx(t *testing.T) {
 	r := runClient(t, fastClient(clientConfig(t)))
 	e := r.expect(Disconnected) // the only dial waits, then fails
-	_ = e
+	require.Error(t, e.Err, "a failed dial says why")
+	assert.Nil(t, e.Session, "no session was made")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := r.c.Send(ctx, smChat("nobody"))
