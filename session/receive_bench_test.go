@@ -31,7 +31,8 @@ import (
 // stream management (the server then asks for an ack after a message
 // whenever it awaits none, as Prosody does), one message every gap (0:
 // as fast as the server can write; 100µs: one at a time, faster than one
-// per millisecond; 2ms: one at a time, each after an idle period). The
+// per millisecond; 25ms: one at a time, each after an idle period, past
+// the reader's hand-over, idle.go). The
 // handler is a Mux message handler that counts.
 //
 // The floor, client=floor, is what any client pays: it reads the same
@@ -39,7 +40,7 @@ import (
 // into a buffer it reuses, and counts the ends of messages.
 func BenchmarkReceive(b *testing.B) {
 	for _, conn := range []string{"tcp", "tls"} {
-		for _, gap := range []time.Duration{0, 100 * time.Microsecond, 2 * time.Millisecond} {
+		for _, gap := range []time.Duration{0, 100 * time.Microsecond, 25 * time.Millisecond} {
 			for _, client := range []string{"floor", "session", "session+sm"} {
 				name := fmt.Sprintf("conn=%s/gap=%v/client=%s", conn, gap, client)
 				b.Run(name, func(b *testing.B) {

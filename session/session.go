@@ -191,16 +191,25 @@ func (s *Session) Stats() Stats {
 // goBackground runs f on a goroutine that Close waits for, unless the
 // session has ended.
 func (s *Session) goBackground(f func()) bool {
+	if !s.addBackground() {
+		return false
+	}
+	go func() {
+		defer s.bg.Done()
+		f()
+	}()
+	return true
+}
+
+// addBackground counts a background goroutine about to start in bg,
+// unless the session has ended; the goroutine calls bg.Done.
+func (s *Session) addBackground() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return false
 	}
 	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		f()
-	}()
 	return true
 }
 

@@ -393,10 +393,15 @@ func (s *Session) oweAck() {
 	owed := m.owed
 	m.owed = true
 	m.mu.Unlock()
-	if owed {
+	if owed || !s.addBackground() {
 		return
 	}
-	time.AfterFunc(ackAnswerDelay, func() { s.goBackground(s.answerAck) })
+	// The timer's goroutine writes the answer, counted in bg from now,
+	// so that Close waits for it (at most ackAnswerDelay).
+	time.AfterFunc(ackAnswerDelay, func() {
+		defer s.bg.Done()
+		s.answerAck()
+	})
 }
 
 // ackAnswerDelay is how long the answer to an <r/> waits. Prosody asks
