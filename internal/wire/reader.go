@@ -19,6 +19,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parleyim/parley/internal/ns"
@@ -393,20 +394,58 @@ func (r *Reader) NextName() (xml.Name, error) {
 // parseBuffered is NextElement's fast path: when the whole element is in
 // the buffer, within the size limit, it is parsed in place, without a
 // Framer, and only its bytes are copied out (the nodes' strings moved to
-// the copy). It reports false, having consumed nothing, for anything
-// else: an element not complete in the buffer, over the limit, not
+// the copy). When the parse ran into the end of what is buffered, the
+// element's bytes are moved to the front of the buffer and one more read
+// fills the room after them, once per element: an element that began at
+// the end of one read is then parsed once more whole rather than framed
+// and copied. It reports false, having consumed nothing, for anything
+// else: an element still not complete in the buffer, over the limit, not
 // well-formed, or the stream's end, which the Framer then sorts out.
 func (r *Reader) parseBuffered() bool {
-	view := unsafe.String(&(*r.buf)[r.r], r.w-r.r)
 	sc := r.work()
-	n, err := sc.p.ParsePrefix(view, &sc.el)
-	if err != nil || n > r.lim.MaxStanzaBytes {
+	for refilled := false; ; refilled = true {
+		view := unsafe.String(&(*r.buf)[r.r], r.w-r.r)
+		n, err := sc.p.ParsePrefix(view, &sc.el)
+		if err == nil {
+			if n > r.lim.MaxStanzaBytes {
+				return false
+			}
+			sc.p.CopyOut(&sc.el) // a copy: view is the buffer
+			r.r += n
+			r.last = n
+			return true
+		}
+		if refilled || !r.refill(err) {
+			return false
+		}
+	}
+}
+
+// refill is parseBuffered's second chance: when err, the failure of the
+// parse of everything buffered, was met within a character of its end
+// (the element, or a character of it, may go on in input not read yet)
+// and the buffer has room, it moves the unread bytes to its front and
+// reads once more after them. It reports whether it read anything.
+func (r *Reader) refill(err error) bool {
+	se, ok := err.(*xmltree.SyntaxError)
+	b := *r.buf
+	have := r.w - r.r
+	if !ok || se.Offset < have-utf8.UTFMax || have >= len(b) || have > r.lim.MaxStanzaBytes || r.wait != nil {
 		return false
 	}
-	sc.p.CopyOut(&sc.el) // a copy: view is the buffer
-	r.r += n
-	r.last = n
-	return true
+	r.w = copy(b, b[r.r:r.w])
+	r.r = 0
+	for {
+		m, err := r.src.Read(b[r.w:])
+		r.w += m
+		if err != nil {
+			r.wait = err
+			return m > 0
+		}
+		if m > 0 {
+			return true
+		}
+	}
 }
 
 // top returns the top element's Start, as a token; its

@@ -46,6 +46,10 @@ type Parser struct {
 	dec      []byte // the element's text and values that references or line ends changed
 	prefix   bool   // ParsePrefix: stop after the element, at end
 	end      int
+	// short is ParsePrefix's error for input that ends inside the
+	// element, reused: a reader meets it for every element that is not
+	// all in its buffer yet.
+	short SyntaxError
 }
 
 // SetContext sets the namespace declarations in force around each
@@ -96,7 +100,8 @@ func (p *Parser) finish() {
 // there until CopyOut. It fails where the element is not complete in data, as
 // where it is not well-formed: a caller that may have only part of an
 // element frames it with a Framer after a failure, to tell the two
-// apart.
+// apart. An error for data that ends inside the element is the Parser's
+// own, valid until its next parse.
 func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 	p.begin(data, el)
 	p.prefix = true
@@ -197,7 +202,12 @@ func (p *Parser) fail(c Cond, msg string, off int) error {
 }
 
 func (p *Parser) unexpectedEnd() error {
-	return p.fail(NotWellFormed, "unexpected end of the element", len(p.data))
+	const msg = "unexpected end of the element"
+	if p.prefix {
+		p.short = SyntaxError{Cond: NotWellFormed, Msg: msg, Offset: len(p.data)}
+		return &p.short
+	}
+	return p.fail(NotWellFormed, msg, len(p.data))
 }
 
 // bang reads what starts with "<!": a CDATA section; anything else is
