@@ -129,7 +129,6 @@ func (r *Reader) releaseScratch() {
 	sc := r.sc
 	r.sc = nil
 	sc.el.Reset()
-	clear(sc.el.Binds[:cap(sc.el.Binds)])
 	clear(sc.attrs[:cap(sc.attrs)])
 	sc.attrs = sc.attrs[:0]
 	scratchPool.Put(sc)
@@ -302,8 +301,9 @@ func (r *Reader) header(data string) (Header, error) {
 	// Values outlive the stream's first bytes: copy them out of data.
 	h.To, h.From, h.ID = strings.Clone(h.To), strings.Clone(h.From), strings.Clone(h.ID)
 	h.Version, h.Lang, h.NS = strings.Clone(h.Version), strings.Clone(h.Lang), strings.Clone(h.NS)
-	ctx := make([]xmltree.Binding, 0, len(el.Binds))
-	for _, b := range el.Binds {
+	decls := el.Declared()
+	ctx := make([]xmltree.Binding, 0, len(decls))
+	for _, b := range decls {
 		ctx = append(ctx, xmltree.Binding{Prefix: internName(b.Prefix), URI: internName(b.URI)})
 	}
 	r.ctx = ctx

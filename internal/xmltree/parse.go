@@ -33,7 +33,7 @@ type Parser struct {
 	open []int32 // the Start nodes of the elements open, innermost last
 	// marks[k] is len(scope) before the declarations of open[k].
 	marks []int32
-	// scope lists the bindings in force, an index into el.Binds each,
+	// scope lists the bindings in force (see Element.Binding),
 	// innermost last. While there are few it is searched backwards;
 	// once it grows past scanMax, byPrefix maps each prefix to its
 	// position in scope, and shadow[k] is the position the prefix of
@@ -71,8 +71,11 @@ func (p *Parser) begin(data string, el *Element) {
 	p.open, p.marks = p.open[:0], p.marks[:0]
 	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
 	p.dec = p.dec[:0]
-	for _, b := range p.ctx {
-		p.push(b)
+	if len(el.ctx) != len(p.ctx) || unsafe.SliceData(el.ctx) != unsafe.SliceData(p.ctx) {
+		el.ctx = p.ctx
+	}
+	for k := range p.ctx {
+		p.inScope(int32(k))
 	}
 }
 
@@ -118,14 +121,15 @@ func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 
 // CopyOut gives el, which ParsePrefix has just parsed from a view of a
 // buffer that will be reused, its own copy of its bytes and of its
-// decoded text, in one allocation, and moves the bindings' strings to it.
+// decoded text, in one allocation. Nodes, attributes and declarations
+// hold offsets, so nothing else changes.
 func (p *Parser) CopyOut(el *Element) {
 	view := el.Data
 	b := make([]byte, len(view)+len(p.dec))
 	copy(b, view)
 	copy(b[len(view):], p.dec)
 	all := unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
-	el.Rebase(view, all[:len(view)])
+	el.Data = all[:len(view)]
 	el.Decoded = all[len(view):]
 }
 
@@ -666,11 +670,7 @@ func (p *Parser) startTag(i int) (int, error) {
 		for k := range attrs {
 			a := &attrs[k]
 			if a.Bind == declBinding {
-				pfx := ""
-				if a.Prefix.Len > 0 {
-					pfx = p.str(a.Local)
-				}
-				if err := p.declare(pfx, p.str(a.Value), depth, p.aoff[k]); err != nil {
+				if err := p.declare(a, depth, p.aoff[k]); err != nil {
 					return 0, err
 				}
 			}
