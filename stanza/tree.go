@@ -192,9 +192,32 @@ func (t *tokens) newRaw() *Raw {
 
 // extensions returns the Extensions slice for a stanza about to read its
 // children: nil, or over nodes, one with room for its foreign children.
+// For a few, the slice and the slab of their Raws are one allocation.
 func (t *tokens) extensions() []Payload {
-	if t.foreign == 0 {
+	switch t.foreign {
+	case 0:
 		return nil
+	case 1:
+		b := new(struct {
+			ext  [1]Payload
+			raws [1]Raw
+		})
+		t.slab = b.raws[:]
+		return b.ext[:0]
+	case 2:
+		b := new(struct {
+			ext  [2]Payload
+			raws [2]Raw
+		})
+		t.slab = b.raws[:]
+		return b.ext[:0]
+	case 3:
+		b := new(struct {
+			ext  [3]Payload
+			raws [3]Raw
+		})
+		t.slab = b.raws[:]
+		return b.ext[:0]
 	}
 	return make([]Payload, 0, t.foreign)
 }

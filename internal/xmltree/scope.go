@@ -161,7 +161,8 @@ func (p *Parser) uniqueNames(attrs []Attr) error {
 	if len(attrs) <= scanMax {
 		for k := 1; k < len(attrs); k++ {
 			for m := range k {
-				if p.str(attrs[m].Local) == p.str(attrs[k].Local) && p.str(attrs[m].Prefix) == p.str(attrs[k].Prefix) {
+				if attrs[m].Local.Len == attrs[k].Local.Len && attrs[m].Prefix.Len == attrs[k].Prefix.Len &&
+					p.str(attrs[m].Local) == p.str(attrs[k].Local) && p.str(attrs[m].Prefix) == p.str(attrs[k].Prefix) {
 					return dup(k)
 				}
 			}
