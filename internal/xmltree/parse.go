@@ -298,6 +298,9 @@ func appendNormalised(b []byte, s string) []byte {
 // validUTF8 decodes the character at data[i] (not ASCII) and reports its
 // size and whether it is valid UTF-8 and a Char of XML 1.0.
 func validUTF8(data string, i int) (int, bool) {
+	if c := data[i]; c >= 0xC2 && c < 0xE0 && i+1 < len(data) && data[i+1]&0xC0 == 0x80 {
+		return 2, true // U+0080 to U+07FF, every one a Char
+	}
 	r, size := utf8.DecodeRuneInString(data[i:])
 	if r == utf8.RuneError && size == 1 {
 		return 1, false
@@ -352,7 +355,7 @@ var textClass, valueClass = func() (t, v [256]uint8) {
 // text reads character data from data[i] up to the next '<'.
 func (p *Parser) text(i int) (int, error) {
 	data := p.data
-	j := skipPlain(data, i, textStops, &textClass)
+	j := skipPlain(data, i, &textStops, &textClass)
 	if j < len(data) && data[j] == '<' {
 		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: span(i, j)})
 		return j, nil
@@ -363,7 +366,7 @@ func (p *Parser) text(i int) (int, error) {
 	copying := false
 	base, run := len(p.dec), i
 	for j < len(data) {
-		if j = skipPlain(data, j, textStops, &textClass); j >= len(data) {
+		if j = skipPlain(data, j, &textStops, &textClass); j >= len(data) {
 			break
 		}
 		c := data[j]
@@ -515,6 +518,20 @@ var nameStart, nameChar = func() (s, c [utf8.RuneSelf]bool) {
 func (p *Parser) ncname(i int) (int, bool) {
 	data := p.data
 	j := i
+	// The usual name, ASCII: its first character, then the run of the
+	// others; the loop below takes over at a byte from 0x80.
+	if j < len(data) && data[j] < utf8.RuneSelf {
+		if !nameStart[data[j]] {
+			return j, false
+		}
+		j++
+		for j < len(data) && data[j] < utf8.RuneSelf && nameChar[data[j]] {
+			j++
+		}
+		if j == len(data) || data[j] < utf8.RuneSelf {
+			return j, true
+		}
+	}
 	for j < len(data) {
 		c := data[j]
 		if c < utf8.RuneSelf {
@@ -575,7 +592,7 @@ func (p *Parser) skipSpace(i int) int {
 // startTag reads the start tag (or empty-element tag) at data[i].
 // is reports whether sp holds s, while parsing.
 func (p *Parser) is(sp Span, s string) bool {
-	return int(sp.Len) == len(s) && !sp.Dec && p.data[sp.Off:sp.Off+sp.Len] == s
+	return int(sp.Len) == len(s) && sp.Off >= 0 && p.data[sp.Off:sp.Off+sp.Len] == s
 }
 
 func (p *Parser) startTag(i int) (int, error) {
@@ -645,17 +662,21 @@ func (p *Parser) startTag(i int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		a := Attr{Prefix: apfx, Local: aloc, Value: v, Bind: NoBinding}
+		bind := NoBinding
 		switch {
 		case apfx.Len == 0 && p.is(aloc, "xmlns"):
-			decls, a.Bind = true, declBinding
+			decls, bind = true, declBinding
 		case apfx.Len == 0:
 		case p.is(apfx, "xmlns"):
-			decls, a.Bind = true, declBinding
+			decls, bind = true, declBinding
 		default:
 			prefixed = true
 		}
-		el.Attrs = append(el.Attrs, a)
+		// Written in place, field by field (as the nodes below): a
+		// struct built aside and copied in is slower to store.
+		el.Attrs = append(el.Attrs, Attr{})
+		a := &el.Attrs[len(el.Attrs)-1]
+		a.Prefix, a.Local, a.Value, a.Bind = apfx, aloc, v, bind
 		p.aoff = append(p.aoff, k)
 		j = end
 	}
@@ -676,12 +697,11 @@ func (p *Parser) startTag(i int) (int, error) {
 			}
 		}
 	}
-	n := Node{Kind: Start, Prefix: prefix, Local: local, Off: int32(i), Depth: depth, Outer: notUsed, SpaceInValue: p.spaced}
-	if n.Bind, err = p.resolve(p.str(prefix), i); err != nil {
+	bind, err := p.resolve(p.str(prefix), i)
+	if err != nil {
 		return 0, err
 	}
-	n.Outer = min(n.Outer, p.bindDepth(n.Bind))
-	n.A0, n.A1 = int32(a0), int32(len(el.Attrs))
+	outer := p.bindDepth(bind)
 	if prefixed {
 		for k := range attrs {
 			a := &attrs[k]
@@ -693,16 +713,20 @@ func (p *Parser) startTag(i int) (int, error) {
 				return 0, err
 			}
 			a.Bind = b
-			n.Outer = min(n.Outer, p.bindDepth(b))
+			outer = min(outer, p.bindDepth(b))
 		}
 		if err := p.uniqueExpanded(attrs); err != nil {
 			return 0, err
 		}
 	}
 	idx := int32(len(el.Nodes))
-	el.Nodes = append(el.Nodes, n)
+	el.Nodes = append(el.Nodes, Node{})
+	n := &el.Nodes[idx]
+	n.Kind, n.Prefix, n.Local, n.Bind = Start, prefix, local, bind
+	n.Off, n.Depth, n.Outer, n.SpaceInValue = int32(i), depth, outer, p.spaced
+	n.A0, n.A1 = int32(a0), int32(len(el.Attrs))
 	if empty {
-		el.Nodes[idx].EndOff = int32(j)
+		n.EndOff = int32(j)
 		p.closeElement(idx, mark)
 		return j, nil
 	}
@@ -718,9 +742,11 @@ func (p *Parser) closeElement(idx, mark int32) {
 	el := p.el
 	n := &el.Nodes[idx]
 	n.Close = int32(len(el.Nodes))
-	end := Node{Kind: End, Local: n.Local, Prefix: n.Prefix, Bind: n.Bind, Depth: n.Depth, Close: idx}
 	outer := n.Outer
-	el.Nodes = append(el.Nodes, end)
+	el.Nodes = append(el.Nodes, Node{})
+	n = &el.Nodes[idx] // the append may have moved it
+	end := &el.Nodes[len(el.Nodes)-1]
+	end.Kind, end.Local, end.Prefix, end.Bind, end.Depth, end.Close = End, n.Local, n.Prefix, n.Bind, n.Depth, idx
 	p.pop(mark)
 	if len(p.open) > 0 {
 		parent := &el.Nodes[p.open[len(p.open)-1]]
@@ -770,14 +796,14 @@ func qualified(prefix, local string) string {
 // space character a space, "\r\n" one space) and the index after q.
 func (p *Parser) value(i int, q byte) (Span, int, error) {
 	data := p.data
-	j := skipPlain(data, i, valueStops, &valueClass)
+	j := skipPlain(data, i, &valueStops, &valueClass)
 	if j < len(data) && data[j] == q {
 		return span(i, j), j + 1, nil
 	}
 	copying := false
 	base, run := len(p.dec), i
 	for j < len(data) {
-		if j = skipPlain(data, j, valueStops, &valueClass); j >= len(data) {
+		if j = skipPlain(data, j, &valueStops, &valueClass); j >= len(data) {
 			break
 		}
 		c := data[j]
@@ -825,8 +851,8 @@ func (p *Parser) value(i int, q byte) (Span, int, error) {
 // str returns the text of sp while parsing: decoded text is still in
 // p.dec, which changes, so what must outlast the parse is copied.
 func (p *Parser) str(sp Span) string {
-	if sp.Dec {
-		return string(p.dec[sp.Off : sp.Off+sp.Len])
+	if sp.Off < 0 {
+		return string(p.dec[^sp.Off : ^sp.Off+sp.Len])
 	}
 	return p.data[sp.Off : sp.Off+sp.Len]
 }

@@ -81,7 +81,14 @@ func (p *Parser) lookup(prefix string) int32 {
 		return -1
 	}
 	for k := len(p.scope) - 1; k >= 0; k-- {
-		if b := p.scope[k]; p.bindPrefix(b) == prefix {
+		b := p.scope[k]
+		var n int // the length of b's prefix
+		if int(b) < len(p.ctx) {
+			n = len(p.ctx[b].Prefix)
+		} else {
+			n = int(p.el.decls[int(b)-len(p.ctx)].Prefix.Len)
+		}
+		if n == len(prefix) && (n == 0 || p.bindPrefix(b) == prefix) {
 			return b
 		}
 	}

@@ -40,15 +40,15 @@ const (
 	End                   // an end tag (also after an empty-element tag)
 )
 
-// Span is a run of text in an Element: bytes of Data, or, when Dec is
-// set, of Decoded (text that references or line ends changed).
+// Span is a run of text in an Element: Len bytes of Data from Off, or,
+// when Off is negative, of Decoded (text that references or line ends
+// changed) from ^Off.
 type Span struct {
 	Off, Len int32
-	Dec      bool
 }
 
 func span(from, to int) Span    { return Span{Off: int32(from), Len: int32(to - from)} }
-func decoded(from, to int) Span { return Span{Off: int32(from), Len: int32(to - from), Dec: true} }
+func decoded(from, to int) Span { return Span{Off: ^int32(from), Len: int32(to - from)} }
 
 // Node is one start tag, end tag or run of character data. It holds no
 // pointers, so that parsing writes no pointer the garbage collector must
@@ -182,8 +182,8 @@ func (e *Element) Declared() []Binding {
 
 // Str returns the text sp stands for.
 func (e *Element) Str(sp Span) string {
-	if sp.Dec {
-		return e.Decoded[sp.Off : sp.Off+sp.Len]
+	if sp.Off < 0 {
+		return e.Decoded[^sp.Off : ^sp.Off+sp.Len]
 	}
 	return e.Data[sp.Off : sp.Off+sp.Len]
 }
