@@ -1,6 +1,7 @@
 package xmltree
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -54,12 +55,17 @@ type Parser struct {
 
 // SetContext sets the namespace declarations in force around each
 // element parsed (a stream header's), replacing earlier ones. The
-// bindings' Depth is ignored.
+// bindings' Depth is ignored. Elements parsed before keep the context
+// they were parsed in.
 func (p *Parser) SetContext(b []Binding) {
-	p.ctx = append(p.ctx[:0], b...)
-	for i := range p.ctx {
-		p.ctx[i].Depth = -1
+	if slices.EqualFunc(b, p.ctx, func(x, y Binding) bool { return x.Prefix == y.Prefix && x.URI == y.URI }) {
+		return
 	}
+	ctx := make([]Binding, len(b)) // elements share the parser's: a new one
+	for i, x := range b {
+		ctx[i] = Binding{Prefix: x.Prefix, URI: x.URI, Depth: -1}
+	}
+	p.ctx = ctx
 }
 
 // begin starts a parse of data into el: el emptied, the stacks emptied,
