@@ -393,18 +393,25 @@ func (r *Reader) NextName() (xml.Name, error) {
 
 // parseBuffered is NextElement's fast path: when the whole element is in
 // the buffer, within the size limit, it is parsed in place, without a
-// Framer, and only its bytes are copied out (the nodes' strings moved to
-// the copy). When the parse ran into the end of what is buffered, the
-// element's bytes are moved to the front of the buffer and one more read
-// fills the room after them, once per element: an element that began at
-// the end of one read is then parsed once more whole rather than framed
-// and copied. It reports false, having consumed nothing, for anything
-// else: an element still not complete in the buffer, over the limit, not
+// Framer, and only then are its bytes copied out (the nodes hold
+// offsets, so nothing else moves). When the parse ran into the end of
+// what is buffered, the element's bytes are moved to the front of the
+// buffer and a read fills the room after them, and the element is parsed
+// again if that at least doubled what there is to parse (so that the
+// parses of one element add up to at most twice its size): an element
+// that began at the end of one read, or whose first byte was awaited
+// alone, is parsed whole from the buffer rather than framed and copied.
+// It reports false, having consumed nothing, for anything else: an
+// element still not complete in the buffer, over the limit, not
 // well-formed, or the stream's end, which the Framer then sorts out.
 func (r *Reader) parseBuffered() bool {
 	sc := r.work()
-	for refilled := false; ; refilled = true {
-		view := unsafe.String(&(*r.buf)[r.r], r.w-r.r)
+	for tried := 0; ; {
+		have := r.w - r.r
+		if have < 2*tried {
+			return false
+		}
+		view := unsafe.String(&(*r.buf)[r.r], have)
 		n, err := sc.p.ParsePrefix(view, &sc.el)
 		if err == nil {
 			if n > r.lim.MaxStanzaBytes {
@@ -415,13 +422,14 @@ func (r *Reader) parseBuffered() bool {
 			r.last = n
 			return true
 		}
-		if refilled || !r.refill(err) {
+		if !r.refill(err) {
 			return false
 		}
+		tried = have
 	}
 }
 
-// refill is parseBuffered's second chance: when err, the failure of the
+// refill is parseBuffered's next chance: when err, the failure of the
 // parse of everything buffered, was met within a character of its end
 // (the element, or a character of it, may go on in input not read yet)
 // and the buffer has room, it moves the unread bytes to its front and

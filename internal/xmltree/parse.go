@@ -770,6 +770,11 @@ func (p *Parser) endTag(i int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if j >= len(data) {
+		// Not a mismatch yet: the name may go on (ParsePrefix's caller
+		// reads more when the failure is at the end).
+		return 0, p.unexpectedEnd()
+	}
 	top := len(p.open) - 1
 	idx := p.open[top]
 	n := &p.el.Nodes[idx]
