@@ -79,6 +79,88 @@ func (f folded) writeTo(b *strings.Builder) {
 	b.WriteString(f.s[start:])
 }
 
+// Classes of ASCII bytes for normalASCII: what each part may hold as it
+// stands, in normal form (asciiLocal, asciiDomain and asciiResource,
+// without upper case letters).
+const (
+	inLocal    = 1 << iota // printable, not upper case, not one of localExclusions
+	inDomain               // a-z, 0-9, '-' (a label's)
+	inResource             // printable or space
+)
+
+var asciiClass = func() (t [256]uint8) {
+	for c := ' '; c < 0x7f; c++ {
+		t[c] = inResource
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			t[c] |= inLocal | inDomain
+		case c == '-':
+			t[c] |= inLocal | inDomain
+		case 'A' <= c && c <= 'Z', c == ' ', strings.ContainsRune(localExclusions, c):
+		default:
+			t[c] |= inLocal
+		}
+	}
+	return t
+}()
+
+// normalASCII is Parse for the address nearly every stanza carries: plain
+// ASCII already in normal form (no upper case, no trailing dot), each
+// part valid as it stands, by the rules of asciiLocal, asciiDomain and
+// asciiResource. It reports false for anything else, which parse then
+// takes the long way; what it accepts, the long way gives the same JID
+// for.
+func normalASCII(s string) (JID, bool) {
+	slash := strings.IndexByte(s, '/')
+	rest := s
+	if slash >= 0 {
+		rest = s[:slash]
+		res := s[slash+1:]
+		if len(res) == 0 || len(res) > maxPartLen {
+			return JID{}, false
+		}
+		for i := 0; i < len(res); i++ {
+			if asciiClass[res[i]]&inResource == 0 {
+				return JID{}, false
+			}
+		}
+	} else {
+		slash = len(s)
+	}
+	ds := 0
+	if at := strings.IndexByte(rest, '@'); at >= 0 {
+		if at == 0 || at > maxPartLen {
+			return JID{}, false
+		}
+		for i := 0; i < at; i++ {
+			if asciiClass[rest[i]]&inLocal == 0 {
+				return JID{}, false
+			}
+		}
+		ds = at + 1
+	}
+	d := rest[ds:]
+	if len(d) == 0 || len(d) > maxPartLen {
+		return JID{}, false
+	}
+	start := 0
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			if asciiClass[d[i]]&inDomain == 0 {
+				return JID{}, false
+			}
+			continue
+		}
+		label := d[start:i]
+		if len(label) == 0 || label[0] == '-' || label[len(label)-1] == '-' ||
+			len(label) >= 4 && label[2] == '-' && label[3] == '-' {
+			return JID{}, false
+		}
+		start = i + 1
+	}
+	return JID{s: s, domainStart: int32(ds), domainEnd: int32(slash)}, true
+}
+
 // enforceLocal enforces and normalises a non-empty localpart.
 func enforceLocal(s string, fast bool) (folded, error) {
 	if fast {

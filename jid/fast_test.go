@@ -21,6 +21,9 @@ func samePaths(t *testing.T, s string) {
 	if fastErr != nil && fastErr.Error() != slowErr.Error() {
 		t.Fatalf("%q: fast path error %q, slow path error %q", s, fastErr, slowErr)
 	}
+	if j, ok := normalASCII(s); ok && (slowErr != nil || j != slow) {
+		t.Fatalf("%q: normalASCII %q, slow path (%q, %v)", s, j, slow, slowErr)
+	}
 }
 
 // TestFastPathAgreesExhaustive tries every part of one or two ASCII bytes

@@ -20,6 +20,9 @@ func FuzzParse(f *testing.F) {
 		if (fastErr == nil) != (slowErr == nil) || fast != slow {
 			t.Fatalf("%q: fast path (%q, %v), slow path (%q, %v)", s, fast, fastErr, slow, slowErr)
 		}
+		if j, ok := normalASCII(s); ok && (slowErr != nil || j != slow) {
+			t.Fatalf("%q: normalASCII %q, slow path (%q, %v)", s, j, slow, slowErr)
+		}
 		if fastErr != nil {
 			if _, ok := fastErr.(*Error); !ok {
 				t.Fatalf("%q: error %T is not *Error", s, fastErr)

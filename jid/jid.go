@@ -46,6 +46,11 @@ func Parse(s string) (JID, error) {
 // parse is Parse; fast selects whether plain ASCII parts may skip PRECIS
 // and IDNA (tests compare both ways).
 func parse(s string, fast bool) (JID, error) {
+	if fast {
+		if j, ok := normalASCII(s); ok {
+			return j, nil
+		}
+	}
 	rest, resource, hasResource := strings.Cut(s, "/")
 	local, domain, hasLocal := strings.Cut(rest, "@")
 	if !hasLocal {

@@ -228,6 +228,25 @@ func TestReceivedRawStandsAlone(t *testing.T) {
 		name, stanza string
 		raws         int
 	}{"many outer declarations", "<message" + decls.String() + "><x xmlns='urn:x'>" + uses.String() + "</x></message>", 1})
+	// As many as are compared by scanning, and one more: each used once,
+	// then all again (the repeats found by the scan or by the set), and
+	// a subtree that uses only its own declarations.
+	for _, n := range []int{16, 17} {
+		decls.Reset()
+		uses.Reset()
+		for i := range n {
+			fmt.Fprintf(&decls, " xmlns:p%d='urn:%d'", i, i)
+			fmt.Fprintf(&uses, "<p%d:y/>", i)
+		}
+		for i := range n {
+			fmt.Fprintf(&uses, "<z p%d:a='%d'/>", n-1-i, i)
+		}
+		uses.WriteString("<q:w xmlns:q='urn:q'><q:v q:a='1'/></q:w>")
+		tests = append(tests, struct {
+			name, stanza string
+			raws         int
+		}{fmt.Sprintf("%d outer declarations", n), "<message" + decls.String() + "><x xmlns='urn:x'>" + uses.String() + "</x></message>", 1})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

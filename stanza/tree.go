@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/parleyim/parley/internal/xmlenc"
@@ -43,8 +44,28 @@ func (s *stanzaReader) initTree(el *xmltree.Element) {
 	s.tokens.el, s.tokens.i = el, 1
 	top := &el.Nodes[0]
 	for k := top.A0; k < top.A1; k++ {
+		// header's matching, on the binding rather than the namespace:
+		// an attribute in no namespace has none (a declaration is not
+		// one of these names), and the parser resolves the xml prefix,
+		// which nothing else may be bound to, to XMLBinding.
 		a := &el.Attrs[k]
-		s.header(el.AttrName(a), el.Str(a.Value))
+		switch a.Bind {
+		case xmltree.NoBinding:
+			switch el.Str(a.Local) {
+			case "id":
+				s.h.ID = el.Str(a.Value)
+			case "type":
+				s.typ = el.Str(a.Value)
+			case "from":
+				s.h.From = s.jid("from", el.Str(a.Value))
+			case "to":
+				s.h.To = s.jid("to", el.Str(a.Value))
+			}
+		case xmltree.XMLBinding:
+			if el.Str(a.Local) == "lang" {
+				s.h.Lang = el.Str(a.Value)
+			}
+		}
 	}
 	for k := 1; k < len(el.Nodes); {
 		n := &el.Nodes[k]
@@ -171,9 +192,32 @@ func (t *tokens) newRaw() *Raw {
 
 // extensions returns the Extensions slice for a stanza about to read its
 // children: nil, or over nodes, one with room for its foreign children.
+// For a few, the slice and the slab of their Raws are one allocation.
 func (t *tokens) extensions() []Payload {
-	if t.foreign == 0 {
+	switch t.foreign {
+	case 0:
 		return nil
+	case 1:
+		b := new(struct {
+			ext  [1]Payload
+			raws [1]Raw
+		})
+		t.slab = b.raws[:]
+		return b.ext[:0]
+	case 2:
+		b := new(struct {
+			ext  [2]Payload
+			raws [2]Raw
+		})
+		t.slab = b.raws[:]
+		return b.ext[:0]
+	case 3:
+		b := new(struct {
+			ext  [3]Payload
+			raws [3]Raw
+		})
+		t.slab = b.raws[:]
+		return b.ext[:0]
 	}
 	return make([]Payload, 0, t.foreign)
 }
@@ -233,61 +277,65 @@ func (t *subtree) Token() (xml.Token, error) {
 // declarations made outside it, with a start tag that makes them.
 func inherited(el *xmltree.Element, idx int) string {
 	n := &el.Nodes[idx]
-	data := el.Data[n.Off:n.EndOff]
 	// The declarations in force from outside that the element and its
 	// descendants use, each once.
-	var used []int32
-	add := func(b int32) {
-		if b < 0 || el.Binds[b].Depth >= n.Depth {
-			return
-		}
-		for _, u := range used {
-			if u == b {
-				return
-			}
-		}
-		used = append(used, b)
-	}
+	var u usedBinds
 	for k := idx; k <= int(n.Close); k++ {
 		m := &el.Nodes[k]
-		if m.Kind != xmltree.Start || m.Outer >= n.Depth {
+		if m.Kind != xmltree.Start {
 			continue
 		}
-		add(m.Bind)
-		for a := m.A0; a < m.A1; a++ {
-			add(el.Attrs[a].Bind)
+		if m.Outer >= n.Depth {
+			k = int(m.Close) // nothing from outside in this subtree
+			continue
 		}
-		if len(used) > 16 {
-			// Many: a set instead of a scan keeps this linear.
-			return inheritedMany(el, idx)
+		u.add(el, m.Bind, n.Depth)
+		for a := m.A0; a < m.A1; a++ {
+			u.add(el, el.Attrs[a].Bind, n.Depth)
 		}
 	}
-	return withDecls(data, n, el, used)
+	return withDecls(el.Data[n.Off:n.EndOff], n, el, u.list)
 }
 
-// inheritedMany is inherited for an element that uses many declarations
-// made outside it.
-func inheritedMany(el *xmltree.Element, idx int) string {
-	n := &el.Nodes[idx]
-	seen := make(map[int32]bool)
-	var used []int32
-	for k := idx; k <= int(n.Close); k++ {
-		m := &el.Nodes[k]
-		if m.Kind != xmltree.Start || m.Outer >= n.Depth {
-			continue
+// usedScan is how many bindings usedBinds compares by scanning before
+// it keeps a set, so that inherited stays linear however many
+// declarations an element uses.
+const usedScan = 16
+
+// usedBinds lists bindings, each once, in the order first added.
+type usedBinds struct {
+	list []int32
+	few  [usedScan]int32 // list's first array
+	set  map[int32]struct{}
+}
+
+// add adds the binding b if it was declared above depth (b < 0, no
+// binding or the xml prefix's, is never added).
+func (u *usedBinds) add(el *xmltree.Element, b, depth int32) {
+	if b < 0 || el.BindDepth(b) >= depth {
+		return
+	}
+	if u.set == nil {
+		if slices.Contains(u.list, b) {
+			return
 		}
-		binds := []int32{m.Bind}
-		for a := m.A0; a < m.A1; a++ {
-			binds = append(binds, el.Attrs[a].Bind)
+		if u.list == nil {
+			u.list = u.few[:0]
 		}
-		for _, b := range binds {
-			if b >= 0 && el.Binds[b].Depth < n.Depth && !seen[b] {
-				seen[b] = true
-				used = append(used, b)
+		u.list = append(u.list, b)
+		if len(u.list) > usedScan {
+			u.set = make(map[int32]struct{}, 2*len(u.list))
+			for _, v := range u.list {
+				u.set[v] = struct{}{}
 			}
 		}
+		return
 	}
-	return withDecls(el.Data[n.Off:n.EndOff], n, el, used)
+	if _, ok := u.set[b]; ok {
+		return
+	}
+	u.set[b] = struct{}{}
+	u.list = append(u.list, b)
 }
 
 // withDecls returns data, an element's bytes, with declarations of the
@@ -300,7 +348,7 @@ func withDecls(data string, n *xmltree.Node, el *xmltree.Element, used []int32) 
 	b := make([]byte, 0, len(data)+64)
 	b = append(b, data[:name]...)
 	for _, u := range used {
-		bd := el.Binds[u]
+		bd := el.Binding(u)
 		if bd.Prefix == "" {
 			b = append(b, " xmlns='"...)
 		} else {

@@ -19,6 +19,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parleyim/parley/internal/ns"
@@ -128,7 +129,6 @@ func (r *Reader) releaseScratch() {
 	sc := r.sc
 	r.sc = nil
 	sc.el.Reset()
-	clear(sc.el.Binds[:cap(sc.el.Binds)])
 	clear(sc.attrs[:cap(sc.attrs)])
 	sc.attrs = sc.attrs[:0]
 	scratchPool.Put(sc)
@@ -301,8 +301,9 @@ func (r *Reader) header(data string) (Header, error) {
 	// Values outlive the stream's first bytes: copy them out of data.
 	h.To, h.From, h.ID = strings.Clone(h.To), strings.Clone(h.From), strings.Clone(h.ID)
 	h.Version, h.Lang, h.NS = strings.Clone(h.Version), strings.Clone(h.Lang), strings.Clone(h.NS)
-	ctx := make([]xmltree.Binding, 0, len(el.Binds))
-	for _, b := range el.Binds {
+	decls := el.Declared()
+	ctx := make([]xmltree.Binding, 0, len(decls))
+	for _, b := range decls {
 		ctx = append(ctx, xmltree.Binding{Prefix: internName(b.Prefix), URI: internName(b.URI)})
 	}
 	r.ctx = ctx
@@ -392,21 +393,67 @@ func (r *Reader) NextName() (xml.Name, error) {
 
 // parseBuffered is NextElement's fast path: when the whole element is in
 // the buffer, within the size limit, it is parsed in place, without a
-// Framer, and only its bytes are copied out (the nodes' strings moved to
-// the copy). It reports false, having consumed nothing, for anything
-// else: an element not complete in the buffer, over the limit, not
+// Framer, and only then are its bytes copied out (the nodes hold
+// offsets, so nothing else moves). When the parse ran into the end of
+// what is buffered, the element's bytes are moved to the front of the
+// buffer and a read fills the room after them, and the element is parsed
+// again if that at least doubled what there is to parse (so that the
+// parses of one element add up to at most twice its size): an element
+// that began at the end of one read, or whose first byte was awaited
+// alone, is parsed whole from the buffer rather than framed and copied.
+// It reports false, having consumed nothing, for anything else: an
+// element still not complete in the buffer, over the limit, not
 // well-formed, or the stream's end, which the Framer then sorts out.
 func (r *Reader) parseBuffered() bool {
-	view := unsafe.String(&(*r.buf)[r.r], r.w-r.r)
 	sc := r.work()
-	n, err := sc.p.ParsePrefix(view, &sc.el)
-	if err != nil || n > r.lim.MaxStanzaBytes {
+	for tried := 0; ; {
+		have := r.w - r.r
+		if have < 2*tried {
+			return false
+		}
+		view := unsafe.String(&(*r.buf)[r.r], have)
+		n, err := sc.p.ParsePrefix(view, &sc.el)
+		if err == nil {
+			if n > r.lim.MaxStanzaBytes {
+				return false
+			}
+			sc.p.CopyOut(&sc.el) // a copy: view is the buffer
+			r.r += n
+			r.last = n
+			return true
+		}
+		if !r.refill(err) {
+			return false
+		}
+		tried = have
+	}
+}
+
+// refill is parseBuffered's next chance: when err, the failure of the
+// parse of everything buffered, was met within a character of its end
+// (the element, or a character of it, may go on in input not read yet)
+// and the buffer has room, it moves the unread bytes to its front and
+// reads once more after them. It reports whether it read anything.
+func (r *Reader) refill(err error) bool {
+	se, ok := err.(*xmltree.SyntaxError)
+	b := *r.buf
+	have := r.w - r.r
+	if !ok || se.Offset < have-utf8.UTFMax || have >= len(b) || have > r.lim.MaxStanzaBytes || r.wait != nil {
 		return false
 	}
-	sc.p.CopyOut(&sc.el) // a copy: view is the buffer
-	r.r += n
-	r.last = n
-	return true
+	r.w = copy(b, b[r.r:r.w])
+	r.r = 0
+	for {
+		m, err := r.src.Read(b[r.w:])
+		r.w += m
+		if err != nil {
+			r.wait = err
+			return m > 0
+		}
+		if m > 0 {
+			return true
+		}
+	}
 }
 
 // top returns the top element's Start, as a token; its

@@ -278,6 +278,26 @@ func TestLargeElementIsReadInBulk(t *testing.T) {
 	assert.Less(t, src.reads, 100_000/bufSize+10, "reads fill the buffer inside an element")
 }
 
+// An element cut by the end of a read, with room in the buffer, is read
+// by one more read and parsed in place, not framed and gathered.
+func TestCutElementParsedInPlace(t *testing.T) {
+	t.Parallel()
+	body := "<message><body>caf\u00e9</body></message><iq type='get' id='1'/>"
+	for cut := 1; cut < len(body); cut++ {
+		src := io.MultiReader(strings.NewReader(header), strings.NewReader(body[:cut]), strings.NewReader(body[cut:]))
+		r := NewReader(src, Limits{})
+		_, err := r.ReadHeader()
+		require.NoError(t, err)
+		for _, want := range []string{"message", "iq"} {
+			start, err := r.NextElement()
+			require.NoError(t, err, "cut at %d", cut)
+			assert.Equal(t, want, start.Name.Local, "cut at %d", cut)
+			require.NoError(t, drain(r))
+		}
+		assert.Nil(t, r.acc, "cut at %d: nothing gathered", cut)
+	}
+}
+
 func TestIdleReaderHoldsNoBuffer(t *testing.T) {
 	t.Parallel()
 	src := &countReads{r: strings.NewReader(header + "<a/>")}

@@ -366,9 +366,9 @@ func FuzzPlainWord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, x uint64) {
 		s := string([]byte{byte(x), byte(x >> 8), byte(x >> 16), byte(x >> 24), byte(x >> 32), byte(x >> 40), byte(x >> 48), byte(x >> 56)})
 		for _, c := range []struct {
-			st    stops
+			st    *stops
 			class *[256]uint8
-		}{{textStops, &textClass}, {valueStops, &valueClass}} {
+		}{{&textStops, &textClass}, {&valueStops, &valueClass}} {
 			if !plainWord(load64(s, 0), c.st) {
 				continue
 			}
@@ -389,9 +389,9 @@ func TestPlainWordAllBytes(t *testing.T) {
 			b[pos] = byte(c)
 			s := string(b)
 			for _, tc := range []struct {
-				st    stops
+				st    *stops
 				class *[256]uint8
-			}{{textStops, &textClass}, {valueStops, &valueClass}} {
+			}{{&textStops, &textClass}, {&valueStops, &valueClass}} {
 				got := plainWord(load64(s, 0), tc.st)
 				want := tc.class[c] == plain && c >= 0x20
 				if got != want {

@@ -1,6 +1,7 @@
 package xmltree
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -33,7 +34,7 @@ type Parser struct {
 	open []int32 // the Start nodes of the elements open, innermost last
 	// marks[k] is len(scope) before the declarations of open[k].
 	marks []int32
-	// scope lists the bindings in force, an index into el.Binds each,
+	// scope lists the bindings in force (see Element.Binding),
 	// innermost last. While there are few it is searched backwards;
 	// once it grows past scanMax, byPrefix maps each prefix to its
 	// position in scope, and shadow[k] is the position the prefix of
@@ -46,16 +47,25 @@ type Parser struct {
 	dec      []byte // the element's text and values that references or line ends changed
 	prefix   bool   // ParsePrefix: stop after the element, at end
 	end      int
+	// short is ParsePrefix's error for input that ends inside the
+	// element, reused: a reader meets it for every element that is not
+	// all in its buffer yet.
+	short SyntaxError
 }
 
 // SetContext sets the namespace declarations in force around each
 // element parsed (a stream header's), replacing earlier ones. The
-// bindings' Depth is ignored.
+// bindings' Depth is ignored. Elements parsed before keep the context
+// they were parsed in.
 func (p *Parser) SetContext(b []Binding) {
-	p.ctx = append(p.ctx[:0], b...)
-	for i := range p.ctx {
-		p.ctx[i].Depth = -1
+	if slices.EqualFunc(b, p.ctx, func(x, y Binding) bool { return x.Prefix == y.Prefix && x.URI == y.URI }) {
+		return
 	}
+	ctx := make([]Binding, len(b)) // elements share the parser's: a new one
+	for i, x := range b {
+		ctx[i] = Binding{Prefix: x.Prefix, URI: x.URI, Depth: -1}
+	}
+	p.ctx = ctx
 }
 
 // begin starts a parse of data into el: el emptied, the stacks emptied,
@@ -67,8 +77,11 @@ func (p *Parser) begin(data string, el *Element) {
 	p.open, p.marks = p.open[:0], p.marks[:0]
 	p.scope, p.shadow, p.byPrefix = p.scope[:0], p.shadow[:0], nil
 	p.dec = p.dec[:0]
-	for _, b := range p.ctx {
-		p.push(b)
+	if len(el.ctx) != len(p.ctx) || unsafe.SliceData(el.ctx) != unsafe.SliceData(p.ctx) {
+		el.ctx = p.ctx
+	}
+	for k := range p.ctx {
+		p.inScope(int32(k))
 	}
 }
 
@@ -96,7 +109,8 @@ func (p *Parser) finish() {
 // there until CopyOut. It fails where the element is not complete in data, as
 // where it is not well-formed: a caller that may have only part of an
 // element frames it with a Framer after a failure, to tell the two
-// apart.
+// apart. An error for data that ends inside the element is the Parser's
+// own, valid until its next parse.
 func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 	p.begin(data, el)
 	p.prefix = true
@@ -113,14 +127,15 @@ func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 
 // CopyOut gives el, which ParsePrefix has just parsed from a view of a
 // buffer that will be reused, its own copy of its bytes and of its
-// decoded text, in one allocation, and moves the bindings' strings to it.
+// decoded text, in one allocation. Nodes, attributes and declarations
+// hold offsets, so nothing else changes.
 func (p *Parser) CopyOut(el *Element) {
 	view := el.Data
 	b := make([]byte, len(view)+len(p.dec))
 	copy(b, view)
 	copy(b[len(view):], p.dec)
 	all := unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
-	el.Rebase(view, all[:len(view)])
+	el.Data = all[:len(view)]
 	el.Decoded = all[len(view):]
 }
 
@@ -197,7 +212,12 @@ func (p *Parser) fail(c Cond, msg string, off int) error {
 }
 
 func (p *Parser) unexpectedEnd() error {
-	return p.fail(NotWellFormed, "unexpected end of the element", len(p.data))
+	const msg = "unexpected end of the element"
+	if p.prefix {
+		p.short = SyntaxError{Cond: NotWellFormed, Msg: msg, Offset: len(p.data)}
+		return &p.short
+	}
+	return p.fail(NotWellFormed, msg, len(p.data))
 }
 
 // bang reads what starts with "<!": a CDATA section; anything else is
@@ -284,6 +304,9 @@ func appendNormalised(b []byte, s string) []byte {
 // validUTF8 decodes the character at data[i] (not ASCII) and reports its
 // size and whether it is valid UTF-8 and a Char of XML 1.0.
 func validUTF8(data string, i int) (int, bool) {
+	if c := data[i]; c >= 0xC2 && c < 0xE0 && i+1 < len(data) && data[i+1]&0xC0 == 0x80 {
+		return 2, true // U+0080 to U+07FF, every one a Char
+	}
 	r, size := utf8.DecodeRuneInString(data[i:])
 	if r == utf8.RuneError && size == 1 {
 		return 1, false
@@ -338,7 +361,7 @@ var textClass, valueClass = func() (t, v [256]uint8) {
 // text reads character data from data[i] up to the next '<'.
 func (p *Parser) text(i int) (int, error) {
 	data := p.data
-	j := skipPlain(data, i, textStops, &textClass)
+	j := skipPlain(data, i, &textStops, &textClass)
 	if j < len(data) && data[j] == '<' {
 		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: span(i, j)})
 		return j, nil
@@ -349,7 +372,7 @@ func (p *Parser) text(i int) (int, error) {
 	copying := false
 	base, run := len(p.dec), i
 	for j < len(data) {
-		if j = skipPlain(data, j, textStops, &textClass); j >= len(data) {
+		if j = skipPlain(data, j, &textStops, &textClass); j >= len(data) {
 			break
 		}
 		c := data[j]
@@ -501,6 +524,20 @@ var nameStart, nameChar = func() (s, c [utf8.RuneSelf]bool) {
 func (p *Parser) ncname(i int) (int, bool) {
 	data := p.data
 	j := i
+	// The usual name, ASCII: its first character, then the run of the
+	// others; the loop below takes over at a byte from 0x80.
+	if j < len(data) && data[j] < utf8.RuneSelf {
+		if !nameStart[data[j]] {
+			return j, false
+		}
+		j++
+		for j < len(data) && data[j] < utf8.RuneSelf && nameChar[data[j]] {
+			j++
+		}
+		if j == len(data) || data[j] < utf8.RuneSelf {
+			return j, true
+		}
+	}
 	for j < len(data) {
 		c := data[j]
 		if c < utf8.RuneSelf {
@@ -561,7 +598,7 @@ func (p *Parser) skipSpace(i int) int {
 // startTag reads the start tag (or empty-element tag) at data[i].
 // is reports whether sp holds s, while parsing.
 func (p *Parser) is(sp Span, s string) bool {
-	return int(sp.Len) == len(s) && !sp.Dec && p.data[sp.Off:sp.Off+sp.Len] == s
+	return int(sp.Len) == len(s) && sp.Off >= 0 && p.data[sp.Off:sp.Off+sp.Len] == s
 }
 
 func (p *Parser) startTag(i int) (int, error) {
@@ -631,17 +668,21 @@ func (p *Parser) startTag(i int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		a := Attr{Prefix: apfx, Local: aloc, Value: v, Bind: NoBinding}
+		bind := NoBinding
 		switch {
 		case apfx.Len == 0 && p.is(aloc, "xmlns"):
-			decls, a.Bind = true, declBinding
+			decls, bind = true, declBinding
 		case apfx.Len == 0:
 		case p.is(apfx, "xmlns"):
-			decls, a.Bind = true, declBinding
+			decls, bind = true, declBinding
 		default:
 			prefixed = true
 		}
-		el.Attrs = append(el.Attrs, a)
+		// Written in place, field by field (as the nodes below): a
+		// struct built aside and copied in is slower to store.
+		el.Attrs = append(el.Attrs, Attr{})
+		a := &el.Attrs[len(el.Attrs)-1]
+		a.Prefix, a.Local, a.Value, a.Bind = apfx, aloc, v, bind
 		p.aoff = append(p.aoff, k)
 		j = end
 	}
@@ -656,22 +697,17 @@ func (p *Parser) startTag(i int) (int, error) {
 		for k := range attrs {
 			a := &attrs[k]
 			if a.Bind == declBinding {
-				pfx := ""
-				if a.Prefix.Len > 0 {
-					pfx = p.str(a.Local)
-				}
-				if err := p.declare(pfx, p.str(a.Value), depth, p.aoff[k]); err != nil {
+				if err := p.declare(a, depth, p.aoff[k]); err != nil {
 					return 0, err
 				}
 			}
 		}
 	}
-	n := Node{Kind: Start, Prefix: prefix, Local: local, Off: int32(i), Depth: depth, Outer: notUsed, SpaceInValue: p.spaced}
-	if n.Bind, err = p.resolve(p.str(prefix), i); err != nil {
+	bind, err := p.resolve(p.str(prefix), i)
+	if err != nil {
 		return 0, err
 	}
-	n.Outer = min(n.Outer, p.bindDepth(n.Bind))
-	n.A0, n.A1 = int32(a0), int32(len(el.Attrs))
+	outer := p.bindDepth(bind)
 	if prefixed {
 		for k := range attrs {
 			a := &attrs[k]
@@ -683,16 +719,20 @@ func (p *Parser) startTag(i int) (int, error) {
 				return 0, err
 			}
 			a.Bind = b
-			n.Outer = min(n.Outer, p.bindDepth(b))
+			outer = min(outer, p.bindDepth(b))
 		}
 		if err := p.uniqueExpanded(attrs); err != nil {
 			return 0, err
 		}
 	}
 	idx := int32(len(el.Nodes))
-	el.Nodes = append(el.Nodes, n)
+	el.Nodes = append(el.Nodes, Node{})
+	n := &el.Nodes[idx]
+	n.Kind, n.Prefix, n.Local, n.Bind = Start, prefix, local, bind
+	n.Off, n.Depth, n.Outer, n.SpaceInValue = int32(i), depth, outer, p.spaced
+	n.A0, n.A1 = int32(a0), int32(len(el.Attrs))
 	if empty {
-		el.Nodes[idx].EndOff = int32(j)
+		n.EndOff = int32(j)
 		p.closeElement(idx, mark)
 		return j, nil
 	}
@@ -708,9 +748,11 @@ func (p *Parser) closeElement(idx, mark int32) {
 	el := p.el
 	n := &el.Nodes[idx]
 	n.Close = int32(len(el.Nodes))
-	end := Node{Kind: End, Local: n.Local, Prefix: n.Prefix, Bind: n.Bind, Depth: n.Depth, Close: idx}
 	outer := n.Outer
-	el.Nodes = append(el.Nodes, end)
+	el.Nodes = append(el.Nodes, Node{})
+	n = &el.Nodes[idx] // the append may have moved it
+	end := &el.Nodes[len(el.Nodes)-1]
+	end.Kind, end.Local, end.Prefix, end.Bind, end.Depth, end.Close = End, n.Local, n.Prefix, n.Bind, n.Depth, idx
 	p.pop(mark)
 	if len(p.open) > 0 {
 		parent := &el.Nodes[p.open[len(p.open)-1]]
@@ -727,6 +769,11 @@ func (p *Parser) endTag(i int) (int, error) {
 	prefix, local, j, err := p.qname(i + 2)
 	if err != nil {
 		return 0, err
+	}
+	if j >= len(data) {
+		// Not a mismatch yet: the name may go on (ParsePrefix's caller
+		// reads more when the failure is at the end).
+		return 0, p.unexpectedEnd()
 	}
 	top := len(p.open) - 1
 	idx := p.open[top]
@@ -760,14 +807,14 @@ func qualified(prefix, local string) string {
 // space character a space, "\r\n" one space) and the index after q.
 func (p *Parser) value(i int, q byte) (Span, int, error) {
 	data := p.data
-	j := skipPlain(data, i, valueStops, &valueClass)
+	j := skipPlain(data, i, &valueStops, &valueClass)
 	if j < len(data) && data[j] == q {
 		return span(i, j), j + 1, nil
 	}
 	copying := false
 	base, run := len(p.dec), i
 	for j < len(data) {
-		if j = skipPlain(data, j, valueStops, &valueClass); j >= len(data) {
+		if j = skipPlain(data, j, &valueStops, &valueClass); j >= len(data) {
 			break
 		}
 		c := data[j]
@@ -815,8 +862,8 @@ func (p *Parser) value(i int, q byte) (Span, int, error) {
 // str returns the text of sp while parsing: decoded text is still in
 // p.dec, which changes, so what must outlast the parse is copied.
 func (p *Parser) str(sp Span) string {
-	if sp.Dec {
-		return string(p.dec[sp.Off : sp.Off+sp.Len])
+	if sp.Off < 0 {
+		return string(p.dec[^sp.Off : ^sp.Off+sp.Len])
 	}
 	return p.data[sp.Off : sp.Off+sp.Len]
 }

@@ -2,13 +2,10 @@ package xmltree
 
 import "encoding/xml"
 
-// push puts b in force, innermost.
-func (p *Parser) push(b Binding) {
-	el := p.el
-	idx := int32(len(el.Binds))
-	el.Binds = append(el.Binds, b)
+// inScope puts the binding b in force, innermost.
+func (p *Parser) inScope(b int32) {
 	pos := int32(len(p.scope))
-	p.scope = append(p.scope, idx)
+	p.scope = append(p.scope, b)
 	if p.byPrefix == nil {
 		if len(p.scope) <= scanMax {
 			return
@@ -17,13 +14,15 @@ func (p *Parser) push(b Binding) {
 		p.byPrefix = make(map[string]int32, 2*len(p.scope))
 		p.shadow = p.shadow[:0]
 		for k, bi := range p.scope {
-			p.shadow = append(p.shadow, p.position(el.Binds[bi].Prefix))
-			p.byPrefix[el.Binds[bi].Prefix] = int32(k)
+			prefix := p.bindPrefix(bi)
+			p.shadow = append(p.shadow, p.position(prefix))
+			p.byPrefix[prefix] = int32(k)
 		}
 		return
 	}
-	p.shadow = append(p.shadow, p.position(b.Prefix))
-	p.byPrefix[b.Prefix] = pos
+	prefix := p.bindPrefix(b)
+	p.shadow = append(p.shadow, p.position(prefix))
+	p.byPrefix[prefix] = pos
 }
 
 // position returns the position in scope of prefix's binding, from the
@@ -39,7 +38,7 @@ func (p *Parser) position(prefix string) int32 {
 func (p *Parser) pop(mark int32) {
 	if p.byPrefix != nil {
 		for k := int32(len(p.scope)) - 1; k >= mark; k-- {
-			prefix := p.el.Binds[p.scope[k]].Prefix
+			prefix := p.bindPrefix(p.scope[k])
 			if prev := p.shadow[k]; prev >= 0 {
 				p.byPrefix[prefix] = prev
 			} else {
@@ -51,6 +50,28 @@ func (p *Parser) pop(mark int32) {
 	p.scope = p.scope[:mark]
 }
 
+// bindPrefix returns the prefix of the binding b (0 or more), while
+// parsing.
+func (p *Parser) bindPrefix(b int32) string {
+	if int(b) < len(p.ctx) {
+		return p.ctx[b].Prefix
+	}
+	return p.str(p.el.decls[int(b)-len(p.ctx)].Prefix)
+}
+
+// bindURI returns the namespace of the binding b, while parsing.
+func (p *Parser) bindURI(b int32) string {
+	switch {
+	case b == XMLBinding:
+		return xmlURI
+	case b < 0:
+		return ""
+	case int(b) < len(p.ctx):
+		return p.ctx[b].URI
+	}
+	return p.str(p.el.decls[int(b)-len(p.ctx)].URI)
+}
+
 // lookup returns the binding in force for prefix, or -1.
 func (p *Parser) lookup(prefix string) int32 {
 	if p.byPrefix != nil {
@@ -59,18 +80,40 @@ func (p *Parser) lookup(prefix string) int32 {
 		}
 		return -1
 	}
-	binds := p.el.Binds
 	for k := len(p.scope) - 1; k >= 0; k-- {
-		if b := p.scope[k]; binds[b].Prefix == prefix {
+		b := p.scope[k]
+		var n int // the length of b's prefix
+		if int(b) < len(p.ctx) {
+			n = len(p.ctx[b].Prefix)
+		} else {
+			n = int(p.el.decls[int(b)-len(p.ctx)].Prefix.Len)
+		}
+		if n == len(prefix) && (n == 0 || p.bindPrefix(b) == prefix) {
 			return b
 		}
 	}
 	return -1
 }
 
-// declare checks a namespace declaration made at depth and puts it in
-// force (Namespaces in XML 1.0 §3).
-func (p *Parser) declare(prefix, uri string, depth int32, off int) error {
+// declare checks the namespace declaration a, made at depth, and puts
+// it in force (Namespaces in XML 1.0 §3).
+func (p *Parser) declare(a *Attr, depth int32, off int) error {
+	var prefix Span // the default namespace's
+	if a.Prefix.Len > 0 {
+		prefix = a.Local
+	}
+	pfx, uri := p.str(prefix), p.str(a.Value)
+	if err := p.checkDecl(pfx, uri, off); err != nil || pfx == "xml" {
+		return err // xml is predeclared; nothing changes
+	}
+	el := p.el
+	el.decls = append(el.decls, decl{Prefix: prefix, URI: a.Value, Depth: depth})
+	p.inScope(int32(len(p.ctx) + len(el.decls) - 1))
+	return nil
+}
+
+// checkDecl checks that prefix may be bound to uri.
+func (p *Parser) checkDecl(prefix, uri string, off int) error {
 	switch {
 	case prefix == "xmlns":
 		return p.fail(NotWellFormed, "the prefix xmlns cannot be declared", off)
@@ -83,10 +126,6 @@ func (p *Parser) declare(prefix, uri string, depth int32, off int) error {
 	case prefix != "" && uri == "":
 		return p.fail(NotWellFormed, "an empty namespace for the prefix "+prefix, off)
 	}
-	if prefix == "xml" {
-		return nil // predeclared; nothing changes
-	}
-	p.push(Binding{Prefix: prefix, URI: uri, Depth: depth})
 	return nil
 }
 
@@ -111,10 +150,13 @@ func (p *Parser) resolve(prefix string, off int) (int32, error) {
 
 // bindDepth returns the Depth of the declaration b, notUsed for none.
 func (p *Parser) bindDepth(b int32) int32 {
-	if b < 0 {
+	switch {
+	case b < 0:
 		return notUsed
+	case int(b) < len(p.ctx):
+		return -1
 	}
-	return p.el.Binds[b].Depth
+	return p.el.decls[int(b)-len(p.ctx)].Depth
 }
 
 // uniqueNames checks that no attribute name is written twice in a tag
@@ -126,7 +168,8 @@ func (p *Parser) uniqueNames(attrs []Attr) error {
 	if len(attrs) <= scanMax {
 		for k := 1; k < len(attrs); k++ {
 			for m := range k {
-				if p.str(attrs[m].Local) == p.str(attrs[k].Local) && p.str(attrs[m].Prefix) == p.str(attrs[k].Prefix) {
+				if attrs[m].Local.Len == attrs[k].Local.Len && attrs[m].Prefix.Len == attrs[k].Prefix.Len &&
+					p.str(attrs[m].Local) == p.str(attrs[k].Local) && p.str(attrs[m].Prefix) == p.str(attrs[k].Prefix) {
 					return dup(k)
 				}
 			}
@@ -150,7 +193,6 @@ func (p *Parser) uniqueNames(attrs []Attr) error {
 // attributes can collide after resolution; declarations were checked by
 // uniqueNames.
 func (p *Parser) uniqueExpanded(attrs []Attr) error {
-	el := p.el
 	prefixed := func(a *Attr) bool { return a.Bind != NoBinding && a.Bind != declBinding }
 	count := 0
 	for k := range attrs {
@@ -162,7 +204,7 @@ func (p *Parser) uniqueExpanded(attrs []Attr) error {
 		return nil
 	}
 	dup := func(k int) error {
-		return p.fail(NotWellFormed, "attribute {"+el.URI(attrs[k].Bind)+"}"+p.str(attrs[k].Local)+" given twice", p.aoff[k])
+		return p.fail(NotWellFormed, "attribute {"+p.bindURI(attrs[k].Bind)+"}"+p.str(attrs[k].Local)+" given twice", p.aoff[k])
 	}
 	if len(attrs) <= scanMax {
 		for k := 1; k < len(attrs); k++ {
@@ -170,7 +212,7 @@ func (p *Parser) uniqueExpanded(attrs []Attr) error {
 				continue
 			}
 			for m := range k {
-				if prefixed(&attrs[m]) && p.str(attrs[m].Local) == p.str(attrs[k].Local) && el.URI(attrs[m].Bind) == el.URI(attrs[k].Bind) {
+				if prefixed(&attrs[m]) && p.str(attrs[m].Local) == p.str(attrs[k].Local) && p.bindURI(attrs[m].Bind) == p.bindURI(attrs[k].Bind) {
 					return dup(k)
 				}
 			}
@@ -182,7 +224,7 @@ func (p *Parser) uniqueExpanded(attrs []Attr) error {
 		if !prefixed(&attrs[k]) {
 			continue
 		}
-		name := xml.Name{Space: el.URI(attrs[k].Bind), Local: p.str(attrs[k].Local)}
+		name := xml.Name{Space: p.bindURI(attrs[k].Bind), Local: p.str(attrs[k].Local)}
 		if _, ok := seen[name]; ok {
 			return dup(k)
 		}

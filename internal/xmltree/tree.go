@@ -28,7 +28,6 @@ package xmltree
 import (
 	"encoding/xml"
 	"fmt"
-	"unsafe"
 )
 
 // Kind is the kind of a Node.
@@ -41,15 +40,15 @@ const (
 	End                   // an end tag (also after an empty-element tag)
 )
 
-// Span is a run of text in an Element: bytes of Data, or, when Dec is
-// set, of Decoded (text that references or line ends changed).
+// Span is a run of text in an Element: Len bytes of Data from Off, or,
+// when Off is negative, of Decoded (text that references or line ends
+// changed) from ^Off.
 type Span struct {
 	Off, Len int32
-	Dec      bool
 }
 
 func span(from, to int) Span    { return Span{Off: int32(from), Len: int32(to - from)} }
-func decoded(from, to int) Span { return Span{Off: int32(from), Len: int32(to - from), Dec: true} }
+func decoded(from, to int) Span { return Span{Off: ^int32(from), Len: int32(to - from)} }
 
 // Node is one start tag, end tag or run of character data. It holds no
 // pointers, so that parsing writes no pointer the garbage collector must
@@ -73,8 +72,8 @@ type Node struct {
 	Off, EndOff int32
 	// Depth is 0 for the element parsed, 1 for its children… (Start, End).
 	Depth int32
-	// Bind is the binding the element's name was resolved with, an index
-	// into Element.Binds, or NoBinding for an element in no namespace
+	// Bind is the binding the element's name was resolved with (see
+	// Element.Binding), or NoBinding for an element in no namespace
 	// (Start, End).
 	Bind int32
 	// Outer is the smallest Depth of a namespace declaration that the
@@ -119,6 +118,13 @@ type Binding struct {
 	Depth       int32
 }
 
+// decl is a namespace declaration made in the element: a Binding held as
+// spans, so that parsing writes no pointer.
+type decl struct {
+	Prefix, URI Span
+	Depth       int32
+}
+
 // Element is one parsed element: its bytes and its nodes in document
 // order, the first a Start and the last its End.
 type Element struct {
@@ -131,8 +137,11 @@ type Element struct {
 	Nodes []Node
 	// Attrs holds every Start node's attributes.
 	Attrs []Attr
-	// Binds are the bindings met, the context's first.
-	Binds []Binding
+
+	// The bindings, numbered: the context's (the Parser's, shared) from
+	// 0, then the declarations made in the element in document order.
+	ctx   []Binding
+	decls []decl
 
 	scratch []xml.Attr // for StartOf
 }
@@ -140,13 +149,41 @@ type Element struct {
 // Reset empties e, keeping its slices for reuse.
 func (e *Element) Reset() {
 	e.Data, e.Decoded = "", ""
-	e.Nodes, e.Attrs, e.Binds = e.Nodes[:0], e.Attrs[:0], e.Binds[:0]
+	e.Nodes, e.Attrs, e.decls = e.Nodes[:0], e.Attrs[:0], e.decls[:0]
+}
+
+// Binding returns the binding numbered b (0 or more, as a Node's or an
+// Attr's Bind): one of the context's, or a declaration made in e.
+func (e *Element) Binding(b int32) Binding {
+	if int(b) < len(e.ctx) {
+		return e.ctx[b]
+	}
+	d := &e.decls[int(b)-len(e.ctx)]
+	return Binding{Prefix: e.Str(d.Prefix), URI: e.Str(d.URI), Depth: d.Depth}
+}
+
+// BindDepth returns the Depth of the binding numbered b (0 or more).
+func (e *Element) BindDepth(b int32) int32 {
+	if int(b) < len(e.ctx) {
+		return -1
+	}
+	return e.decls[int(b)-len(e.ctx)].Depth
+}
+
+// Declared returns the namespace declarations made in e, in document
+// order.
+func (e *Element) Declared() []Binding {
+	var bs []Binding
+	for k := range e.decls {
+		bs = append(bs, e.Binding(int32(len(e.ctx)+k)))
+	}
+	return bs
 }
 
 // Str returns the text sp stands for.
 func (e *Element) Str(sp Span) string {
-	if sp.Dec {
-		return e.Decoded[sp.Off : sp.Off+sp.Len]
+	if sp.Off < 0 {
+		return e.Decoded[^sp.Off : ^sp.Off+sp.Len]
 	}
 	return e.Data[sp.Off : sp.Off+sp.Len]
 }
@@ -159,7 +196,10 @@ func (e *Element) URI(b int32) string {
 	case XMLBinding:
 		return xmlURI
 	}
-	return e.Binds[b].URI
+	if int(b) < len(e.ctx) {
+		return e.ctx[b].URI
+	}
+	return e.Str(e.decls[int(b)-len(e.ctx)].URI)
 }
 
 // Name returns the name of a Start or End node, as encoding/xml's
@@ -245,33 +285,4 @@ type SyntaxError struct {
 // Error returns "xmltree: " and the message, with the offset.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("xmltree: %s (at byte %d)", e.Msg, e.Offset)
-}
-
-// Rebase makes e's strings that point into old, the string e was parsed
-// from, point at the same offsets into cp instead: a copy of old's first
-// len(cp) bytes, which must hold every such string. It is for a caller
-// that parsed from a view of a buffer it will reuse, and copies out only
-// the element. Only Data and the bindings hold such strings: nodes and
-// attributes hold offsets.
-func (e *Element) Rebase(old, cp string) {
-	if len(old) == 0 {
-		return
-	}
-	base := uintptr(unsafe.Pointer(unsafe.StringData(old)))
-	end := base + uintptr(len(old))
-	move := func(s *string) {
-		if len(*s) == 0 {
-			return
-		}
-		p := uintptr(unsafe.Pointer(unsafe.StringData(*s)))
-		if p >= base && p < end {
-			off := int(p - base)
-			*s = cp[off : off+len(*s)]
-		}
-	}
-	e.Data = cp
-	for i := range e.Binds {
-		move(&e.Binds[i].Prefix)
-		move(&e.Binds[i].URI)
-	}
 }
