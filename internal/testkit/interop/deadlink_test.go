@@ -27,8 +27,9 @@ import (
 // over while the old connection's process still routes what it had read
 // (ARCHITECTURE.md, "Silent connection death, measured"): ejabberd
 // 23.01 duplicates stanzas of a sender resumed after a cut, and delivers
-// what waited in the old process after newer messages. Those counts are
-// logged there, not failed; nothing may be lost on any server.
+// what waited in the old process after newer messages; 24.12 does the
+// same (its resumption code is unchanged). Those counts are logged there,
+// not failed; nothing may be lost on any server.
 var handoverFault = map[xmppd.Kind]bool{xmppd.Ejabberd: true}
 
 var silentLong = flag.Bool("silent.long", false, "TestSilentDeath: 2,000 messages and three faults of each kind")

@@ -33,6 +33,12 @@
 // PARLEY_REQUIRE_SERVERS is set to 1, a missing server fails the test
 // instead, so a CI job cannot pass by skipping everything.
 //
+// PARLEY_EJABBERDCTL names the ejabberdctl to use instead of the installed
+// one, to run another ejabberd release unpacked beside it (dpkg-deb -x of
+// its packages into a folder): a copy of that release's ejabberdctl whose
+// ERL_LIBS line names the unpacked library folders, since the server's
+// environment is not inherited from the test's.
+//
 // The package is for tests only. Of Parley it imports only internal/ns and
 // internal/serverside/selfsigned, none of the client's code. Its own tests that start servers, like every interop test, are behind the
 // build tag interop (go test -tags interop ./internal/...), so that a plain

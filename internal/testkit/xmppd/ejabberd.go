@@ -42,8 +42,17 @@ var ejabberdModules = []struct{ Name, Options string }{
 type ejabberdBackend struct{}
 
 // ejabberdctlPath finds the distribution's ejabberdctl, also when /usr/sbin
-// is not in PATH.
+// is not in PATH. PARLEY_EJABBERDCTL names another one, for instance of a
+// newer ejabberd unpacked beside the installed one; its ERL_LIBS line must
+// then name the unpacked libraries, since the server's environment does
+// not pass ERL_LIBS on.
 func ejabberdctlPath() (string, error) {
+	if p := os.Getenv("PARLEY_EJABBERDCTL"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("xmppd: PARLEY_EJABBERDCTL: %w", err)
+		}
+		return p, nil
+	}
 	if p, err := exec.LookPath("ejabberdctl"); err == nil {
 		return p, nil
 	}

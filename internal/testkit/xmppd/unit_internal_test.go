@@ -188,3 +188,20 @@ func TestResumeTimeoutConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestEjabberdctlOverride(t *testing.T) {
+	ctl := filepath.Join(t.TempDir(), "ejabberdctl")
+	require.NoError(t, os.WriteFile(ctl, []byte("#!/bin/sh\nERL=/nonexistent/erl\n"), 0o700))
+
+	t.Setenv("PARLEY_EJABBERDCTL", ctl)
+	got, err := ejabberdctlPath()
+	require.NoError(t, err)
+	assert.Equal(t, ctl, got)
+	// The override's own ERL line decides whether the runtime is there.
+	assert.Equal(t, "Erlang runtime /nonexistent/erl not found", ejabberdBackend{}.missing(Options{}))
+
+	t.Setenv("PARLEY_EJABBERDCTL", ctl+".absent")
+	_, err = ejabberdctlPath()
+	require.Error(t, err)
+	assert.Equal(t, "ejabberdctl not found", ejabberdBackend{}.missing(Options{}))
+}
