@@ -385,8 +385,10 @@ func (m *streamMgmt) covered(seq uint32) bool {
 }
 
 // oweAck arranges for the server's <r/> to be answered, ackAnswerDelay
-// later, by a background goroutine (the reader never writes); requests
-// that come meanwhile are answered by the same <a/>.
+// later, on a timer's goroutine (the reader does not write for the
+// protocol: it must not block on a write while the server may be blocked
+// writing to it); requests that come meanwhile are answered by the same
+// <a/>.
 func (s *Session) oweAck() {
 	m := &s.sm
 	m.mu.Lock()
