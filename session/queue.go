@@ -122,6 +122,9 @@ func (q *dispatchQueue) endInline() (reading, start bool) {
 		return false, false
 	}
 	if len(q.items) > 0 {
+		// Not reached today: only the reader queues while nothing else
+		// reads (queueResumed, queueEnd), and it was running handlers.
+		// Kept so that such items would still reach a dispatcher.
 		return true, true // running stays set for the new dispatcher
 	}
 	q.running = false
