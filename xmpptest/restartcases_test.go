@@ -33,10 +33,21 @@ var restartCases = []smCase{
 		want: []string{"a1: stream-error system-shutdown", "a1: closed"},
 		on: map[string]smDiff{"ejabberd": {ejabberdCloseTag,
 			[]string{"a1: stream-error system-shutdown", "a1: connection ended without </stream:stream>"}}},
-		alt: map[string][][]string{"ejabberd": {
-			{"a1: stream-error system-shutdown", "a1: closed"},
-			{"a1: connection ended without </stream:stream>"},
-		}},
+		alt: map[string][][]string{
+			"ejabberd": {
+				{"a1: stream-error system-shutdown", "a1: closed"},
+				{"a1: connection ended without </stream:stream>"},
+			},
+			// Prosody sometimes sends neither the stream error nor the
+			// close tag. Its SIGTERM handler runs at the next Lua
+			// instruction, which can fall inside the event loop's write
+			// of the bind result, after the socket write and before the
+			// loop empties its buffer: the shutdown queues the error and
+			// the close tag in that buffer, then the loop empties it and
+			// closes. Seen under load, in an strace of 0.12.3: no write
+			// of the error, then TLS close_notify and close.
+			"prosody": {{"a1: connection ended without </stream:stream>"}},
+		},
 	},
 	{name: "a connected client with a resumable session sees system-shutdown", run: func(r *smRun) {
 		a := r.login("a1")
@@ -224,7 +235,7 @@ func runRestartCases(t *testing.T, srv smServer) {
 					return
 				}
 			}
-			assert.Equal(t, want, r.log, "%s on %s %s", c.name, srv.kind, why)
+			assert.Equal(t, want, r.log, "%s on %s %s%s", c.name, srv.kind, why, r.ends())
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,9 +114,26 @@ func runSMCases(t *testing.T, srv smServer) {
 			if os.Getenv("SMCASES_PRINT") != "" {
 				t.Logf("%s on %s:\n\t%q", c.name, srv.kind, r.log)
 			}
-			assert.Equal(t, want, r.log, "%s on %s %s", c.name, srv.kind, why)
+			assert.Equal(t, want, r.log, "%s on %s %s%s", c.name, srv.kind, why, r.ends())
 		})
 	}
+}
+
+// ends lists what ended each client's reading that has ended, for a
+// failed case's message.
+func (r *smRun) ends() string {
+	r.mu.Lock()
+	clients := slices.Clone(r.clients)
+	r.mu.Unlock()
+	var b strings.Builder
+	for _, c := range clients {
+		c.mu.Lock()
+		if c.endErr != nil {
+			fmt.Fprintf(&b, "\n\t%s ended on: %v", c.name, c.endErr)
+		}
+		c.mu.Unlock()
+	}
+	return b.String()
 }
 
 // newSMRun starts a run with the accounts of case i.
@@ -164,6 +182,7 @@ type smClient struct {
 	counted bool
 	rs      int // <r/> received
 	smID    string
+	endErr  error // what ended the reading, for a failed case's report
 }
 
 // dial opens a connection for letter's account and authenticates it
@@ -238,6 +257,9 @@ func (c *smClient) read() {
 	for {
 		start, err := c.rd.NextElement()
 		if err != nil {
+			c.mu.Lock()
+			c.endErr = err
+			c.mu.Unlock()
 			if c.r.closeTag && !errors.Is(err, wire.ErrStreamClosed) {
 				c.lines <- c.name + ": connection ended without </stream:stream>"
 				return
@@ -247,6 +269,9 @@ func (c *smClient) read() {
 		}
 		raw, err := stanza.ReadRaw(c.rd, start)
 		if err != nil {
+			c.mu.Lock()
+			c.endErr = err
+			c.mu.Unlock()
 			c.lines <- c.name + ": closed"
 			return
 		}
