@@ -90,6 +90,13 @@
 //   - A <received/> without an id acknowledges the message whose id its
 //     own message carries, as acknowledgements did before XEP-0184 gave
 //     <received/> its id attribute; with neither it is a fault.
+//   - Each message once: a chat, normal or headline message whose
+//     sender's full JID and origin-id match one of the last RecentOrigins
+//     received is dropped, receipt request and all. A stream resumed
+//     after a broken connection (XEP-0198) can bring a sender's message
+//     twice; XEP-0359 makes an origin-id unique per message, and Send
+//     gives every message one. Groupchat and error messages, and messages
+//     without an origin-id, are always delivered.
 //   - A stanza-id is trusted only as Extensions.TrustedStanzaID says: by is
 //     the account's bare JID, the account's server announces urn:xmpp:sid:0,
 //     and no second stanza-id claims the same by. Anyone can write any

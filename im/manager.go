@@ -103,6 +103,8 @@ type Manager struct {
 
 	sid atomic.Bool // the account's server announces urn:xmpp:sid:0
 
+	origins recentOrigins // to drop a message that arrives twice
+
 	mu    sync.Mutex
 	convs map[jid.JID]*conv
 	lru   conv // sentinel of the list of conversations, most recent first
@@ -117,8 +119,11 @@ type Manager struct {
 // when Options.Receipts is not ReceiptsToSubscribers. Handle registers:
 //
 //   - a message handler for every message: it parses the extensions,
-//     updates the conversation with the sender, calls the HandleMessage
-//     callbacks, then answers a receipt request as Options.Receipts says;
+//     drops a message that came before (the same sender's full JID and
+//     origin-id among the last RecentOrigins, for a chat, normal or
+//     headline message), updates the conversation with the sender, calls
+//     the HandleMessage callbacks, then answers a receipt request as
+//     Options.Receipts says;
 //   - a presence handler that unlocks a conversation when the resource it
 //     is locked to sends presence (RFC 6121 §5.1);
 //   - a start hook that, on each new stream (not a resumed one), unlocks
@@ -163,7 +168,8 @@ func Handle(mux *session.Mux, rs *roster.Roster, opts *Options) *Manager {
 }
 
 // HandleMessage registers f to be called with every message the account
-// receives, of every type, in arrival order: chat, normal, headline and
+// receives, of every type, in arrival order, each once (a repeat is
+// dropped: see RecentOrigins): chat, normal, headline and
 // groupchat messages, and errors (type error: Message.Error is the
 // *stanza.Error and Message.ID the id of the message it answers, which
 // Send returned). A message whose extensions could not all be read comes
@@ -205,7 +211,12 @@ func (m *Manager) start(ctx context.Context, s *session.Session, resumed bool) {
 }
 
 func (m *Manager) handleMessage(ctx context.Context, s *session.Session, msg *stanza.Message) {
-	in := m.receive(s.Addr(), msg)
+	in, repeat := m.receive(s.Addr(), msg)
+	if repeat {
+		// internal/testkit/deadlink counts these by the words "received again".
+		m.log.Debug("im: message received again, dropped", "from", msg.From, "id", msg.ID, "origin-id", in.OriginID)
+		return
+	}
 	m.fmu.RLock()
 	fs := m.handlers
 	m.fmu.RUnlock()
@@ -220,18 +231,23 @@ func (m *Manager) handleMessage(ctx context.Context, s *session.Session, msg *st
 }
 
 // receive reads msg, received by account, and updates the conversation
-// with its sender.
-func (m *Manager) receive(account jid.JID, msg *stanza.Message) *Message {
+// with its sender. repeat reports a message that came before (the same
+// sender and origin-id, see RecentOrigins); the conversation is left as
+// it is then.
+func (m *Manager) receive(account jid.JID, msg *stanza.Message) (in *Message, repeat bool) {
 	x, err := Parse(msg)
 	if err != nil {
 		m.log.Debug("im: message with a malformed extension", "from", msg.From, "id", msg.ID, "err", err)
 	}
-	in := &Message{Message: msg, Extensions: x, Fault: err}
+	in = &Message{Message: msg, Extensions: x, Fault: err}
+	if m.origins.repeated(msg, x.OriginID) {
+		return in, true
+	}
 	if id, ok := x.TrustedStanzaID(account, m.sid.Load()); ok {
 		in.StanzaID = id
 	}
 	m.follow(in)
-	return in
+	return in, false
 }
 
 // receipt returns the acknowledgement of in, received by account, when in

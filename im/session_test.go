@@ -299,3 +299,58 @@ func TestForwardedStaysWrapped(t *testing.T) {
 		"a conversation with the wrapper's sender only")
 	assert.Equal(t, jid.MustParse("mercutio@example.net/square"), in.m.Conversation(jid.MustParse("mercutio@example.net")).To())
 }
+
+// A message that arrives a second time from the same sender with the same
+// origin-id (a sender's resumed stream sending again what a server had
+// already routed) reaches the application once, and its receipt request is
+// answered once. Everything that is not such a repeat is delivered.
+func TestRepeatedMessageDropped(t *testing.T) {
+	t.Parallel()
+	in := newInbox(&im.Options{Receipts: im.ReceiptsToAnyone})
+	_, p := dialScripted(t, in, "")
+	msg := func(from, typ, id, origin, body string) string {
+		x := "<message from='" + from + "' type='" + typ + "' id='" + id + "'><body>" + body + "</body><request xmlns='urn:xmpp:receipts'/>"
+		if origin != "" {
+			x += "<origin-id xmlns='urn:xmpp:sid:0' id='" + origin + "'/>"
+		}
+		return x + "</message>"
+	}
+	const romeo, garden = "romeo@example.net/orchard", "romeo@example.net/garden"
+	steps := []struct {
+		xml      string
+		received bool
+	}{
+		{msg(romeo, "chat", "m1", "o1", "first"), true},
+		{msg(romeo, "chat", "m1", "o1", "first"), false},
+		{msg(romeo, "chat", "m1-again", "o1", "first, with another id"), false},
+		{msg(garden, "chat", "m2", "o1", "another resource"), true},
+		{msg(romeo, "normal", "m3", "o3", "normal"), true},
+		{msg(romeo, "normal", "m3", "o3", "normal"), false},
+		{msg(romeo, "chat", "m4", "", "no origin-id"), true},
+		{msg(romeo, "chat", "m4", "", "no origin-id"), true},
+		{msg("room@muc.example.net/romeo", "groupchat", "g1", "o5", "groupchat"), true},
+		{msg("room@muc.example.net/romeo", "groupchat", "g1", "o5", "groupchat"), true},
+	}
+	want := 0
+	for i, st := range steps {
+		out := p.deliver(t, st.xml)
+		in.mu.Lock()
+		got := len(in.msgs)
+		in.mu.Unlock()
+		if st.received {
+			want++
+		}
+		require.Equal(t, want, got, "step %d: messages handed to the application after %s", i, st.xml)
+		receipts := 0
+		for _, el := range out {
+			if el.Name().Local == "message" {
+				receipts++
+			}
+		}
+		if st.received && !strings.Contains(st.xml, "groupchat") {
+			assert.Equal(t, 1, receipts, "step %d: the receipt request is answered", i)
+		} else {
+			assert.Zero(t, receipts, "step %d: no receipt", i)
+		}
+	}
+}

@@ -9,6 +9,11 @@
 // receiver's link or on the sender's. Every fault must be resumed
 // (XEP-0198), and no message lost, duplicated or reordered.
 //
+// Both ends use the im package, as an application would: the sender's
+// Manager gives each message an origin-id, and the receiver's hands the
+// application each message once, even when a server delivers one twice;
+// the counts are of what the receiver's Manager handed on.
+//
 // The same run serves xmpptest (package xmpptest's tests) and the real
 // servers (internal/testkit/interop): a Setup says how to log in to the
 // server, Run does the rest and returns a Result.
@@ -25,9 +30,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/parleyim/parley/im"
 	"github.com/parleyim/parley/internal/testkit/faultproxy"
 	"github.com/parleyim/parley/session"
 	"github.com/parleyim/parley/stanza"
@@ -122,6 +129,10 @@ type Result struct {
 	// Reorders shows where the order broke and what came twice (the
 	// first few).
 	Reorders []string
+	// Repeats counts the messages the server delivered twice and the
+	// receiver's im Manager dropped (not in Duplicated, which counts what
+	// the application got).
+	Repeats int
 }
 
 // Median returns the median detection time.
@@ -147,12 +158,12 @@ func (r Result) Max() time.Duration {
 // Row formats r as a line of a Markdown table: fault, lost, duplicated,
 // reordered, resumed (of faults), other resumed, detection median/max.
 func (r Result) Row(faults int) string {
-	return fmt.Sprintf("| %s | %d | %d | %d | %d/%d | %d | %v / %v |", r.Fault, r.Lost, r.Duplicated, r.Reordered,
+	return fmt.Sprintf("| %s | %d | %d (%d) | %d | %d/%d | %d | %v / %v |", r.Fault, r.Lost, r.Duplicated, r.Repeats, r.Reordered,
 		r.Resumed, faults, r.Other, r.Median().Round(100*time.Microsecond), r.Max().Round(100*time.Microsecond))
 }
 
 // Header is the head of the table Row's lines make.
-const Header = "| fault | lost | duplicated | reordered | resumed | other resumed | detection median / max |\n|---|---|---|---|---|---|---|"
+const Header = "| fault | lost | duplicated (dropped by im) | reordered | resumed | other resumed | detection median / max |\n|---|---|---|---|---|---|---|"
 
 // Run sends o.Messages numbered messages from the sender to the receiver
 // while the fault breaks the link o.Faults times, waits for every
@@ -169,7 +180,9 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 	recv := newEnd(t, s, o, s.Receiver, fault)
 	send := newEnd(t, s, o, s.Sender, fault)
 	in := newInbox()
-	recv.mux.HandleMessageFunc(session.MessageTypes(stanza.MessageChat), in.handle)
+	repeats := &repeatLog{}
+	im.Handle(recv.mux, nil, &im.Options{IgnoreStanzaIDs: true, Logger: slog.New(repeats)}).HandleMessage(in.handle)
+	sender := im.Handle(send.mux, nil, &im.Options{IgnoreStanzaIDs: true})
 	recv.dial(ctx, t)
 	send.dial(ctx, t)
 	target, other := send, recv
@@ -188,7 +201,7 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 				}
 			}
 			m := &stanza.Message{Header: stanza.Header{To: to}, Type: stanza.MessageChat, Body: "n" + strconv.Itoa(i)}
-			if err := send.s.Send(ctx, m); err != nil {
+			if _, err := sender.Send(ctx, send.s, m); err != nil {
 				sent <- fmt.Errorf("sending %d: %w", i, err)
 				return
 			}
@@ -237,7 +250,8 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 	}
 	// A last message after all the others, acknowledged by the server,
 	// and its arrival: whatever was still on its way has come.
-	mark := &stanza.Message{Header: stanza.Header{To: recv.s.Addr()}, Type: stanza.MessageChat, Body: "n" + strconv.Itoa(o.Messages)}
+	mark := &stanza.Message{Header: stanza.Header{To: recv.s.Addr(), ID: stanza.NewID()}, Type: stanza.MessageChat, Body: "n" + strconv.Itoa(o.Messages)}
+	mark.Extensions = []stanza.Payload{im.OriginID(mark.ID)}
 	if err := send.s.SendAcked(ctx, mark); err != nil {
 		t.Errorf("deadlink: %v: last message: %v", fault, err)
 	} else if err := in.waitFor(ctx, o.Messages); err != nil {
@@ -246,6 +260,7 @@ func Run(t *testing.T, s Setup, fault Fault, o Options) Result {
 
 	got := in.all()
 	res.Lost, res.Duplicated, res.Reordered, res.Reorders = count(got, o.Messages+1)
+	res.Repeats = int(repeats.n.Load())
 	res.Resumed, res.Other = target.s.Stats().Resumed, other.s.Stats().Resumed
 	for _, lo := range other.losses.all() {
 		res.OtherCauses = append(res.OtherCauses, lo.cause)
@@ -384,7 +399,10 @@ type inbox struct {
 
 func newInbox() *inbox { return &inbox{seen: map[int]bool{}, changed: make(chan struct{})} }
 
-func (in *inbox) handle(_ context.Context, _ *session.Session, m *stanza.Message) {
+func (in *inbox) handle(_ context.Context, _ *session.Session, m *im.Message) {
+	if m.Type != stanza.MessageChat {
+		return
+	}
 	n, err := strconv.Atoi(strings.TrimPrefix(m.Body, "n"))
 	if err != nil {
 		return
@@ -508,6 +526,20 @@ func (l *lossLog) wait(ctx context.Context, n int, d time.Duration) (loss, error
 
 // Describe returns a line for the test log.
 func (r Result) Describe() string {
-	return fmt.Sprintf("%v: lost %d, duplicated %d, reordered %d %v, resumed %d (other %d), detection %v, causes %q, other's causes %q",
-		r.Fault, r.Lost, r.Duplicated, r.Reordered, r.Reorders, r.Resumed, r.Other, r.Detection, r.Causes, r.OtherCauses)
+	return fmt.Sprintf("%v: lost %d, duplicated %d (dropped by im %d), reordered %d %v, resumed %d (other %d), detection %v, causes %q, other's causes %q",
+		r.Fault, r.Lost, r.Duplicated, r.Repeats, r.Reordered, r.Reorders, r.Resumed, r.Other, r.Detection, r.Causes, r.OtherCauses)
+}
+
+// repeatLog counts the messages an im Manager logs as received again.
+type repeatLog struct{ n atomic.Int64 }
+
+func (l *repeatLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *repeatLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *repeatLog) WithGroup(string) slog.Handler            { return l }
+
+func (l *repeatLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "received again") {
+		l.n.Add(1)
+	}
+	return nil
 }

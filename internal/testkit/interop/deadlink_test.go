@@ -29,7 +29,9 @@ import (
 // 23.01 duplicates stanzas of a sender resumed after a cut, and delivers
 // what waited in the old process after newer messages; 24.12 does the
 // same (its resumption code is unchanged). Those counts are logged there,
-// not failed; nothing may be lost on any server.
+// not failed. Nothing may be lost on any server, and nothing reach the
+// application twice: the receiver's im Manager drops what the server
+// delivers twice, by origin-id.
 var handoverFault = map[xmppd.Kind]bool{xmppd.Ejabberd: true}
 
 var silentLong = flag.Bool("silent.long", false, "TestSilentDeath: 2,000 messages and three faults of each kind")
