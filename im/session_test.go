@@ -354,3 +354,30 @@ func TestRepeatedMessageDropped(t *testing.T) {
 		}
 	}
 }
+
+// The Manager remembers origin-ids across sessions: a message handled on
+// one stream and delivered again on the next (the server's offline copy of
+// a message whose acknowledgement the broken stream never carried) reaches
+// the application once.
+func TestRepeatAcrossSessions(t *testing.T) {
+	t.Parallel()
+	in := newInbox(nil)
+	s1, p1 := dialScripted(t, in, "")
+	p1.deliver(t, "<message from='romeo@example.net/orchard' type='chat' id='m1'><body>once</body>"+
+		"<origin-id xmlns='urn:xmpp:sid:0' id='o1'/></message>")
+	in.waitID(t, "m1")
+	require.NoError(t, s1.Close(ctxT(t)))
+
+	_, p2 := dialScripted(t, in, "")
+	p2.deliver(t, "<message from='romeo@example.net/orchard' type='chat' id='m1'><body>once</body>"+
+		"<origin-id xmlns='urn:xmpp:sid:0' id='o1'/>"+
+		"<delay xmlns='urn:xmpp:delay' from='example.net' stamp='2026-12-03T10:00:00Z'>Offline Storage</delay></message>")
+	p2.deliver(t, "<message from='romeo@example.net/orchard' type='chat' id='m2'><body>next</body>"+
+		"<origin-id xmlns='urn:xmpp:sid:0' id='o2'/></message>")
+	in.waitID(t, "m2")
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	require.Len(t, in.msgs, 2, "m1, then m2; not m1's offline copy")
+	assert.Equal(t, "m1", in.msgs[0].ID)
+	assert.Empty(t, in.msgs[0].Delays)
+}
