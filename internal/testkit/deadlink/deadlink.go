@@ -155,8 +155,9 @@ func (r Result) Max() time.Duration {
 	return slices.Max(r.Detection)
 }
 
-// Row formats r as a line of a Markdown table: fault, lost, duplicated,
-// reordered, resumed (of faults), other resumed, detection median/max.
+// Row formats r as a line of a Markdown table: fault, lost, duplicated
+// (repeats dropped by im), reordered, resumed (of faults), other resumed,
+// detection median/max.
 func (r Result) Row(faults int) string {
 	return fmt.Sprintf("| %s | %d | %d (%d) | %d | %d/%d | %d | %v / %v |", r.Fault, r.Lost, r.Duplicated, r.Repeats, r.Reordered,
 		r.Resumed, faults, r.Other, r.Median().Round(100*time.Microsecond), r.Max().Round(100*time.Microsecond))
