@@ -21,7 +21,9 @@ import (
 // (internal/testkit/deadlink). The short run is part of the interop
 // tests; -silent.long sends 2,000 messages with three faults of each kind
 // and logs the table ARCHITECTURE.md shows. SILENT_KIND=prosody (or
-// ejabberd) runs one kind only.
+// ejabberd) runs one kind only; SILENT_NOARCHIVE=1 runs the servers
+// without message archiving (ejabberd's mnesia archive slows it as it
+// grows).
 
 // handoverFault marks the servers whose resumption hands the session
 // over while the old connection's process still routes what it had read
@@ -43,7 +45,7 @@ func TestSilentDeath(t *testing.T) {
 			continue
 		}
 		t.Run(string(kind), func(t *testing.T) {
-			srv := xmppd.Start(t, kind, xmppd.Options{Debug: os.Getenv("XMPPD_DEBUG") != ""})
+			srv := xmppd.Start(t, kind, xmppd.Options{Debug: os.Getenv("XMPPD_DEBUG") != "", NoArchive: os.Getenv("SILENT_NOARCHIVE") != ""})
 			setup := deadlink.Setup{
 				Addr:   srv.Addr,
 				Sender: "bob", Receiver: "alice",

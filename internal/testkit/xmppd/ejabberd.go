@@ -10,14 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
 )
 
-// ejabberdModules are the modules every instance loads, with their options
-// in YAML flow style.
-var ejabberdModules = []struct{ Name, Options string }{
+// ejabberdModules are the modules every instance loads (but mod_mam with
+// Options.NoArchive), with their options in YAML flow style.
+var ejabberdModules = []ejabberdModule{
 	{"mod_adhoc", "{}"},
 	{"mod_admin_extra", "{}"},
 	{"mod_blocking", "{}"},
@@ -38,6 +39,9 @@ var ejabberdModules = []struct{ Name, Options string }{
 	{"mod_vcard", "{search: false}"},
 	{"mod_version", "{show_os: false}"},
 }
+
+// ejabberdModule is a module to load and its options.
+type ejabberdModule struct{ Name, Options string }
 
 type ejabberdBackend struct{}
 
@@ -121,8 +125,12 @@ func (ejabberdBackend) started(s *Server, log string) bool {
 }
 
 func (b ejabberdBackend) configure(s *Server, ports []int) error {
-	if s.opts.NoArchive || s.opts.Plaintext {
-		return errors.New("xmppd: NoArchive and Plaintext are for Prosody only")
+	if s.opts.Plaintext {
+		return errors.New("xmppd: Plaintext is for Prosody only")
+	}
+	modules := ejabberdModules
+	if s.opts.NoArchive {
+		modules = slices.DeleteFunc(slices.Clone(modules), func(m ejabberdModule) bool { return m.Name == "mod_mam" })
 	}
 	stock, err := ejabberdctlPath()
 	if err != nil {
@@ -166,7 +174,7 @@ func (b ejabberdBackend) configure(s *Server, ports []int) error {
 		"Level":      level,
 		"Format":     format,
 		"TLSOptions": tlsOptions,
-		"Modules":    ejabberdModules,
+		"Modules":    modules,
 		"Resume":     s.opts.resumeSeconds(),
 	}
 	files := []struct {

@@ -127,7 +127,7 @@ func TestFreePortsAreDistinct(t *testing.T) {
 	}
 }
 
-func TestProsodyBenchmarkOptions(t *testing.T) {
+func TestBenchmarkOptions(t *testing.T) {
 	render := func(opts Options) string {
 		s := &Server{Domain: "localhost", Dir: t.TempDir(), opts: opts}
 		if err := (prosodyBackend{}).configure(s, []int{5222, 5223}); err != nil {
@@ -152,6 +152,25 @@ func TestProsodyBenchmarkOptions(t *testing.T) {
 	}
 	if err := (ejabberdBackend{}).configure(&Server{Dir: t.TempDir(), opts: Options{Plaintext: true}}, []int{1, 2, 3}); err == nil {
 		t.Error("ejabberd accepted Plaintext")
+	}
+	if _, err := ejabberdctlPath(); err != nil {
+		return
+	}
+	renderEjabberd := func(opts Options) string {
+		s := &Server{Domain: "localhost", Dir: t.TempDir(), opts: opts}
+		require.NoError(t, (ejabberdBackend{}).configure(s, []int{1, 2, 3}))
+		b, err := os.ReadFile(filepath.Join(s.Dir, "ejabberd.yml"))
+		require.NoError(t, err)
+		return string(b)
+	}
+	if def := renderEjabberd(Options{}); !strings.Contains(def, "  mod_mam: ") {
+		t.Errorf("ejabberd's default configuration has no mod_mam:\n%s", def)
+	}
+	if na := renderEjabberd(Options{NoArchive: true}); strings.Contains(na, "mod_mam") || !strings.Contains(na, "  mod_offline: ") {
+		t.Errorf("ejabberd's NoArchive configuration:\n%s", na)
+	}
+	if !slices.ContainsFunc(ejabberdModules, func(m ejabberdModule) bool { return m.Name == "mod_mam" }) {
+		t.Error("NoArchive changed ejabberd's shared module list")
 	}
 }
 

@@ -73,7 +73,8 @@ type Options struct {
 	PrivacyLists bool
 
 	// NoArchive leaves message archiving (XEP-0313) out, so that a
-	// benchmark's messages are not written to disk. Prosody only.
+	// benchmark's messages are not written to disk (ejabberd's mnesia
+	// archive also slows every message as it grows).
 	NoArchive bool
 
 	// Plaintext makes Addr a stream without TLS: STARTTLS is not offered
