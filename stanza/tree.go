@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parleyim/parley/internal/jidcache"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/internal/xmltree"
 )
@@ -38,10 +39,20 @@ func treeOf(r xml.TokenReader) *xmltree.Element {
 	return nil
 }
 
+// cacheSource is what a token reader offers to parse the addresses of
+// its stream's stanzas through: wire's Reader keeps the ones repeated.
+type cacheSource interface {
+	JIDCache() *jidcache.Cache
+}
+
 // initTree is init over nodes: the header from the stanza element's
 // attributes, and the count of its foreign children.
-func (s *stanzaReader) initTree(el *xmltree.Element) {
+func (s *stanzaReader) initTree(el *xmltree.Element, cache *jidcache.Cache) {
 	s.tokens.el, s.tokens.i = el, 1
+	var from, to *jidcache.Slot
+	if cache != nil {
+		from, to = &cache.From, &cache.To
+	}
 	top := &el.Nodes[0]
 	for k := top.A0; k < top.A1; k++ {
 		// header's matching, on the binding rather than the namespace:
@@ -57,9 +68,9 @@ func (s *stanzaReader) initTree(el *xmltree.Element) {
 			case "type":
 				s.typ = el.Str(a.Value)
 			case "from":
-				s.h.From = s.jid("from", el.Str(a.Value))
+				s.h.From = s.cachedJID("from", el.Str(a.Value), from)
 			case "to":
-				s.h.To = s.jid("to", el.Str(a.Value))
+				s.h.To = s.cachedJID("to", el.Str(a.Value), to)
 			}
 		case xmltree.XMLBinding:
 			if el.Str(a.Local) == "lang" {
