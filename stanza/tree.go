@@ -201,36 +201,55 @@ func (t *tokens) newRaw() *Raw {
 	return new(Raw)
 }
 
-// extensions returns the Extensions slice for a stanza about to read its
-// children: nil, or over nodes, one with room for its foreign children.
-// For a few, the slice and the slab of their Raws are one allocation.
-func (t *tokens) extensions() []Payload {
+// newStanza returns a new stanza value (a Message or a Presence) and its
+// Extensions slice, for a stanza about to read its children: nil, or over
+// nodes, one with room for its foreign children. For a few, the stanza,
+// the slice and the slab of their Raws are one allocation.
+func newStanza[T any](t *tokens) (*T, []Payload) {
 	switch t.foreign {
 	case 0:
-		return nil
+		return new(T), nil
 	case 1:
 		b := new(struct {
+			st   T
 			ext  [1]Payload
 			raws [1]Raw
 		})
 		t.slab = b.raws[:]
-		return b.ext[:0]
+		return &b.st, b.ext[:0]
 	case 2:
 		b := new(struct {
+			st   T
 			ext  [2]Payload
 			raws [2]Raw
 		})
 		t.slab = b.raws[:]
-		return b.ext[:0]
+		return &b.st, b.ext[:0]
 	case 3:
 		b := new(struct {
+			st   T
 			ext  [3]Payload
 			raws [3]Raw
 		})
 		t.slab = b.raws[:]
-		return b.ext[:0]
+		return &b.st, b.ext[:0]
 	}
-	return make([]Payload, 0, t.foreign)
+	return new(T), make([]Payload, 0, t.foreign)
+}
+
+// newIQ returns a new IQ, for an iq about to read its children: over
+// nodes, with a foreign child, allocated together with the Raw of its
+// payload (an iq keeps one).
+func newIQ(t *tokens) *IQ {
+	if t.foreign == 0 {
+		return new(IQ)
+	}
+	b := new(struct {
+		iq  IQ
+		raw [1]Raw
+	})
+	t.slab = b.raw[:]
+	return &b.iq
 }
 
 // setTreeRaw makes r a Raw of the element el.Nodes[idx]: its bytes as
