@@ -34,6 +34,10 @@ func TestSlotAnswersAsParse(t *testing.T) {
 		"café@example.test", "café@example.test", "café@example.test",
 		"example.test", "example.test", "example.test/", "example.test/",
 		strings.Repeat("a", 1024) + "@example.test", strings.Repeat("a", 1024) + "@example.test",
+		// The same fingerprint, other addresses.
+		"aaaaaaaa@x.example/bbbbbbbb", "aaaaaaaa@y.example/bbbbbbbb", "aaaaaaaa@x.example/bbbbbbbb",
+		"aaaaaaaa@y.example/bbbbbbbb", "aaaaaaaa@y.example/bbbbbbbb", "aaaaaaaa@x.example/bbbbbbbb",
+		"aaaaaaaa@x.example/bbbbbbbb", "aaaaaaaa@@.example/bbbbbbbb", "aaaaaaaa@@.example/bbbbbbbb",
 	}
 	var sl Slot
 	for _, s := range inputs {
