@@ -135,6 +135,9 @@ type tokens struct {
 	// made at once.
 	foreign int
 	slab    []Raw
+	// nsBind is, over nodes, the binding of the stanza element's name
+	// when it stands for NS, else NoBinding.
+	nsBind int32
 }
 
 // next returns the next token; io.EOF inside an element is unexpected.

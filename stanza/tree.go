@@ -78,10 +78,16 @@ func (s *stanzaReader) initTree(el *xmltree.Element, cache *jidcache.Cache) {
 			}
 		}
 	}
+	// A child with the stanza element's binding is in NS, when the
+	// stanza is, without comparing URIs.
+	s.nsBind = xmltree.NoBinding
+	if el.URI(top.Bind) == NS {
+		s.nsBind = top.Bind
+	}
 	for k := 1; k < len(el.Nodes); {
 		n := &el.Nodes[k]
 		if n.Kind == xmltree.Start {
-			if el.URI(n.Bind) != NS {
+			if !s.inNS(n.Bind) {
 				s.foreign++
 			}
 			k = int(n.Close) + 1
@@ -89,6 +95,12 @@ func (s *stanzaReader) initTree(el *xmltree.Element, cache *jidcache.Cache) {
 		}
 		k++
 	}
+}
+
+// inNS reports whether the binding b of the element's nodes stands for
+// NS.
+func (t *tokens) inNS(b int32) bool {
+	return (b == t.nsBind && b >= 0) || t.el.URI(b) == NS
 }
 
 // treeNext is next over nodes.
@@ -163,7 +175,7 @@ func (s *stanzaReader) treeChild() *xml.StartElement {
 			// The decoders read the attributes of children in NS only
 			// (xml:lang, a thread's parent, an error's type); an
 			// extension is kept whole, so its are not made.
-			if s.el.URI(n.Bind) == NS {
+			if s.inNS(n.Bind) {
 				s.cur = s.el.StartOf(n)
 			} else {
 				s.cur = xml.StartElement{Name: s.el.Name(n)}
