@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/parleyim/parley/internal/jidcache"
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmltree"
 	"github.com/parleyim/parley/jid"
@@ -134,6 +135,9 @@ type tokens struct {
 	// made at once.
 	foreign int
 	slab    []Raw
+	// nsBind is, over nodes, the binding of the stanza element's name
+	// when it stands for NS, else NoBinding.
+	nsBind int32
 }
 
 // next returns the next token; io.EOF inside an element is unexpected.
@@ -259,7 +263,11 @@ func (s *stanzaReader) init(r xml.TokenReader, start *xml.StartElement, lang str
 	s.kind = start.Name.Local
 	s.h.Lang = lang
 	if el := treeOf(r); el != nil {
-		s.initTree(el)
+		var cache *jidcache.Cache
+		if cs, ok := r.(cacheSource); ok {
+			cache = cs.JIDCache()
+		}
+		s.initTree(el, cache)
 		return
 	}
 	for _, a := range start.Attr {
@@ -285,6 +293,21 @@ func (s *stanzaReader) header(name xml.Name, v string) {
 
 func (s *stanzaReader) jid(attr, v string) jid.JID {
 	j, err := jid.Parse(v)
+	return s.checkJID(attr, j, err)
+}
+
+// cachedJID is jid through slot, which keeps the address a stream
+// repeats; without one, it is jid.
+func (s *stanzaReader) cachedJID(attr, v string, slot *jidcache.Slot) jid.JID {
+	if slot == nil {
+		return s.jid(attr, v)
+	}
+	j, err := slot.Parse(v)
+	return s.checkJID(attr, j, err)
+}
+
+// checkJID records a malformed address as the stanza's fault.
+func (s *stanzaReader) checkJID(attr string, j jid.JID, err error) jid.JID {
 	if err != nil {
 		s.fault(JIDMalformed, "malformed "+attr+" address", err)
 		return jid.JID{}

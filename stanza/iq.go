@@ -111,7 +111,8 @@ func DecodeIQ(r xml.TokenReader, start xml.StartElement) (*IQ, error) {
 func decodeIQ(r xml.TokenReader, start xml.StartElement, lang string) (*IQ, error) {
 	var s stanzaReader
 	s.init(r, &start, lang)
-	iq := &IQ{Type: IQType(s.typ)}
+	iq := newIQ(&s.tokens)
+	iq.Type = IQType(s.typ)
 	if s.h.ID == "" {
 		s.fault(BadRequest, "no id", nil)
 	}

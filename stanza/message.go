@@ -173,7 +173,8 @@ func DecodeMessage(r xml.TokenReader, start xml.StartElement) (*Message, error) 
 func decodeMessage(r xml.TokenReader, start xml.StartElement, lang string) (*Message, error) {
 	var s stanzaReader
 	s.init(r, &start, lang)
-	m := &Message{Type: MessageType(s.typ), Extensions: s.extensions()}
+	m, ext := newStanza[Message](&s.tokens)
+	m.Type, m.Extensions = MessageType(s.typ), ext
 	if !m.Type.valid() || m.Type == "" {
 		m.Type = MessageNormal
 	}

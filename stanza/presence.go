@@ -117,7 +117,8 @@ func DecodePresence(r xml.TokenReader, start xml.StartElement) (*Presence, error
 func decodePresence(r xml.TokenReader, start xml.StartElement, lang string) (*Presence, error) {
 	var s stanzaReader
 	s.init(r, &start, lang)
-	p := &Presence{Type: PresenceType(s.typ), Extensions: s.extensions()}
+	p, ext := newStanza[Presence](&s.tokens)
+	p.Type, p.Extensions = PresenceType(s.typ), ext
 	if !p.Type.valid() {
 		s.fault(BadRequest, "unknown presence type "+strconv.Quote(s.typ), nil)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parleyim/parley/internal/jidcache"
 	"github.com/parleyim/parley/internal/xmlenc"
 	"github.com/parleyim/parley/internal/xmltree"
 )
@@ -38,10 +39,20 @@ func treeOf(r xml.TokenReader) *xmltree.Element {
 	return nil
 }
 
+// cacheSource is what a token reader offers to parse the addresses of
+// its stream's stanzas through: wire's Reader keeps the ones repeated.
+type cacheSource interface {
+	JIDCache() *jidcache.Cache
+}
+
 // initTree is init over nodes: the header from the stanza element's
 // attributes, and the count of its foreign children.
-func (s *stanzaReader) initTree(el *xmltree.Element) {
+func (s *stanzaReader) initTree(el *xmltree.Element, cache *jidcache.Cache) {
 	s.tokens.el, s.tokens.i = el, 1
+	var from, to *jidcache.Slot
+	if cache != nil {
+		from, to = &cache.From, &cache.To
+	}
 	top := &el.Nodes[0]
 	for k := top.A0; k < top.A1; k++ {
 		// header's matching, on the binding rather than the namespace:
@@ -57,9 +68,9 @@ func (s *stanzaReader) initTree(el *xmltree.Element) {
 			case "type":
 				s.typ = el.Str(a.Value)
 			case "from":
-				s.h.From = s.jid("from", el.Str(a.Value))
+				s.h.From = s.cachedJID("from", el.Str(a.Value), from)
 			case "to":
-				s.h.To = s.jid("to", el.Str(a.Value))
+				s.h.To = s.cachedJID("to", el.Str(a.Value), to)
 			}
 		case xmltree.XMLBinding:
 			if el.Str(a.Local) == "lang" {
@@ -67,10 +78,16 @@ func (s *stanzaReader) initTree(el *xmltree.Element) {
 			}
 		}
 	}
+	// A child with the stanza element's binding is in NS, when the
+	// stanza is, without comparing URIs.
+	s.nsBind = xmltree.NoBinding
+	if el.URI(top.Bind) == NS {
+		s.nsBind = top.Bind
+	}
 	for k := 1; k < len(el.Nodes); {
 		n := &el.Nodes[k]
 		if n.Kind == xmltree.Start {
-			if el.URI(n.Bind) != NS {
+			if !s.inNS(n.Bind) {
 				s.foreign++
 			}
 			k = int(n.Close) + 1
@@ -78,6 +95,12 @@ func (s *stanzaReader) initTree(el *xmltree.Element) {
 		}
 		k++
 	}
+}
+
+// inNS reports whether the binding b of the element's nodes stands for
+// NS.
+func (t *tokens) inNS(b int32) bool {
+	return (b == t.nsBind && b >= 0) || t.el.URI(b) == NS
 }
 
 // treeNext is next over nodes.
@@ -152,7 +175,7 @@ func (s *stanzaReader) treeChild() *xml.StartElement {
 			// The decoders read the attributes of children in NS only
 			// (xml:lang, a thread's parent, an error's type); an
 			// extension is kept whole, so its are not made.
-			if s.el.URI(n.Bind) == NS {
+			if s.inNS(n.Bind) {
 				s.cur = s.el.StartOf(n)
 			} else {
 				s.cur = xml.StartElement{Name: s.el.Name(n)}
@@ -190,36 +213,55 @@ func (t *tokens) newRaw() *Raw {
 	return new(Raw)
 }
 
-// extensions returns the Extensions slice for a stanza about to read its
-// children: nil, or over nodes, one with room for its foreign children.
-// For a few, the slice and the slab of their Raws are one allocation.
-func (t *tokens) extensions() []Payload {
+// newStanza returns a new stanza value (a Message or a Presence) and its
+// Extensions slice, for a stanza about to read its children: nil, or over
+// nodes, one with room for its foreign children. For a few, the stanza,
+// the slice and the slab of their Raws are one allocation.
+func newStanza[T any](t *tokens) (*T, []Payload) {
 	switch t.foreign {
 	case 0:
-		return nil
+		return new(T), nil
 	case 1:
 		b := new(struct {
+			st   T
 			ext  [1]Payload
 			raws [1]Raw
 		})
 		t.slab = b.raws[:]
-		return b.ext[:0]
+		return &b.st, b.ext[:0]
 	case 2:
 		b := new(struct {
+			st   T
 			ext  [2]Payload
 			raws [2]Raw
 		})
 		t.slab = b.raws[:]
-		return b.ext[:0]
+		return &b.st, b.ext[:0]
 	case 3:
 		b := new(struct {
+			st   T
 			ext  [3]Payload
 			raws [3]Raw
 		})
 		t.slab = b.raws[:]
-		return b.ext[:0]
+		return &b.st, b.ext[:0]
 	}
-	return make([]Payload, 0, t.foreign)
+	return new(T), make([]Payload, 0, t.foreign)
+}
+
+// newIQ returns a new IQ, for an iq about to read its children: over
+// nodes, with a foreign child, allocated together with the Raw of its
+// payload (an iq keeps one).
+func newIQ(t *tokens) *IQ {
+	if t.foreign == 0 {
+		return new(IQ)
+	}
+	b := new(struct {
+		iq  IQ
+		raw [1]Raw
+	})
+	t.slab = b.raw[:]
+	return &b.iq
 }
 
 // setTreeRaw makes r a Raw of the element el.Nodes[idx]: its bytes as

@@ -54,6 +54,8 @@ func FuzzTreeAgreesWithTokens(f *testing.F) {
 		"<message><body>]]></body></message>", "<message><x xmlns='urn:x'><!-- c --></x></message>",
 		"<iq type='error' id='2'><error type='cancel'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><h:app/></error></iq>",
 		"<message><body>cut off",
+		// Repeated addresses, which the reader parses once.
+		"<message to='a@b/c' from='d@e/f'/><message to='a@b/c' from='d@e/f'/><message to='a@b/c' from='d@e/f'/><message to='A@b/c' from='@e'/><message to='A@b/c' from='@e'/><message to='A@b/c' from='@e'/>",
 	} {
 		f.Add(s)
 	}

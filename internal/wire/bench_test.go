@@ -1,6 +1,12 @@
 package wire
 
-import "testing"
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
 
 // repeating is an endless source of the same element, with poll saying
 // that no input is waiting after each one when idle is set.
@@ -65,4 +71,51 @@ func BenchmarkElement(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOneByteReads reads one message of a given size per op from a
+// source that gives one byte per Read, beside the same message read
+// whole, so that ns/byte shows what slow input costs: the reader parses
+// an element in place again after a read that at least doubled what it
+// holds, and frames it as bytes come otherwise, so the work per byte
+// should stay flat as the element grows.
+func BenchmarkOneByteReads(b *testing.B) {
+	for _, size := range []int{1 << 10, 16 << 10, 256 << 10} {
+		elem := sizedMessage(size)
+		for _, oneByte := range []bool{true, false} {
+			name := fmt.Sprintf("%dKiB/whole", size>>10)
+			if oneByte {
+				name = fmt.Sprintf("%dKiB/one-byte", size>>10)
+			}
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(elem)))
+				var src io.Reader = &repeating{head: header, elem: elem}
+				if oneByte {
+					src = iotest.OneByteReader(src)
+				}
+				r := NewReader(src, Limits{})
+				if _, err := r.ReadHeader(); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := r.NextElement(); err != nil {
+						b.Fatal(err)
+					}
+					if err := drain(r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(elem)), "ns/byte")
+			})
+		}
+	}
+}
+
+// sizedMessage returns a message of size bytes, its body plain text.
+func sizedMessage(size int) []byte {
+	const open, end = "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m1'><body>", "</body></message>"
+	line := "Art thou not Romeo, and a Montague? "
+	body := strings.Repeat(line, (size-len(open)-len(end))/len(line)+1)[:size-len(open)-len(end)]
+	return []byte(open + body + end)
 }

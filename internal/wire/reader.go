@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/parleyim/parley/internal/jidcache"
 	"github.com/parleyim/parley/internal/ns"
 	"github.com/parleyim/parley/internal/xmltree"
 	"github.com/parleyim/parley/stanza"
@@ -97,6 +98,8 @@ type Reader struct {
 	// closeTag is the qualified name of the stream element, which the
 	// peer's closing tag must repeat.
 	closeTag string
+	// jids are the addresses the stream's stanzas repeat (JIDCache).
+	jids jidcache.Cache
 }
 
 // scratch is what parsing needs and keeps between elements: the parser's
@@ -481,6 +484,10 @@ func (r *Reader) XMLTree() *xmltree.Element {
 	r.depth, r.next = 1, len(r.sc.el.Nodes)
 	return &r.sc.el
 }
+
+// JIDCache returns the cache through which the stanza decoder parses the
+// from and to addresses of this stream's stanzas.
+func (r *Reader) JIDCache() *jidcache.Cache { return &r.jids }
 
 // Token returns the next token inside the current top-level element, and
 // the element's end as its last token. Past that it returns io.EOF until

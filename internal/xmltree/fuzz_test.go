@@ -401,3 +401,27 @@ func TestPlainWordAllBytes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSkipPlain checks the word-at-a-time skip against the byte tables,
+// from every start: it stops at the first byte they do not call plain.
+func FuzzSkipPlain(f *testing.F) {
+	f.Add("the of and to in is you that it he was for on are as with<")
+	f.Add("café & naïve ]]> 'quoted' \"quoted\"\t\r\n\x01\x7f")
+	f.Add("abcdefgh<abcdefgh&abcdefgh]")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range []struct {
+			st    *stops
+			class *[256]uint8
+		}{{&textStops, &textClass}, {&valueStops, &valueClass}} {
+			for j := 0; j <= len(s); j++ {
+				want := j
+				for want < len(s) && c.class[s[want]] == plain {
+					want++
+				}
+				if got := skipPlain(s, j, c.st, c.class); got != want {
+					t.Fatalf("%q from %d: stopped at %d, want %d", s, j, got, want)
+				}
+			}
+		}
+	})
+}

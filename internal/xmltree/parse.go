@@ -131,10 +131,13 @@ func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 // hold offsets, so nothing else changes.
 func (p *Parser) CopyOut(el *Element) {
 	view := el.Data
-	b := make([]byte, len(view)+len(p.dec))
-	copy(b, view)
-	copy(b[len(view):], p.dec)
-	all := unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
+	// A Builder grown once allocates without zeroing what both copies
+	// then write over.
+	var b strings.Builder
+	b.Grow(len(view) + len(p.dec))
+	b.WriteString(view)
+	b.Write(p.dec)
+	all := b.String()
 	el.Data = all[:len(view)]
 	el.Decoded = all[len(view):]
 }

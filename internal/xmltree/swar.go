@@ -44,18 +44,37 @@ func plainWord(x uint64, st *stops) bool { return stopMask(x, st) == 0 }
 // found from the mask (its lowest marked byte is always one: a false mark
 // only ever follows a true one).
 func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
-	for j < len(data) {
-		if j+8 <= len(data) {
-			m := stopMask(load64(data, j), st)
+	// The stops in registers (the text's three distinct ones when it
+	// repeats one), and a loop over whole words.
+	s0, s1, s2, s3 := st[0], st[1], st[2], st[3]
+	if s3 == s0 {
+		for j >= 0 && j+8 <= len(data) {
+			m := mask3(load64(data, j), s0, s1, s2)
 			if m == 0 {
 				j += 8
 				continue
 			}
 			j += bits.TrailingZeros64(m) >> 3
+			if class[data[j]] != plain {
+				return j
+			}
+			j++
 		}
-		if class[data[j]] != plain {
-			return j
+	} else {
+		for j >= 0 && j+8 <= len(data) {
+			m := mask4(load64(data, j), s0, s1, s2, s3)
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+			if class[data[j]] != plain {
+				return j
+			}
+			j++
 		}
+	}
+	for j < len(data) && class[data[j]] == plain {
 		j++
 	}
 	return j
@@ -67,8 +86,27 @@ func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 // it too); for bytes below 0x20 the same with 0x20 in place of 1; the
 // high bits are kept once for all the terms.
 func stopMask(x uint64, st *stops) uint64 {
-	y0, y1, y2, y3 := x^st[0], x^st[1], x^st[2], x^st[3]
+	if st[3] == st[0] {
+		return mask3(x, st[0], st[1], st[2])
+	}
+	return mask4(x, st[0], st[1], st[2], st[3])
+}
+
+// mask3 is stopMask for three stops, each repeated in a word; one
+// temporary at a time, so that the loop keeps its values in registers.
+func mask3(x, s0, s1, s2 uint64) uint64 {
 	m := x | (x-ones*0x20)&^x // bytes from 0x80, bytes below 0x20
-	m |= (y0-ones)&^y0 | (y1-ones)&^y1 | (y2-ones)&^y2 | (y3-ones)&^y3
+	y := x ^ s0
+	m |= (y - ones) &^ y
+	y = x ^ s1
+	m |= (y - ones) &^ y
+	y = x ^ s2
+	m |= (y - ones) &^ y
 	return m & highs
+}
+
+// mask4 is stopMask for four stops.
+func mask4(x, s0, s1, s2, s3 uint64) uint64 {
+	y := x ^ s3
+	return mask3(x, s0, s1, s2) | (y-ones)&^y&highs
 }
