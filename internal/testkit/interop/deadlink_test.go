@@ -21,19 +21,24 @@ import (
 // (internal/testkit/deadlink). The short run is part of the interop
 // tests; -silent.long sends 2,000 messages with three faults of each kind
 // and logs the table ARCHITECTURE.md shows. SILENT_KIND=prosody (or
-// ejabberd) runs one kind only; SILENT_NOARCHIVE=1 runs the servers
-// without message archiving (ejabberd's mnesia archive slows it as it
-// grows).
+// ejabberd) runs one kind only.
+//
+// The servers run without message archiving, and then every count must
+// be zero on both. With ejabberd's archive in mnesia (its stock
+// configuration, and this package's default elsewhere) each message
+// costs it more as the archive grows: it falls behind (about 35 messages
+// a second here), and its resumption, which hands the session over while
+// the old connection's process still routes what it had read, then
+// delivers messages that waited in the old process after newer ones
+// (ARCHITECTURE.md, "Silent connection death, measured"). SILENT_ARCHIVE=1
+// runs with the archives, logging those reorders on ejabberd instead of
+// failing; nothing may be lost or handed to the application twice there
+// either (the receiver's im Manager drops, by origin-id, what the server
+// delivers twice).
 
 // handoverFault marks the servers whose resumption hands the session
-// over while the old connection's process still routes what it had read
-// (ARCHITECTURE.md, "Silent connection death, measured"): ejabberd
-// 23.01 duplicates stanzas of a sender resumed after a cut, and delivers
-// what waited in the old process after newer messages; 24.12 does the
-// same (its resumption code is unchanged). Those counts are logged there,
-// not failed. Nothing may be lost on any server, and nothing reach the
-// application twice: the receiver's im Manager drops what the server
-// delivers twice, by origin-id.
+// over while the old connection's process still routes what it had read:
+// ejabberd 23.01, and 24.12 (its resumption code is unchanged).
 var handoverFault = map[xmppd.Kind]bool{xmppd.Ejabberd: true}
 
 var silentLong = flag.Bool("silent.long", false, "TestSilentDeath: 2,000 messages and three faults of each kind")
@@ -45,7 +50,8 @@ func TestSilentDeath(t *testing.T) {
 			continue
 		}
 		t.Run(string(kind), func(t *testing.T) {
-			srv := xmppd.Start(t, kind, xmppd.Options{Debug: os.Getenv("XMPPD_DEBUG") != "", NoArchive: os.Getenv("SILENT_NOARCHIVE") != ""})
+			archive := os.Getenv("SILENT_ARCHIVE") != ""
+			srv := xmppd.Start(t, kind, xmppd.Options{Debug: os.Getenv("XMPPD_DEBUG") != "", NoArchive: !archive})
 			setup := deadlink.Setup{
 				Addr:   srv.Addr,
 				Sender: "bob", Receiver: "alice",
@@ -59,7 +65,7 @@ func TestSilentDeath(t *testing.T) {
 					return session.Dial(ctx, a, srv.Users[user], &c)
 				},
 			}
-			deadlink.RunAll(t, string(kind), setup, o, handoverFault[kind], func(t *testing.T) {
+			deadlink.RunAll(t, string(kind), setup, o, archive && handoverFault[kind], func(t *testing.T) {
 				t.Logf("server log:\n%s", srv.LogTail(logLines))
 			})
 		})
