@@ -335,16 +335,7 @@ func TestAckTimeoutSparesHeldReader(t *testing.T) {
 		p.Expect("message")
 		p.Expect("r")
 		p.Send("<a xmlns='" + ns.SM + "' h='1'/>")
-		count := 1
-		p.Serve(func(p *peer, el *stanza.Raw) bool {
-			switch el.Name().Local {
-			case "message":
-				count++
-			case "r":
-				p.Send(fmt.Sprintf("<a xmlns='%s' h='%d'/>", ns.SM, count))
-			}
-			return true
-		})
+		ackUntilClosed(p, 1)
 	})
 	require.NoError(t, err)
 	require.Eventually(t, s.queue.readerHeld, 10*time.Second, time.Millisecond, "the reader never waited for room")
