@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyim/parley/stanza"
@@ -197,8 +198,13 @@ func (q *dispatchQueue) wake() {
 // Handlers that answer at once (most: they update state, or send) take
 // microseconds; one that waits longer for anything outside the session
 // (a database, a channel) must not stop the stream from being read: the
-// server's ack requests and pings, the replies other goroutines wait for.
-const inlineBudget = 5 * time.Millisecond
+// server's ack requests and pings, the replies other goroutines wait for
+// (a goroutine that waits for a reply hands the reading over itself, at
+// once: readOn). While stanzas stream in, the budget's timer fires about
+// once per inlineBudget (inlineWatch), and each firing costs a goroutine
+// and a wake-up: 20 ms keeps that to 50 a second, and nothing the
+// session reads waits on a deadline anywhere near that short.
+const inlineBudget = 20 * time.Millisecond
 
 // readOn makes sure the stream is read: when the reader runs handlers
 // (claimInline), a new reader goroutine takes the reading over. Whatever
@@ -226,13 +232,9 @@ func (s *Session) readOn() {
 // goroutine still reads the stream; when it does not, it ran the
 // dispatcher for what the new reader queued meanwhile, and must exit.
 func (s *Session) readInline(st stanza.Stanza) (reading bool) {
-	if s.inlineTimer == nil {
-		s.inlineTimer = time.AfterFunc(inlineBudget, s.readOn)
-	} else {
-		s.inlineTimer.Reset(inlineBudget)
-	}
+	s.inline.begin(s.inlineCheck)
 	s.handle(st, &s.inlineHs)
-	s.inlineTimer.Stop()
+	s.inline.end()
 	reading, start := s.queue.endInline()
 	if !reading {
 		defer s.bg.Done() // readOn's Add
@@ -243,6 +245,78 @@ func (s *Session) readInline(st stanza.Stanza) (reading bool) {
 		s.queue.drop()
 	}
 	return true
+}
+
+// inlineWatch holds the handlers the reader runs (readInline) to
+// inlineBudget without a timer operation per stanza. Setting a timer for
+// each stanza and stopping it after its handlers cost more than the
+// handlers of a chat message: a timer set earlier than the one the
+// runtime's network poller sleeps until wakes the poller's thread (an
+// eventfd write and read, and a pass through the scheduler), which while
+// messages arrive one at a time happened for about every other message
+// (BenchmarkReceive). Instead the reader notes when its handlers began
+// (since) and sets the timer only when it is not set already; when the
+// timer fires it looks at since, hands the reading over if the handlers
+// have run for inlineBudget, sets itself for what is left if they run
+// still, and otherwise stays off until the next stanza sets it. So while
+// stanzas stream in it fires about once per inlineBudget, and an idle
+// session has no timer set.
+//
+// armed says the timer is set or its function runs. Both sides store
+// their own fact first and then try to set the timer with a
+// compare-and-swap on armed (the reader: since, then armed; the timer:
+// armed cleared, then since read), so whichever comes second sees the
+// other's store: a handler that begins while the timer's function runs
+// is always watched, and the timer is never set twice.
+type inlineWatch struct {
+	since atomic.Int64 // when the running handlers began (monotonic, +1); 0: none run
+	armed atomic.Bool
+	mu    sync.Mutex  // orders making the timer before its use in check
+	timer *time.Timer // made on first use: most sessions never read
+}
+
+// monoEpoch is what inlineWatch's times count from: time.Since of it
+// reads the monotonic clock.
+var monoEpoch = time.Now()
+
+// begin is the reader's, before it runs handlers; check is what the timer
+// runs (Session.inlineCheck).
+func (w *inlineWatch) begin(check func()) {
+	w.since.Store(int64(time.Since(monoEpoch)) + 1)
+	if w.armed.CompareAndSwap(false, true) {
+		w.mu.Lock()
+		if w.timer == nil {
+			w.timer = time.AfterFunc(inlineBudget, check)
+		} else {
+			w.timer.Reset(inlineBudget)
+		}
+		w.mu.Unlock()
+	}
+}
+
+// end is the reader's, once the handlers returned.
+func (w *inlineWatch) end() { w.since.Store(0) }
+
+// inlineCheck runs on the inlineWatch timer: it hands the reading over
+// when the reader's handlers have run for inlineBudget (readOn), and
+// otherwise sets the timer again while handlers run.
+func (s *Session) inlineCheck() {
+	w := &s.inline
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed.Store(false)
+	since := w.since.Load()
+	if since == 0 {
+		return // the next stanza's handlers set the timer again
+	}
+	left := inlineBudget - (time.Since(monoEpoch) - time.Duration(since-1))
+	if left <= 0 {
+		s.readOn()
+		return
+	}
+	if w.armed.CompareAndSwap(false, true) {
+		w.timer.Reset(left)
+	}
 }
 
 // startReadingOn lifts back-pressure for good (Close was called).

@@ -66,9 +66,9 @@ type Session struct {
 	sm       streamMgmt    // stream management (sm.go)
 
 	// The reader's, for the handlers it runs itself (readInline): the
-	// inlineBudget timer and the handler lists.
-	inlineTimer *time.Timer
-	inlineHs    handlerScratch
+	// inlineBudget watch and the handler lists.
+	inline   inlineWatch
+	inlineHs handlerScratch
 
 	// Resumption (resume.go): how to dial again (nil for a session made
 	// with New), whether the connection started with TLS, and how many
