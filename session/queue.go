@@ -232,7 +232,9 @@ func (s *Session) readOn() {
 // goroutine still reads the stream; when it does not, it ran the
 // dispatcher for what the new reader queued meanwhile, and must exit.
 func (s *Session) readInline(st stanza.Stanza) (reading bool) {
-	s.inline.begin(s.inlineCheck)
+	if s.inline.begin() {
+		s.inline.set(s.inlineCheck)
+	}
 	s.handle(st, &s.inlineHs)
 	s.inline.end()
 	reading, start := s.queue.endInline()
@@ -279,19 +281,24 @@ type inlineWatch struct {
 // reads the monotonic clock.
 var monoEpoch = time.Now()
 
-// begin is the reader's, before it runs handlers; check is what the timer
-// runs (Session.inlineCheck).
-func (w *inlineWatch) begin(check func()) {
+// begin is the reader's, before it runs handlers: it reports whether
+// the timer is off, in which case the reader sets it (set).
+func (w *inlineWatch) begin() bool {
 	w.since.Store(int64(time.Since(monoEpoch)) + 1)
-	if w.armed.CompareAndSwap(false, true) {
-		w.mu.Lock()
-		if w.timer == nil {
-			w.timer = time.AfterFunc(inlineBudget, check)
-		} else {
-			w.timer.Reset(inlineBudget)
-		}
-		w.mu.Unlock()
+	return w.armed.CompareAndSwap(false, true)
+}
+
+// set sets the timer for a full inlineBudget, making it on first use;
+// check is what it runs (Session.inlineCheck). Apart from begin so that
+// the method value is made only here, not for every stanza.
+func (w *inlineWatch) set(check func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(inlineBudget, check)
+		return
 	}
+	w.timer.Reset(inlineBudget)
 }
 
 // end is the reader's, once the handlers returned.
