@@ -40,7 +40,9 @@ type cutClient struct {
 	got     []int
 	resumed int           // start hooks run with resumed=true
 	arrived chan struct{} // closed and replaced at each arrival
-	resume  chan struct{}
+	// onResume runs in the start hook of each resumption, before any
+	// stanza of the resumed stream reaches a handler.
+	onResume func()
 }
 
 func newCutClient(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
@@ -51,7 +53,7 @@ func newCutClient(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
 
 // loginCut logs the account name in, with the resource name.
 func loginCut(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
-	c := &cutClient{name: name, arrived: make(chan struct{}), resume: make(chan struct{}, 64)}
+	c := &cutClient{name: name, arrived: make(chan struct{})}
 	addr, err := jid.New(name, srv.Domain().Domainpart(), "")
 	require.NoError(t, err)
 	mux := session.NewMux()
@@ -70,8 +72,11 @@ func loginCut(t *testing.T, srv *xmpptest.Server, name string) *cutClient {
 		if resumed {
 			c.mu.Lock()
 			c.resumed++
+			f := c.onResume
 			c.mu.Unlock()
-			c.resume <- struct{}{}
+			if f != nil {
+				f()
+			}
 		}
 	})
 	full, err := addr.WithResource(name)
@@ -163,42 +168,63 @@ func TestSessionsResumeUnderCuts(t *testing.T) {
 		}
 		return 1
 	}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
+	// The next cut is armed in the start hook of the resumption, which
+	// holds the resumed stream's stanzas back from the handlers, so the
+	// exchange cannot run far ahead of it (armed from another goroutine
+	// woken by the hook, it could, on a busy machine, and the cuts then
+	// did not come round before the exchange ended).
 	armedCount := map[string]int{}
 	var amu sync.Mutex
 	for _, c := range []*cutClient{alice, bob} {
 		amu.Lock()
 		armedCount[c.name] += armed(c)
 		amu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-c.resume:
-				case <-stop:
-					return
-				}
-				amu.Lock()
-				if armedCount[c.name] < cuts {
-					armedCount[c.name] += armed(c)
-				}
-				amu.Unlock()
+		c.mu.Lock()
+		c.onResume = func() {
+			amu.Lock()
+			defer amu.Unlock()
+			if armedCount[c.name] < cuts {
+				armedCount[c.name] += armed(c)
 			}
-		}()
+		}
+		c.mu.Unlock()
 	}
+	var wg sync.WaitGroup
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// A sender keeps at most window messages ahead of what its peer
 	// received, so that the exchange lasts long enough for every cut to
 	// come round (a free-running sender queues thousands while one
-	// resumption runs).
+	// resumption runs). It sends n messages, and then goes on until
+	// both clients have resumed cuts-1 times, up to 20n: a cut counts
+	// the stanzas of one direction, and one direction can stand still
+	// behind the other's resumptions while the other runs on, so n
+	// messages alone did not always bring the cuts round on a busy
+	// machine.
 	const window = 20
+	cutsRound := func() bool {
+		for _, c := range []*cutClient{alice, bob} {
+			c.mu.Lock()
+			r := c.resumed
+			c.mu.Unlock()
+			if r < cuts-1 {
+				return false
+			}
+		}
+		return true
+	}
+	sent := map[string]int{} // by receiver, once the senders are done
+	var smu sync.Mutex
 	send := func(from, to *cutClient) {
 		defer wg.Done()
-		for i := range n {
+		i := 0
+		defer func() {
+			smu.Lock()
+			sent[to.name] = i
+			smu.Unlock()
+		}()
+		for ; i < n || (i < 20*n && !cutsRound()); i++ {
 			for {
 				k, next := to.count()
 				if i-k < window {
@@ -221,12 +247,11 @@ func TestSessionsResumeUnderCuts(t *testing.T) {
 	wg.Add(2)
 	go send(alice, bob)
 	go send(bob, alice)
+	wg.Wait()
 
 	for _, c := range []*cutClient{alice, bob} {
-		checkOrder(t, c.name, c.waitFor(t, n), n)
+		checkOrder(t, c.name, c.waitFor(t, sent[c.name]), sent[c.name])
 	}
-	close(stop)
-	wg.Wait()
 
 	for _, c := range []*cutClient{alice, bob} {
 		// Everything sent is acknowledged, so the server's h and the
@@ -239,7 +264,7 @@ func TestSessionsResumeUnderCuts(t *testing.T) {
 		st := c.s.Stats()
 		assert.Equal(t, st.Sent, st.Acked, "%s: every stanza sent is acknowledged", c.name)
 		assert.Zero(t, st.Unacked, c.name)
-		assert.Len(t, c.received(), n, "%s: nothing more arrived", c.name)
+		assert.Len(t, c.received(), sent[c.name], "%s: nothing more arrived", c.name)
 		require.NoError(t, c.s.Err(), c.name)
 		c.mu.Lock()
 		hooks := c.resumed
@@ -252,7 +277,7 @@ func TestSessionsResumeUnderCuts(t *testing.T) {
 		assert.GreaterOrEqual(t, st.Resumed, cuts-1, "%s: the cuts came round", c.name)
 		t.Logf("%s: %d cuts armed, %d resumptions, %+v", c.name, fired+1, st.Resumed, st)
 	}
-	t.Logf("%d messages each way in %v", n, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d and %d messages in %v", sent[alice.name], sent[bob.name], time.Since(start).Round(time.Millisecond))
 }
 
 // checkOrder fails unless got is 0…n-1, each once, in order.
