@@ -202,9 +202,10 @@ func (q *dispatchQueue) wake() {
 // (a goroutine that waits for a reply hands the reading over itself, at
 // once: readOn). While stanzas stream in, the budget's timer fires about
 // once per inlineBudget (inlineWatch), and each firing costs a goroutine
-// and a wake-up: 20 ms keeps that to 50 a second, and nothing the
-// session reads waits on a deadline anywhere near that short.
-const inlineBudget = 20 * time.Millisecond
+// and a wake-up: 100 ms keeps that to 10 a second. Nothing the session
+// reads waits on a deadline anywhere near that short: servers wait tens
+// of seconds for an ack, the keepalive seconds for an answer.
+const inlineBudget = 100 * time.Millisecond
 
 // readOn makes sure the stream is read: when the reader runs handlers
 // (claimInline), a new reader goroutine takes the reading over. Whatever
