@@ -389,11 +389,8 @@ func (p *Parser) text(i int) (int, error) {
 			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp})
 			return j, nil
 		case c >= utf8.RuneSelf:
-			size, ok := validUTF8(data, j)
-			if !ok {
-				return 0, p.badChar(j)
-			}
-			j += size
+			// skipPlain passes valid characters: this one is not.
+			return 0, p.badChar(j)
 		case c == ']':
 			if strings.HasPrefix(data[j:], "]]>") {
 				return 0, p.fail(NotWellFormed, "']]>' in character data", j)
@@ -831,11 +828,8 @@ func (p *Parser) value(i int, q byte) (Span, int, error) {
 		case c == '\'' || c == '"':
 			j++
 		case c >= utf8.RuneSelf:
-			size, ok := validUTF8(data, j)
-			if !ok {
-				return Span{}, 0, p.badChar(j)
-			}
-			j += size
+			// skipPlain passes valid characters: this one is not.
+			return Span{}, 0, p.badChar(j)
 		case c == '<':
 			return Span{}, 0, p.fail(NotWellFormed, "'<' in an attribute value", j)
 		case c == '&' || c == '\t' || c == '\n' || c == '\r':
