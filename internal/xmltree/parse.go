@@ -507,7 +507,9 @@ func isChar(r rune) bool {
 
 // ASCII name characters: nameStart for the first, nameChar for the rest
 // (':' is neither: it separates a prefix).
-var nameStart, nameChar = func() (s, c [utf8.RuneSelf]bool) {
+// Both have all 256 entries, false from 0x80, so that a loop over ASCII
+// name characters needs no other test.
+var nameStart, nameChar = func() (s, c [256]bool) {
 	for b := range utf8.RuneSelf {
 		switch {
 		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', b == '_':
@@ -531,7 +533,7 @@ func (p *Parser) ncname(i int) (int, bool) {
 			return j, false
 		}
 		j++
-		for j < len(data) && data[j] < utf8.RuneSelf && nameChar[data[j]] {
+		for j < len(data) && nameChar[data[j]] {
 			j++
 		}
 		if j == len(data) || data[j] < utf8.RuneSelf {
