@@ -860,6 +860,15 @@ func (p *Parser) endTag(i int) (int, error) {
 	if len(p.open) == 0 {
 		return 0, p.fail(NotWellFormed, "end tag outside the element", i)
 	}
+	top := len(p.open) - 1
+	idx := p.open[top]
+	n := &p.el.Nodes[idx]
+	// The usual end tag: the start tag's name as written, then '>'. It
+	// is compared whole rather than read and checked as a name.
+	name := data[n.Off+1 : n.Local.Off+n.Local.Len]
+	if e := i + 2 + len(name); e < len(data) && data[e] == '>' && data[i+2:e] == name {
+		return p.endElement(top, e+1), nil
+	}
 	prefix, local, j, err := p.qname(i + 2)
 	if err != nil {
 		return 0, err
@@ -869,9 +878,6 @@ func (p *Parser) endTag(i int) (int, error) {
 		// reads more when the failure is at the end).
 		return 0, p.unexpectedEnd()
 	}
-	top := len(p.open) - 1
-	idx := p.open[top]
-	n := &p.el.Nodes[idx]
 	if p.str(prefix) != p.str(n.Prefix) || p.str(local) != p.str(n.Local) {
 		return 0, p.fail(NotWellFormed, "end tag </"+qualified(p.str(prefix), p.str(local))+"> does not match <"+qualified(p.str(n.Prefix), p.str(n.Local))+">", i)
 	}
@@ -882,11 +888,18 @@ func (p *Parser) endTag(i int) (int, error) {
 	if data[j] != '>' {
 		return 0, p.fail(NotWellFormed, "expected '>' to end the end tag", j)
 	}
-	n.EndOff = int32(j + 1)
+	return p.endElement(top, j+1), nil
+}
+
+// endElement closes the element p.open[top], whose end tag ends before
+// end, and returns end.
+func (p *Parser) endElement(top, end int) int {
+	idx := p.open[top]
+	p.el.Nodes[idx].EndOff = int32(end)
 	mark := p.marks[top]
 	p.open, p.marks = p.open[:top], p.marks[:top]
 	p.closeElement(idx, mark)
-	return j + 1, nil
+	return end
 }
 
 func qualified(prefix, local string) string {
