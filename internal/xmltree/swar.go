@@ -55,46 +55,64 @@ func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 	// The stops in registers (the text's three distinct ones when it
 	// repeats one), and a loop over whole words.
 	s0, s1, s2, s3 := st[0], st[1], st[2], st[3]
-	for {
-		if s3 == s0 {
-			for j >= 0 && j+8 <= len(data) {
-				m := mask3(load64(data, j), s0, s1, s2)
-				if m == 0 {
-					j += 8
-					continue
-				}
-				j += bits.TrailingZeros64(m) >> 3
-				if class[data[j]] != plain {
-					break
-				}
-				j++
+	if s3 == s0 {
+		for j >= 0 && j+8 <= len(data) {
+			m := mask3(load64(data, j), s0, s1, s2)
+			if m == 0 {
+				j += 8
+				continue
 			}
-		} else {
-			for j >= 0 && j+8 <= len(data) {
-				m := mask4(load64(data, j), s0, s1, s2, s3)
-				if m == 0 {
-					j += 8
-					continue
+			j += bits.TrailingZeros64(m) >> 3
+			if c := data[j]; class[c] != plain {
+				if c < utf8.RuneSelf {
+					return j
 				}
-				j += bits.TrailingZeros64(m) >> 3
-				if class[data[j]] != plain {
-					break
+				size, ok := validUTF8(data, j)
+				if !ok {
+					return j
 				}
-				j++
+				j += size
+				continue
 			}
-		}
-		for j < len(data) && class[data[j]] == plain {
 			j++
 		}
-		if j >= len(data) || data[j] < utf8.RuneSelf {
-			return j
+	} else {
+		for j >= 0 && j+8 <= len(data) {
+			m := mask4(load64(data, j), s0, s1, s2, s3)
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+			if c := data[j]; class[c] != plain {
+				if c < utf8.RuneSelf {
+					return j
+				}
+				size, ok := validUTF8(data, j)
+				if !ok {
+					return j
+				}
+				j += size
+				continue
+			}
+			j++
 		}
-		size, ok := validUTF8(data, j)
-		if !ok {
-			return j
-		}
-		j += size
 	}
+	for j < len(data) {
+		if c := data[j]; class[c] != plain {
+			if c < utf8.RuneSelf {
+				return j
+			}
+			size, ok := validUTF8(data, j)
+			if !ok {
+				return j
+			}
+			j += size
+			continue
+		}
+		j++
+	}
+	return j
 }
 
 // stopMask marks the bytes of x that are not ASCII from 0x20 up, or are
