@@ -59,6 +59,9 @@ func FuzzTreeAgreesWithTokens(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	for _, c := range inPlaceCases {
+		f.Add(c.el)
+	}
 	streams, err := streamrec.Load(corpusDir)
 	if err != nil {
 		f.Fatal(err)

@@ -420,7 +420,7 @@ func (r *Reader) parseBuffered() bool {
 			if n > r.lim.MaxStanzaBytes {
 				return false
 			}
-			sc.p.CopyOut(&sc.el) // a copy: view is the buffer
+			sc.p.CopyOut(&sc.el, stanzaText) // a copy: view is the buffer
 			r.r += n
 			r.last = n
 			return true
@@ -430,6 +430,38 @@ func (r *Reader) parseBuffered() bool {
 		}
 		tried = have
 	}
+}
+
+// stanzaText is parseBuffered's inPlace for CopyOut: the texts whose
+// bytes nothing reads, so that their decoded text may go over them. Of an
+// element, only stanza's decoders read bytes (Data), for the Raws they
+// make of a stanza's children; they read as text, never as a Raw, the
+// text right inside a message or presence of jabber:client and that of
+// its body, subject and thread, or show, status and priority children in
+// jabber:client (stanza/message.go and presence.go, decodeChild).
+func stanzaText(el *xmltree.Element, parent int) bool {
+	top := &el.Nodes[0]
+	if el.URI(top.Bind) != ns.Client {
+		return false
+	}
+	kind := el.Str(top.Local)
+	if kind != "message" && kind != "presence" {
+		return false
+	}
+	if parent == 0 {
+		return true
+	}
+	n := &el.Nodes[parent]
+	if el.URI(n.Bind) != ns.Client {
+		return false
+	}
+	switch el.Str(n.Local) {
+	case "body", "subject", "thread":
+		return kind == "message"
+	case "show", "status", "priority":
+		return kind == "presence"
+	}
+	return false
 }
 
 // refill is parseBuffered's next chance: when err, the failure of the

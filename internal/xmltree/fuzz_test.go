@@ -403,7 +403,8 @@ func TestPlainWordAllBytes(t *testing.T) {
 }
 
 // FuzzSkipPlain checks the word-at-a-time skip against the byte tables,
-// from every start: it stops at the first byte they do not call plain.
+// from every start: it stops at the first byte they do not call plain,
+// past valid non-ASCII characters.
 func FuzzSkipPlain(f *testing.F) {
 	f.Add("the of and to in is you that it he was for on are as with<")
 	f.Add("café & naïve ]]> 'quoted' \"quoted\"\t\r\n\x01\x7f")
@@ -415,8 +416,19 @@ func FuzzSkipPlain(f *testing.F) {
 		}{{&textStops, &textClass}, {&valueStops, &valueClass}} {
 			for j := 0; j <= len(s); j++ {
 				want := j
-				for want < len(s) && c.class[s[want]] == plain {
-					want++
+				for want < len(s) {
+					if c.class[s[want]] == plain {
+						want++
+						continue
+					}
+					if s[want] < utf8.RuneSelf {
+						break
+					}
+					size, ok := validUTF8(s, want)
+					if !ok {
+						break
+					}
+					want += size
 				}
 				if got := skipPlain(s, j, c.st, c.class); got != want {
 					t.Fatalf("%q from %d: stopped at %d, want %d", s, j, got, want)

@@ -42,10 +42,11 @@ type Parser struct {
 	scope    []int32
 	shadow   []int32
 	byPrefix map[string]int32
-	aoff     []int  // where each attribute of the tag being read is
-	spaced   bool   // a value of the tag being read had white space made a space
-	dec      []byte // the element's text and values that references or line ends changed
-	prefix   bool   // ParsePrefix: stop after the element, at end
+	aoff     []int   // where each attribute of the tag being read is
+	moves    []int32 // CopyOut: the Text nodes whose decoded text goes in place
+	spaced   bool    // a value of the tag being read had white space made a space
+	dec      []byte  // the element's text and values that references or line ends changed
+	prefix   bool    // ParsePrefix: stop after the element, at end
 	end      int
 	// short is ParsePrefix's error for input that ends inside the
 	// element, reused: a reader meets it for every element that is not
@@ -129,8 +130,32 @@ func (p *Parser) ParsePrefix(data string, el *Element) (int, error) {
 // buffer that will be reused, its own copy of its bytes and of its
 // decoded text, in one allocation. Nodes, attributes and declarations
 // hold offsets, so nothing else changes.
-func (p *Parser) CopyOut(el *Element) {
+//
+// inPlace, when not nil, says of the element's direct children (by the
+// index of their Start node, 0 for the element itself) whether their
+// bytes are only ever read through the nodes, never as bytes (Data):
+// when every text that references or line ends changed is directly in
+// such an element, each is written over its own bytes in the copy
+// (decoded text is never longer than what it was decoded from), so that
+// it is not stored twice, and Decoded is empty. Those bytes of Data are
+// then no longer as received.
+func (p *Parser) CopyOut(el *Element, inPlace func(el *Element, parent int) bool) {
 	view := el.Data
+	if len(p.dec) > 0 && inPlace != nil && p.placeable(el, inPlace) {
+		var b strings.Builder
+		b.Grow(len(view))
+		prev := 0
+		for _, k := range p.moves {
+			n := &el.Nodes[k]
+			b.WriteString(view[prev:n.Off])
+			b.Write(p.dec[^n.Text.Off : ^n.Text.Off+n.Text.Len])
+			n.Text = Span{Off: n.Off, Len: n.Text.Len}
+			prev = int(n.Off + n.Text.Len)
+		}
+		b.WriteString(view[prev:])
+		el.Data, el.Decoded = b.String(), ""
+		return
+	}
 	// A Builder grown once allocates without zeroing what both copies
 	// then write over.
 	var b strings.Builder
@@ -140,6 +165,73 @@ func (p *Parser) CopyOut(el *Element) {
 	all := b.String()
 	el.Data = all[:len(view)]
 	el.Decoded = all[len(view):]
+}
+
+// placeable reports whether every decoded text of el is a Text node
+// directly in the element or in one of its children that inPlace
+// accepts, with room for it in its own bytes; p.moves lists those nodes
+// in document order.
+func (p *Parser) placeable(el *Element, inPlace func(el *Element, parent int) bool) bool {
+	p.moves = p.moves[:0]
+	total := 0
+	nodes := el.Nodes
+	// add takes the Text node k, in the element accepted; a text that
+	// does not fit its bytes (never, as references and line ends only
+	// shrink) makes it all stay where it is.
+	add := func(k int) bool {
+		n := &nodes[k]
+		if n.Text.Len > n.EndOff-n.Off {
+			return false
+		}
+		p.moves = append(p.moves, int32(k))
+		total += int(n.Text.Len)
+		return true
+	}
+	top := -1 // whether the element's own text may go in place, once asked
+	for k := 1; k < len(nodes)-1; {
+		n := &nodes[k]
+		switch n.Kind {
+		case Text:
+			if n.Text.Off < 0 {
+				if top < 0 {
+					top = b2i(inPlace(el, 0))
+				}
+				if top == 0 || !add(k) {
+					return false
+				}
+			}
+			k++
+		case Start:
+			ok := -1
+			for c := k + 1; c < int(n.Close); {
+				m := &nodes[c]
+				if m.Kind == Start {
+					c = int(m.Close) + 1
+					continue
+				}
+				if m.Kind == Text && m.Text.Off < 0 {
+					if ok < 0 {
+						ok = b2i(inPlace(el, k))
+					}
+					if ok == 0 || !add(c) {
+						return false
+					}
+				}
+				c++
+			}
+			k = int(n.Close) + 1
+		default:
+			k++
+		}
+	}
+	return total == len(p.dec)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ParseStartTag parses data, which must hold exactly one start tag (a
@@ -242,7 +334,7 @@ func (p *Parser) bang(i int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp})
+		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp, Off: int32(start), EndOff: int32(start + end)})
 		return start + end + 3, nil
 	case strings.HasPrefix(rest, "<!--"):
 		return 0, p.fail(Restricted, "comment is not allowed (RFC 6120 §11.1)", i)
@@ -366,7 +458,7 @@ func (p *Parser) text(i int) (int, error) {
 	data := p.data
 	j := skipPlain(data, i, &textStops, &textClass)
 	if j < len(data) && data[j] == '<' {
-		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: span(i, j)})
+		p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: span(i, j), Off: int32(i), EndOff: int32(j)})
 		return j, nil
 	}
 	// Something to look at: characters to check, and references or
@@ -386,14 +478,11 @@ func (p *Parser) text(i int) (int, error) {
 				p.dec = append(p.dec, data[run:j]...)
 				sp = decoded(base, len(p.dec))
 			}
-			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp})
+			p.el.Nodes = append(p.el.Nodes, Node{Kind: Text, Text: sp, Off: int32(i), EndOff: int32(j)})
 			return j, nil
 		case c >= utf8.RuneSelf:
-			size, ok := validUTF8(data, j)
-			if !ok {
-				return 0, p.badChar(j)
-			}
-			j += size
+			// skipPlain passes valid characters: this one is not.
+			return 0, p.badChar(j)
 		case c == ']':
 			if strings.HasPrefix(data[j:], "]]>") {
 				return 0, p.fail(NotWellFormed, "']]>' in character data", j)
@@ -510,7 +599,9 @@ func isChar(r rune) bool {
 
 // ASCII name characters: nameStart for the first, nameChar for the rest
 // (':' is neither: it separates a prefix).
-var nameStart, nameChar = func() (s, c [utf8.RuneSelf]bool) {
+// Both have all 256 entries, false from 0x80, so that a loop over ASCII
+// name characters needs no other test.
+var nameStart, nameChar = func() (s, c [256]bool) {
 	for b := range utf8.RuneSelf {
 		switch {
 		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', b == '_':
@@ -534,7 +625,7 @@ func (p *Parser) ncname(i int) (int, bool) {
 			return j, false
 		}
 		j++
-		for j < len(data) && data[j] < utf8.RuneSelf && nameChar[data[j]] {
+		for j < len(data) && nameChar[data[j]] {
 			j++
 		}
 		if j == len(data) || data[j] < utf8.RuneSelf {
@@ -769,6 +860,15 @@ func (p *Parser) endTag(i int) (int, error) {
 	if len(p.open) == 0 {
 		return 0, p.fail(NotWellFormed, "end tag outside the element", i)
 	}
+	top := len(p.open) - 1
+	idx := p.open[top]
+	n := &p.el.Nodes[idx]
+	// The usual end tag: the start tag's name as written, then '>'. It
+	// is compared whole rather than read and checked as a name.
+	name := data[n.Off+1 : n.Local.Off+n.Local.Len]
+	if e := i + 2 + len(name); e < len(data) && data[e] == '>' && data[i+2:e] == name {
+		return p.endElement(top, e+1), nil
+	}
 	prefix, local, j, err := p.qname(i + 2)
 	if err != nil {
 		return 0, err
@@ -778,9 +878,6 @@ func (p *Parser) endTag(i int) (int, error) {
 		// reads more when the failure is at the end).
 		return 0, p.unexpectedEnd()
 	}
-	top := len(p.open) - 1
-	idx := p.open[top]
-	n := &p.el.Nodes[idx]
 	if p.str(prefix) != p.str(n.Prefix) || p.str(local) != p.str(n.Local) {
 		return 0, p.fail(NotWellFormed, "end tag </"+qualified(p.str(prefix), p.str(local))+"> does not match <"+qualified(p.str(n.Prefix), p.str(n.Local))+">", i)
 	}
@@ -791,11 +888,18 @@ func (p *Parser) endTag(i int) (int, error) {
 	if data[j] != '>' {
 		return 0, p.fail(NotWellFormed, "expected '>' to end the end tag", j)
 	}
-	n.EndOff = int32(j + 1)
+	return p.endElement(top, j+1), nil
+}
+
+// endElement closes the element p.open[top], whose end tag ends before
+// end, and returns end.
+func (p *Parser) endElement(top, end int) int {
+	idx := p.open[top]
+	p.el.Nodes[idx].EndOff = int32(end)
 	mark := p.marks[top]
 	p.open, p.marks = p.open[:top], p.marks[:top]
 	p.closeElement(idx, mark)
-	return j + 1, nil
+	return end
 }
 
 func qualified(prefix, local string) string {
@@ -831,11 +935,8 @@ func (p *Parser) value(i int, q byte) (Span, int, error) {
 		case c == '\'' || c == '"':
 			j++
 		case c >= utf8.RuneSelf:
-			size, ok := validUTF8(data, j)
-			if !ok {
-				return Span{}, 0, p.badChar(j)
-			}
-			j += size
+			// skipPlain passes valid characters: this one is not.
+			return Span{}, 0, p.badChar(j)
 		case c == '<':
 			return Span{}, 0, p.fail(NotWellFormed, "'<' in an attribute value", j)
 		case c == '&' || c == '\t' || c == '\n' || c == '\r':

@@ -3,6 +3,7 @@ package xmltree
 import (
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -29,9 +30,12 @@ var (
 	valueStops = stopsOf('<', '&', '\'', '"')
 )
 
-// load64 returns the eight bytes of s from i, which must be there.
+// load64 returns the eight bytes of s from i, which must be there (the
+// callers check i >= 0 and i+8 <= len(s)): read through an array pointer,
+// the load is one instruction, without the bounds and length checks of a
+// slice.
 func load64(s string, i int) uint64 {
-	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))[:])
 }
 
 // plainWord reports whether the eight bytes of x are all ASCII from 0x20
@@ -39,10 +43,14 @@ func load64(s string, i int) uint64 {
 func plainWord(x uint64, st *stops) bool { return stopMask(x, st) == 0 }
 
 // skipPlain returns the index of the first byte from j that class does
-// not call plain, or len(data): words that plainWord passes are skipped
-// whole, and in one that it does not, the first byte that stops it is
-// found from the mask (its lowest marked byte is always one: a false mark
-// only ever follows a true one).
+// not call plain and that does not begin a valid non-ASCII character
+// (UTF-8 that is a Char of XML 1.0, which needs no other look), or
+// len(data): words that plainWord passes are skipped whole, and in one
+// that it does not, the first byte that stops it is found from the mask
+// (its lowest marked byte is always one: a false mark only ever follows
+// a true one). Characters from 0x80 are checked here rather than by the
+// caller, so that a text with a few of them is one call, not one per
+// character.
 func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 	// The stops in registers (the text's three distinct ones when it
 	// repeats one), and a loop over whole words.
@@ -55,8 +63,16 @@ func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 				continue
 			}
 			j += bits.TrailingZeros64(m) >> 3
-			if class[data[j]] != plain {
-				return j
+			if c := data[j]; class[c] != plain {
+				if c < utf8.RuneSelf {
+					return j
+				}
+				size, ok := validUTF8(data, j)
+				if !ok {
+					return j
+				}
+				j += size
+				continue
 			}
 			j++
 		}
@@ -68,13 +84,32 @@ func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 				continue
 			}
 			j += bits.TrailingZeros64(m) >> 3
-			if class[data[j]] != plain {
-				return j
+			if c := data[j]; class[c] != plain {
+				if c < utf8.RuneSelf {
+					return j
+				}
+				size, ok := validUTF8(data, j)
+				if !ok {
+					return j
+				}
+				j += size
+				continue
 			}
 			j++
 		}
 	}
-	for j < len(data) && class[data[j]] == plain {
+	for j < len(data) {
+		if c := data[j]; class[c] != plain {
+			if c < utf8.RuneSelf {
+				return j
+			}
+			size, ok := validUTF8(data, j)
+			if !ok {
+				return j
+			}
+			j += size
+			continue
+		}
 		j++
 	}
 	return j

@@ -68,7 +68,8 @@ type Node struct {
 	// Start node (End).
 	Close int32
 	// Off and EndOff delimit the element in Data, from its '<' to after
-	// the '>' of its end tag (Start).
+	// the '>' of its end tag (Start), or the bytes the text was read
+	// from (Text; a CDATA section's content).
 	Off, EndOff int32
 	// Depth is 0 for the element parsed, 1 for its children… (Start, End).
 	Depth int32
