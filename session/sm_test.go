@@ -687,15 +687,24 @@ func TestDecodeSent(t *testing.T) {
 	}
 }
 
-// TestInlineWatchSetAgain: a handler that blocks is still handed over
-// when it begins after the inlineBudget timer fired with no handler
-// running, which leaves the timer off until a handler sets it again
-// (inlineWatch).
-func TestInlineWatchSetAgain(t *testing.T) {
+// TestSMAckAnsweredWhileHandlerBlocks: a handler that blocks does not
+// stop the stream from being read: the server's <r/> that follows is
+// answered while the handler still blocks (the reader ran the handler
+// itself and hands the reading over after inlineBudget), and what came
+// meanwhile reaches the handlers afterwards, in order. The second case
+// blocks in a handler that begins after the inlineBudget timer went off
+// with no handler running, which leaves the timer off until a handler
+// sets it again (inlineWatch).
+func TestSMAckAnsweredWhileHandlerBlocks(t *testing.T) {
+	t.Run("first stanza", func(t *testing.T) { ackWhileHandlerBlocks(t, false) })
+	t.Run("after the watch went off", func(t *testing.T) { ackWhileHandlerBlocks(t, true) })
+}
+
+func ackWhileHandlerBlocks(t *testing.T, quietFirst bool) {
 	cfg := smConfig(t)
 	cfg.Mux = NewMux()
 	release := make(chan struct{})
-	handled := make(chan string, 3)
+	handled := make(chan string, 4)
 	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(_ context.Context, _ *Session, m *stanza.Message) {
 		if m.Body == "block" {
 			<-release
@@ -706,51 +715,10 @@ func TestInlineWatchSetAgain(t *testing.T) {
 	answered := make(chan string, 1)
 	s, err := dialSM(t, cfg, func(p *peer) {
 		loginSM(p, "id='s-1' resume='true'")
-		p.Send("<message from='romeo@example.com/x' type='chat'><body>1</body></message>")
-		<-next
-		p.Send("<message from='romeo@example.com/x' type='chat'><body>block</body></message>")
-		p.Send("<message from='romeo@example.com/x' type='chat'><body>2</body></message>")
-		p.Send("<r xmlns='" + ns.SM + "'/>")
-		answered <- p.Expect("a").Attr("h")
-		p.ExpectClosed()
-	})
-	require.NoError(t, err)
-	require.Equal(t, "1", <-handled)
-	require.Eventually(t, func() bool { return !s.inline.armed.Load() }, 10*time.Second, time.Millisecond,
-		"the inlineBudget timer did not go off after the handler returned")
-	close(next)
-	select {
-	case h := <-answered:
-		assert.Equal(t, "3", h)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server's <r/> went unanswered while a handler blocked")
-	}
-	close(release)
-	for _, want := range []string{"block", "2"} {
-		assert.Equal(t, want, <-handled)
-	}
-	require.NoError(t, s.Close(context.Background()))
-}
-
-// TestSMAckAnsweredWhileHandlerBlocks: a handler that blocks does not
-// stop the stream from being read: the server's <r/> that follows is
-// answered while the handler still blocks (the reader ran the handler
-// itself and hands the reading over after inlineBudget), and what came
-// meanwhile reaches the handlers afterwards, in order.
-func TestSMAckAnsweredWhileHandlerBlocks(t *testing.T) {
-	cfg := smConfig(t)
-	cfg.Mux = NewMux()
-	release := make(chan struct{})
-	handled := make(chan string, 3)
-	cfg.Mux.HandleMessageFunc(MessageRoute{}, func(_ context.Context, _ *Session, m *stanza.Message) {
-		if m.Body == "block" {
-			<-release
+		if quietFirst {
+			p.Send("<message from='romeo@example.com/x' type='chat'><body>quiet</body></message>")
+			<-next
 		}
-		handled <- m.Body
-	})
-	answered := make(chan string, 1)
-	s, err := dialSM(t, cfg, func(p *peer) {
-		loginSM(p, "id='s-1' resume='true'")
 		p.Send("<message from='romeo@example.com/x' type='chat'><body>block</body></message>")
 		p.Send("<message from='romeo@example.com/x' type='chat'><body>2</body></message>")
 		p.Send("<message from='romeo@example.com/x' type='chat'><body>3</body></message>")
@@ -759,9 +727,17 @@ func TestSMAckAnsweredWhileHandlerBlocks(t *testing.T) {
 		p.ExpectClosed()
 	})
 	require.NoError(t, err)
+	want := "3"
+	if quietFirst {
+		require.Equal(t, "quiet", <-handled)
+		require.Eventually(t, func() bool { return !s.inline.armed.Load() }, 10*time.Second, time.Millisecond,
+			"the inlineBudget timer did not go off after the handler returned")
+		close(next)
+		want = "4"
+	}
 	select {
 	case h := <-answered:
-		assert.Equal(t, "3", h)
+		assert.Equal(t, want, h)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server's <r/> went unanswered while a handler blocked")
 	}
