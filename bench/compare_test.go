@@ -21,7 +21,7 @@ import (
 var (
 	compareFlag = flag.Bool("compare", false, "run the whole comparison (minutes) and write results/")
 	roundsFlag  = flag.Int("rounds", 5, "interleaved rounds of the comparison")
-	cpuMsgsFlag = flag.Int("messages", 2000, "messages each way per library and round, CPU comparison")
+	cpuMsgsFlag = flag.Int("messages", 20000, "messages each way per library and round, CPU comparison (see README: fewer leave a login's garbage collection in the figure)")
 	idleFlag    = flag.Int("sessions", 200, "sessions per library and round, memory comparison")
 	onlyFlag    = flag.String("only", "", "comma-separated parts to run: decode,encode,cpu,idle (default all)")
 )
