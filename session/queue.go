@@ -275,7 +275,7 @@ type inlineWatch struct {
 	since atomic.Int64 // when the running handlers began (monotonic, +1); 0: none run
 	armed atomic.Bool
 	mu    sync.Mutex  // orders making the timer before its use in check
-	timer *time.Timer // made on first use: most sessions never read
+	timer *time.Timer // made when the reader first runs handlers
 }
 
 // monoEpoch is what inlineWatch's times count from: time.Since of it
