@@ -205,7 +205,9 @@ func TestInteropPresence(t *testing.T) {
 			r = b.waitTracked(t, alicePhone, func(r presence.Resource) bool { return r.Show == stanza.ShowAway })
 			assert.Equal(t, "lunch", r.Status)
 			assert.Equal(t, []stanza.Text{{Lang: "de", Value: "Mittag"}}, r.AltStatuses)
-			assert.Contains(t, b.eventList(), "changed "+alicePhone.String()+" away/0/lunch")
+			// The tracker changes before the broadcast handlers run, so
+			// the event is waited for, not looked for.
+			b.waitEvent(t, "changed "+alicePhone.String()+" away/0/lunch")
 
 			// A second resource of alice with a higher priority becomes
 			// bob's best; alice's phone sees it too (her own resources).
@@ -224,7 +226,7 @@ func TestInteropPresence(t *testing.T) {
 			b.waitFor(t, "the laptop offline", func() bool { _, on := b.m.Tracker().Resource(aliceLaptop); return !on })
 			best, _ = b.m.Tracker().Best(alice)
 			assert.Equal(t, alicePhone, best.JID, "the phone again once the laptop is gone")
-			assert.Contains(t, b.eventList(), "offline "+aliceLaptop.String()+" dnd/10/")
+			b.waitEvent(t, "offline "+aliceLaptop.String()+" dnd/10/")
 
 			// alice unsubscribes from bob's presence: bob sees unsubscribe,
 			// both rosters change, bob leaves alice's tracker.
