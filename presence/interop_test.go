@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,13 @@ type interopClient struct {
 
 	pmu    sync.Mutex
 	pushes []roster.Item
+}
+
+// waitEvent waits until the broadcast handler has recorded the event
+// described as want (describeEvent).
+func (rec *recorder) waitEvent(t *testing.T, want string) {
+	t.Helper()
+	rec.waitFor(t, "the event "+want, func() bool { return slices.Contains(describe(rec.events), want) })
 }
 
 func approveAll(presence.Request) presence.Decision { return presence.Approve }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -113,13 +112,6 @@ func (rec *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-// waitEvent waits until the broadcast handler has recorded the event
-// described as want (describeEvent).
-func (rec *recorder) waitEvent(t *testing.T, want string) {
-	t.Helper()
-	rec.waitFor(t, "the event "+want, func() bool { return slices.Contains(describe(rec.events), want) })
 }
 
 // eventList returns the events recorded so far as "op jid show/prio/status".
