@@ -63,15 +63,10 @@ func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 				continue
 			}
 			j += bits.TrailingZeros64(m) >> 3
-			if c := data[j]; class[c] != plain {
-				if c < utf8.RuneSelf {
-					return j
+			if class[data[j]] != plain {
+				if j = pastChar(data, j); j < 0 {
+					return ^j
 				}
-				size, ok := validUTF8(data, j)
-				if !ok {
-					return j
-				}
-				j += size
 				continue
 			}
 			j++
@@ -84,35 +79,39 @@ func skipPlain(data string, j int, st *stops, class *[256]uint8) int {
 				continue
 			}
 			j += bits.TrailingZeros64(m) >> 3
-			if c := data[j]; class[c] != plain {
-				if c < utf8.RuneSelf {
-					return j
+			if class[data[j]] != plain {
+				if j = pastChar(data, j); j < 0 {
+					return ^j
 				}
-				size, ok := validUTF8(data, j)
-				if !ok {
-					return j
-				}
-				j += size
 				continue
 			}
 			j++
 		}
 	}
 	for j < len(data) {
-		if c := data[j]; class[c] != plain {
-			if c < utf8.RuneSelf {
-				return j
+		if class[data[j]] != plain {
+			if j = pastChar(data, j); j < 0 {
+				return ^j
 			}
-			size, ok := validUTF8(data, j)
-			if !ok {
-				return j
-			}
-			j += size
 			continue
 		}
 		j++
 	}
 	return j
+}
+
+// pastChar is skipPlain's look at data[j], a byte its class does not
+// call plain: the index after the character when it is a valid non-ASCII
+// one, else ^j (negative), where the scan stops.
+func pastChar(data string, j int) int {
+	if data[j] < utf8.RuneSelf {
+		return ^j
+	}
+	size, ok := validUTF8(data, j)
+	if !ok {
+		return ^j
+	}
+	return j + size
 }
 
 // stopMask marks the bytes of x that are not ASCII from 0x20 up, or are
