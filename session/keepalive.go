@@ -50,8 +50,14 @@ func (s *Session) startKeepalive() {
 	s.mu.Unlock()
 }
 
-// touch notes that something was received.
-func (s *Session) touch() { s.alive.lastReceived.Store(time.Now().UnixNano()) }
+// touch notes that something was received, and returns when: the reader
+// times its inline handlers from it too (inlineWatch), so that a stanza
+// costs one clock read.
+func (s *Session) touch() time.Time {
+	now := time.Now()
+	s.alive.lastReceived.Store(now.UnixNano())
+	return now
+}
 
 // runKeepalive runs on the keepalive timer: when nothing was received for
 // the whole interval it checks the server; when the client has been

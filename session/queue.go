@@ -232,8 +232,8 @@ func (s *Session) readOn() {
 // said so: claimInline), within inlineBudget. It reports whether this
 // goroutine still reads the stream; when it does not, it ran the
 // dispatcher for what the new reader queued meanwhile, and must exit.
-func (s *Session) readInline(st stanza.Stanza) (reading bool) {
-	if s.inline.begin() {
+func (s *Session) readInline(st stanza.Stanza, at time.Time) (reading bool) {
+	if s.inline.begin(at) {
 		s.inline.set(s.inlineCheck)
 	}
 	s.handle(st, &s.inlineHs)
@@ -282,10 +282,11 @@ type inlineWatch struct {
 // reads the monotonic clock.
 var monoEpoch = time.Now()
 
-// begin is the reader's, before it runs handlers: it reports whether
-// the timer is off, in which case the reader sets it (set).
-func (w *inlineWatch) begin() bool {
-	w.since.Store(int64(time.Since(monoEpoch)) + 1)
+// begin is the reader's, before it runs handlers, with the time the
+// stanza came (a reading of the monotonic clock): it reports whether the
+// timer is off, in which case the reader sets it (set).
+func (w *inlineWatch) begin(at time.Time) bool {
+	w.since.Store(int64(at.Sub(monoEpoch)) + 1)
 	return w.armed.CompareAndSwap(false, true)
 }
 

@@ -36,7 +36,7 @@ func (s *Session) readElements() (readResult, error) {
 			return s.readFailed(err)
 		}
 		start := xml.StartElement{Name: name}
-		s.touch()
+		at := s.touch()
 		switch start.Name {
 		case iqName,
 			xml.Name{Space: ns.Client, Local: "message"},
@@ -83,7 +83,7 @@ func (s *Session) readElements() (readResult, error) {
 			continue
 		}
 		if s.queue.claimInline() {
-			if !s.readInline(st) {
+			if !s.readInline(st, at) {
 				return readHandedOff, nil
 			}
 			continue
